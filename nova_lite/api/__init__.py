@@ -1,0 +1,15 @@
+"""The HTTP front: Identity v3, Compute v2.1 and Image v2 subsets in one Flask app.
+
+    request ─> request_id ─> auth (X-Auth-Token -> RequestContext) ─> microversion (compute)
+            ─> controller (one module per resource; thin: validate, one transaction, view)
+            ─> errors (any NovaLiteError / HTTP error -> OpenStack error body)
+
+URL layout (one port, like devstack's path-based endpoints):
+    /identity/v3/...     identity/  (tokens, catalog, projects, users)
+    /compute/v2.1/...    compute/   (versions, servers, flavors, keypairs, images proxy)
+    /image/v2/...        image/     (images and their files)
+
+Controllers may import ``db``, ``rpc``, ``conf``, ``objects`` and this package's
+shared modules; they never import conductor, scheduler or compute: work is
+handed on through the outbox (``rpc.outbox``) and the API never waits on a worker.
+"""

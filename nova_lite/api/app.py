@@ -1,0 +1,46 @@
+"""The Flask app factory: middleware once, then one blueprint per API."""
+import logging
+
+import flask
+
+from nova_lite.api import compute, identity, image
+from nova_lite.api.middleware import auth, errors, microversion, request_id
+from nova_lite.conf import CONF
+from nova_lite.rpc import outbox
+
+LOG = logging.getLogger(__name__)
+RELAY_KEY = "nova_lite.outbox_relay"
+
+
+def create_app(start_relay=True):
+    app = flask.Flask("nova_lite.api")
+    app.json.sort_keys = False
+    app.config["MAX_CONTENT_LENGTH"] = None      # image uploads are streamed
+    request_id.install(app)                      # runs first: every response gets an id
+    auth.install(app)
+    microversion.install(app)
+    errors.install(app)
+    app.register_blueprint(identity.blueprint())
+    app.register_blueprint(compute.blueprint())
+    app.register_blueprint(image.blueprint())
+    app.add_url_rule("/", "root", _root)
+    setattr(_root, auth.PUBLIC_ATTR, True)
+    relay = outbox.Relay(CONF.api.outbox_sweep_interval)
+    app.extensions[RELAY_KEY] = relay
+    if start_relay:
+        relay.start()
+    return app
+
+
+def _root():
+    base = flask.request.host_url.rstrip("/")
+    return flask.jsonify({"services": {"identity": base + "/identity",
+                                       "compute": base + "/compute",
+                                       "image": base + "/image"}})
+
+
+def wake_relay():
+    """Tell this process's outbox relay that a transaction just committed rows."""
+    relay = flask.current_app.extensions.get(RELAY_KEY)
+    if relay is not None:
+        relay.wake()

@@ -1,0 +1,19 @@
+"""Identity v3, the minimum real clients need: password login that returns a
+token and a service catalog, token validation, project and user reads.
+
+- ``passwords`` hashing (scrypt from the standard library)
+- ``tokens``    Fernet tokens: sealed, self-describing, checked without the DB
+- ``catalog``   the service catalog (identity, compute, image)
+- ``versions``, ``auth``, ``projects`` the HTTP controllers
+"""
+import flask
+
+from nova_lite.api.identity import auth, projects, versions
+
+
+def blueprint():
+    bp = flask.Blueprint("identity", __name__, url_prefix="/identity")
+    versions.register(bp)
+    auth.register(bp)
+    projects.register(bp)
+    return bp

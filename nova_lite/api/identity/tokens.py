@@ -1,0 +1,82 @@
+"""Fernet tokens. A token carries its own claims (user, project, roles, expiry),
+sealed with the key in [identity] fernet_key_file, so any API worker checks it
+without a database round trip."""
+import datetime
+import json
+import os
+import threading
+import uuid
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from nova_lite import exception
+from nova_lite.conf import CONF
+
+_lock = threading.Lock()
+_fernet = None
+_fernet_path = None
+
+
+def generate_key(path):
+    """Write a new key to ``path`` (mode 0600) unless one is there already."""
+    if os.path.exists(path):
+        return False
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(Fernet.generate_key())
+    return True
+
+
+def _get_fernet():
+    global _fernet, _fernet_path
+    path = CONF.identity.fernet_key_file
+    with _lock:
+        if _fernet is None or _fernet_path != path:
+            try:
+                with open(path, "rb") as f:
+                    _fernet = Fernet(f.read().strip())
+            except FileNotFoundError:
+                raise exception.ServiceUnavailable(
+                    f"The token key {path} does not exist; run "
+                    "`nova-lite-manage token-key create`.") from None
+            _fernet_path = path
+        return _fernet
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def isoformat(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+
+
+def issue(user, project, roles, methods=("password",)):
+    """Seal a new token; return (token, claims)."""
+    issued = now()
+    expires = issued + datetime.timedelta(seconds=CONF.identity.token_expiration)
+    claims = {
+        "user_id": user.id, "user_name": user.name,
+        "project_id": project.id if project else None,
+        "project_name": project.name if project else None,
+        "roles": sorted(roles), "methods": list(methods),
+        "issued_at": isoformat(issued), "expires_at": isoformat(expires),
+        "audit_id": uuid.uuid4().hex[:22],
+    }
+    token = _get_fernet().encrypt(json.dumps(claims).encode()).decode()
+    return token, claims
+
+
+def validate(token):
+    """The claims of a valid, unexpired token, or 401."""
+    try:
+        claims = json.loads(_get_fernet().decrypt(token.encode(),
+                                                  ttl=CONF.identity.token_expiration))
+    except (InvalidToken, ValueError, TypeError):
+        raise exception.NotAuthenticated("The request you have made requires "
+                                         "authentication.") from None
+    expires = datetime.datetime.strptime(claims["expires_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    if expires.replace(tzinfo=datetime.timezone.utc) <= now():
+        raise exception.NotAuthenticated("The token has expired.")
+    return claims

@@ -1,0 +1,66 @@
+"""Every error leaves in OpenStack's format, never as a traceback.
+
+Compute and Image:  {"badRequest": {"code": 400, "message": "..."}}
+Identity:           {"error": {"code": 401, "title": "Unauthorized", "message": "..."}}
+"""
+import logging
+
+import flask
+from werkzeug import exceptions as http_exc
+from werkzeug.http import HTTP_STATUS_CODES
+
+from nova_lite import exception
+
+LOG = logging.getLogger(__name__)
+
+FAULT_NAMES = {
+    400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
+    405: "badMethod", 406: "notAcceptable", 409: "conflictingRequest",
+    413: "overLimit", 415: "badMediaType", 429: "overLimit", 501: "notImplemented",
+    503: "serviceUnavailable",
+}
+
+
+def error_response(code, message, title=None):
+    if flask.request.path.startswith("/identity"):
+        body = {"error": {"code": code, "title": title or http_title(code),
+                          "message": message}}
+    else:
+        body = {FAULT_NAMES.get(code, "computeFault"): {"code": code, "message": message}}
+    response = flask.jsonify(body)
+    response.status_code = code
+    if code == 401:
+        response.headers["WWW-Authenticate"] = 'Keystone uri="%s"' % (
+            flask.request.host_url.rstrip("/") + "/identity")
+    return response
+
+
+def http_title(code):
+    return HTTP_STATUS_CODES.get(code, "Error")
+
+
+def handle_nova_lite_error(exc):
+    if exc.code >= 500:
+        LOG.error("request failed: %s", exc)
+    return error_response(exc.code, exc.message)
+
+
+def handle_http_error(exc):
+    message = exc.description or exc.name
+    if isinstance(exc, http_exc.NotFound):
+        message = "The resource could not be found."
+    return error_response(exc.code or 500, message, title=exc.name)
+
+
+def handle_unexpected(exc):
+    LOG.exception("unexpected error handling %s %s", flask.request.method,
+                  flask.request.path)
+    return error_response(500, "Unexpected API Error. Please report this at "
+                               "the nova-lite issue tracker and attach the "
+                               "request id from the response headers.")
+
+
+def install(app):
+    app.register_error_handler(exception.NovaLiteError, handle_nova_lite_error)
+    app.register_error_handler(http_exc.HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)

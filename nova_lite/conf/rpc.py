@@ -1,0 +1,36 @@
+"""[rpc]: the RabbitMQ bus (see doc/messaging.md)."""
+from oslo_config import cfg
+
+group = cfg.OptGroup("rpc", help="Message bus.")
+opts = [
+    cfg.StrOpt("transport_url", secret=True,
+               default="rabbit://guest:guest@127.0.0.1:5672/",
+               help="Broker URL. Several brokers of one cluster are separated by "
+                    "commas: rabbit://u:p@h1:5672,u:p@h2:5672/vhost. Clients fail "
+                    "over between them."),
+    cfg.StrOpt("exchange", default="nova_lite",
+               help="Name of the durable topic exchange every message goes through."),
+    cfg.IntOpt("heartbeat", default=30, min=0,
+               help="AMQP heartbeat in seconds; 0 disables it."),
+    cfg.IntOpt("prefetch_count", default=16, min=1,
+               help="Unacknowledged messages a worker holds at once; also the "
+                    "number of handler threads."),
+    cfg.IntOpt("delivery_limit", default=5, min=1,
+               help="Deliveries of one message before it is dead-lettered to "
+                    "<queue>.dlq (quorum queues)."),
+    cfg.StrOpt("shared_queue_type", default="quorum", choices=["quorum", "classic"],
+               help="Queue type of the shared topic queues (conductor, scheduler)."),
+    cfg.StrOpt("compute_queue_type", default="quorum", choices=["quorum", "classic"],
+               help="Queue type of each compute.<host> queue."),
+    cfg.FloatOpt("publish_timeout", default=10.0, min=0.1,
+                 help="Seconds to wait for the broker to confirm a publish."),
+]
+
+
+def register_opts(conf):
+    conf.register_group(group)
+    conf.register_opts(opts, group=group)
+
+
+def list_opts():
+    return [(group.name, opts)]

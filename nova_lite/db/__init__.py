@@ -1,0 +1,9 @@
+"""State: PostgreSQL through SQLAlchemy 2.x, the only source of truth.
+
+- ``models``   the tables (schema changes go through Alembic in ``migrations/``)
+- ``session``  one engine per process, ``transaction()`` for a unit of work
+- ``migrate``  ``nova-lite-manage db sync``
+
+Every state change is a single conditional UPDATE (compare-and-set), so two
+workers that race on one instance cannot both win.
+"""

@@ -1,0 +1,59 @@
+"""Idempotent creation of the things a new cloud starts with: projects, users,
+role assignments and flavors (``nova-lite-manage bootstrap`` / ``flavor create``)."""
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from nova_lite.api.identity import passwords
+from nova_lite.db import models
+from nova_lite.db.session import transaction
+
+# Nova's classic flavors (flavorid, name, vcpus, ram MiB, disk GiB).
+DEFAULT_FLAVORS = (
+    ("1", "m1.tiny", 1, 512, 1),
+    ("2", "m1.small", 1, 2048, 20),
+    ("3", "m1.medium", 2, 4096, 40),
+    ("4", "m1.large", 4, 8192, 80),
+)
+
+
+def ensure_project(name, description=""):
+    with transaction() as session:
+        project = session.scalars(select(models.Project)
+                                  .where(models.Project.name == name)).first()
+        if project is None:
+            project = models.Project(name=name, description=description)
+            session.add(project)
+            session.flush()
+        return project.id
+
+
+def ensure_user(name, password, project_name, role):
+    """Create or update a user, (re)set its password, grant ``role`` on the project."""
+    project_id = ensure_project(project_name)
+    with transaction() as session:
+        user = session.scalars(select(models.User).where(models.User.name == name)).first()
+        if user is None:
+            user = models.User(name=name, password_hash=passwords.hash_password(password),
+                               default_project_id=project_id)
+            session.add(user)
+            session.flush()
+        elif not passwords.check_password(password, user.password_hash):
+            user.password_hash = passwords.hash_password(password)
+        session.execute(insert(models.RoleAssignment)
+                        .values(user_id=user.id, project_id=project_id, role=role)
+                        .on_conflict_do_nothing())
+        return user.id
+
+
+def ensure_flavor(flavorid, name, vcpus, memory_mb, root_gb, ephemeral_gb=0, swap=0,
+                  is_public=True):
+    with transaction() as session:
+        session.execute(insert(models.Flavor).values(
+            flavorid=flavorid, name=name, vcpus=vcpus, memory_mb=memory_mb,
+            root_gb=root_gb, ephemeral_gb=ephemeral_gb, swap=swap, is_public=is_public,
+            extra_specs={}, created_at=models.utcnow()).on_conflict_do_nothing())
+
+
+def ensure_default_flavors():
+    for flavorid, name, vcpus, ram, disk in DEFAULT_FLAVORS:
+        ensure_flavor(flavorid, name, vcpus, ram, disk)

@@ -1,0 +1,266 @@
+"""The tables. Change them only together with a migration in migrations/versions/."""
+import datetime
+import uuid
+
+from sqlalchemy import (BigInteger, DateTime, Float, ForeignKey, Identity, Index,
+                        Integer, String, Text, UniqueConstraint, text)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def new_uuid():
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime.datetime: DateTime(timezone=True), dict: JSONB}
+
+
+class Timestamps:
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(onupdate=utcnow)
+
+
+# -- identity -----------------------------------------------------------------
+
+class Project(Timestamps, Base):
+    __tablename__ = "projects"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True,
+                                    default=lambda: uuid.uuid4().hex)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    domain_id: Mapped[str] = mapped_column(String(64), default="default")
+    enabled: Mapped[bool] = mapped_column(default=True)
+
+
+class User(Timestamps, Base):
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True,
+                                    default=lambda: uuid.uuid4().hex)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    domain_id: Mapped[str] = mapped_column(String(64), default="default")
+    default_project_id: Mapped[str | None] = mapped_column(String(36))
+    enabled: Mapped[bool] = mapped_column(default=True)
+
+
+class RoleAssignment(Base):
+    __tablename__ = "role_assignments"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+# -- compute resources ----------------------------------------------------------
+
+class Flavor(Timestamps, Base):
+    __tablename__ = "flavors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flavorid: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    vcpus: Mapped[int]
+    memory_mb: Mapped[int]
+    root_gb: Mapped[int]
+    ephemeral_gb: Mapped[int] = mapped_column(default=0)
+    swap: Mapped[int] = mapped_column(default=0)
+    rxtx_factor: Mapped[float] = mapped_column(Float, default=1.0)
+    is_public: Mapped[bool] = mapped_column(default=True)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    extra_specs: Mapped[dict] = mapped_column(default=dict)
+
+
+class KeyPair(Timestamps, Base):
+    __tablename__ = "key_pairs"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(255))
+    public_key: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(16), default="ssh")
+
+
+class Image(Timestamps, Base):
+    __tablename__ = "images"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    name: Mapped[str | None] = mapped_column(String(255), index=True)
+    owner: Mapped[str | None] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(30), default="queued")
+    visibility: Mapped[str] = mapped_column(String(30), default="shared")
+    protected: Mapped[bool] = mapped_column(default=False)
+    disk_format: Mapped[str | None] = mapped_column(String(30))
+    container_format: Mapped[str | None] = mapped_column(String(30))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    virtual_size: Mapped[int | None] = mapped_column(BigInteger)
+    checksum: Mapped[str | None] = mapped_column(String(32))
+    os_hash_algo: Mapped[str | None] = mapped_column(String(64))
+    os_hash_value: Mapped[str | None] = mapped_column(String(128))
+    min_disk: Mapped[int] = mapped_column(default=0)
+    min_ram: Mapped[int] = mapped_column(default=0)
+    tags: Mapped[list] = mapped_column(JSONB, default=list)
+    properties: Mapped[dict] = mapped_column(default=dict)
+    deleted: Mapped[bool] = mapped_column(default=False)
+
+
+class Service(Base):
+    """A running nova-lite service; its heartbeat says whether it is up."""
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("host", "binary"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    host: Mapped[str] = mapped_column(String(255))
+    binary: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str | None] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    forced_down: Mapped[bool] = mapped_column(default=False)
+    report_count: Mapped[int] = mapped_column(default=0)
+    last_seen_up: Mapped[datetime.datetime | None]
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime.datetime | None]
+
+
+class ComputeNode(Base):
+    """A hypervisor's resources. The ``*_used`` columns move only by the
+    scheduler's atomic claim and the conductor's release, each a single
+    conditional UPDATE together with the matching Allocation row."""
+    __tablename__ = "compute_nodes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    host: Mapped[str] = mapped_column(String(255), unique=True)
+    hypervisor_hostname: Mapped[str] = mapped_column(String(255))
+    hypervisor_type: Mapped[str] = mapped_column(String(64))
+    hypervisor_version: Mapped[int] = mapped_column(default=0)
+    host_ip: Mapped[str | None] = mapped_column(String(64))
+    vcpus: Mapped[int]
+    memory_mb: Mapped[int]
+    local_gb: Mapped[int]
+    vcpus_used: Mapped[int] = mapped_column(default=0)
+    memory_mb_used: Mapped[int] = mapped_column(default=0)
+    local_gb_used: Mapped[int] = mapped_column(default=0)
+    running_vms: Mapped[int] = mapped_column(default=0)
+    cpu_allocation_ratio: Mapped[float] = mapped_column(Float, default=16.0)
+    ram_allocation_ratio: Mapped[float] = mapped_column(Float, default=1.5)
+    disk_allocation_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+    reserved_host_memory_mb: Mapped[int] = mapped_column(default=0)
+    reserved_host_disk_mb: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime.datetime | None]
+
+
+class Allocation(Base):
+    """What one instance holds on one node; the sum over a node equals its *_used."""
+    __tablename__ = "allocations"
+    instance_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("compute_nodes.id"), index=True)
+    vcpus: Mapped[int]
+    memory_mb: Mapped[int]
+    disk_gb: Mapped[int]
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+
+
+# -- instances -------------------------------------------------------------------
+
+class Instance(Timestamps, Base):
+    __tablename__ = "instances"
+    __table_args__ = (
+        Index("ix_instances_project_live", "project_id", "created_at", "uuid",
+              postgresql_where=text("NOT deleted")),
+        Index("ix_instances_host_live", "host", postgresql_where=text("NOT deleted")),
+        Index("ix_instances_task_deadline", "task_updated_at",
+              postgresql_where=text("task_state IS NOT NULL")),
+    )
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    project_id: Mapped[str] = mapped_column(String(36))
+    user_id: Mapped[str] = mapped_column(String(36))
+    image_ref: Mapped[str | None] = mapped_column(String(36))
+    flavor_id: Mapped[str] = mapped_column(String(255))   # the API flavorid at boot
+    flavor: Mapped[dict]                                   # snapshot of the flavor
+    vcpus: Mapped[int]
+    memory_mb: Mapped[int]
+    root_gb: Mapped[int]
+    ephemeral_gb: Mapped[int] = mapped_column(default=0)
+    key_name: Mapped[str | None] = mapped_column(String(255))
+    key_data: Mapped[str | None] = mapped_column(Text)
+    user_data: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[dict] = mapped_column("metadata", default=dict)
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    reservation_id: Mapped[str | None] = mapped_column(String(255))
+    launch_index: Mapped[int] = mapped_column(default=0)
+    config_drive: Mapped[str] = mapped_column(String(255), default="")
+    access_ip_v4: Mapped[str | None] = mapped_column(String(64))
+    access_ip_v6: Mapped[str | None] = mapped_column(String(64))
+    vm_state: Mapped[str] = mapped_column(String(255))
+    task_state: Mapped[str | None] = mapped_column(String(255))
+    task_updated_at: Mapped[datetime.datetime | None] = mapped_column(default=utcnow)
+    power_state: Mapped[int] = mapped_column(default=0)
+    host: Mapped[str | None] = mapped_column(String(255))
+    node: Mapped[str | None] = mapped_column(String(255))
+    locked: Mapped[bool] = mapped_column(default=False)
+    progress: Mapped[int] = mapped_column(default=0)
+    launched_at: Mapped[datetime.datetime | None]
+    terminated_at: Mapped[datetime.datetime | None]
+    deleted: Mapped[bool] = mapped_column(default=False)
+    deleted_at: Mapped[datetime.datetime | None]
+
+
+class InstanceFault(Base):
+    __tablename__ = "instance_faults"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    code: Mapped[int] = mapped_column(default=500)
+    message: Mapped[str] = mapped_column(String(255))
+    details: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+
+
+class InstanceAction(Base):
+    """A user-visible action on an instance (os-instance-actions)."""
+    __tablename__ = "instance_actions"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    instance_uuid: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    project_id: Mapped[str | None] = mapped_column(String(36))
+    start_time: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+    finish_time: Mapped[datetime.datetime | None]
+    message: Mapped[str | None] = mapped_column(String(255))
+
+
+class InstanceActionEvent(Base):
+    __tablename__ = "instance_action_events"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("instance_actions.id",
+                                                      ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str | None] = mapped_column(String(255))
+    result: Mapped[str | None] = mapped_column(String(255))
+    details: Mapped[str | None] = mapped_column(Text)
+    start_time: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+    finish_time: Mapped[datetime.datetime | None]
+
+
+# -- messaging ---------------------------------------------------------------------
+
+class OutboxMessage(Base):
+    """A message written in the same transaction as the rows it is about;
+    the relay publishes it with a broker confirm and then stamps ``sent_at``."""
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL")),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    routing_key: Mapped[str] = mapped_column(String(255))
+    body: Mapped[dict]
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime.datetime | None]

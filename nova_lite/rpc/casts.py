@@ -1,0 +1,68 @@
+"""The messaging contract: every method each service consumes, in one place.
+
+A function here only builds a :class:`Message`; the caller sends it with
+``send(message, context)`` (workers, after their own commit) or puts it in the
+outbox with ``outbox.enqueue(session, message, context)`` (the API, inside the
+transaction that wrote the rows it is about). Handlers live in the service's
+manager module under the same method name and take the same arguments."""
+from typing import NamedTuple
+
+from nova_lite.rpc import publisher, topology
+
+
+class Message(NamedTuple):
+    topic: str
+    method: str
+    args: dict
+
+
+def send(message, context=None):
+    publisher.cast(message.topic, message.method, message.args, context)
+
+
+# -- conductor ---------------------------------------------------------------
+def build_instance(instance_uuid):
+    return Message("conductor", "build_instance", {"instance_uuid": instance_uuid})
+
+
+def schedule_failed(instance_uuid, reason):
+    return Message("conductor", "schedule_failed",
+                   {"instance_uuid": instance_uuid, "reason": reason})
+
+
+def instance_spawned(instance_uuid, host, power_state):
+    return Message("conductor", "instance_spawned",
+                   {"instance_uuid": instance_uuid, "host": host,
+                    "power_state": power_state})
+
+
+def instance_spawn_failed(instance_uuid, host, reason, details=None):
+    return Message("conductor", "instance_spawn_failed",
+                   {"instance_uuid": instance_uuid, "host": host, "reason": reason,
+                    "details": details})
+
+
+def instance_terminated(instance_uuid, host):
+    return Message("conductor", "instance_terminated",
+                   {"instance_uuid": instance_uuid, "host": host})
+
+
+def compute_node_update(host, resources):
+    return Message("conductor", "compute_node_update",
+                   {"host": host, "resources": resources})
+
+
+# -- scheduler ---------------------------------------------------------------
+def schedule_instance(instance_uuid):
+    return Message("scheduler", "schedule_instance", {"instance_uuid": instance_uuid})
+
+
+# -- compute.<host> ------------------------------------------------------------
+def build_and_run_instance(host, instance):
+    return Message(topology.compute_topic(host), "build_and_run_instance",
+                   {"instance": instance})
+
+
+def terminate_instance(host, instance_uuid):
+    return Message(topology.compute_topic(host), "terminate_instance",
+                   {"instance_uuid": instance_uuid})

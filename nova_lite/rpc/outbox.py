@@ -1,0 +1,109 @@
+"""The transactional outbox: accepted work is never lost.
+
+    API request ──one transaction──> instance row + outbox row ──commit──> 202
+                                                      │
+    Relay thread (woken after commit, and every [api] outbox_sweep_interval)
+       SELECT unsent ... FOR UPDATE SKIP LOCKED  ──publish, broker confirm──>  mark sent
+
+If every broker is down the rows wait and the API keeps answering; the relay
+publishes them when a broker returns. Several relays (one per API worker)
+never send one row at the same time (SKIP LOCKED); a crash between confirm
+and mark-sent re-sends a row, which idempotent handlers absorb.
+"""
+import datetime
+import logging
+import threading
+
+from sqlalchemy import delete, select, update
+
+from nova_lite.db import models, session as db_session
+from nova_lite.rpc import envelope as envelope_mod
+from nova_lite.rpc import publisher as publisher_mod
+
+LOG = logging.getLogger(__name__)
+
+BATCH = 200
+KEEP_SENT = datetime.timedelta(hours=1)
+
+
+def enqueue(session, message, context=None):
+    """Add ``message`` to the outbox inside the caller's transaction."""
+    env = envelope_mod.build(message.method, message.args, context)
+    session.add(models.OutboxMessage(routing_key=message.topic, body=env))
+
+
+def flush(publisher=None, limit=BATCH):
+    """Publish up to ``limit`` unsent rows; return how many were sent."""
+    publisher = publisher or publisher_mod.get_publisher()
+    sent = []
+    with db_session.transaction() as session:
+        rows = session.execute(
+            select(models.OutboxMessage.id, models.OutboxMessage.routing_key,
+                   models.OutboxMessage.body)
+            .where(models.OutboxMessage.sent_at.is_(None))
+            .order_by(models.OutboxMessage.id).limit(limit)
+            .with_for_update(skip_locked=True)).all()
+        try:
+            for row in rows:
+                publisher.publish_envelope(row.routing_key, row.body)
+                sent.append(row.id)
+        finally:
+            if sent:
+                session.execute(update(models.OutboxMessage)
+                                .where(models.OutboxMessage.id.in_(sent))
+                                .values(sent_at=models.utcnow()))
+    return len(sent)
+
+
+def purge_sent(older_than=KEEP_SENT):
+    cutoff = models.utcnow() - older_than
+    with db_session.transaction() as session:
+        session.execute(delete(models.OutboxMessage)
+                        .where(models.OutboxMessage.sent_at < cutoff))
+
+
+class Relay:
+    """A daemon thread that drains the outbox; ``wake()`` after each commit."""
+
+    def __init__(self, interval, publisher=None):
+        self.interval = interval
+        self.publisher = publisher
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self):
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="outbox-relay",
+                                            daemon=True)
+            self._thread.start()
+        return self
+
+    def wake(self):
+        self._wake.set()
+
+    def stop(self):
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self):
+        backoff = self.interval
+        sweeps = 0
+        while not self._stop.is_set():
+            self._wake.wait(backoff)
+            self._wake.clear()
+            try:
+                while flush(self.publisher) == BATCH and not self._stop.is_set():
+                    pass
+                backoff = self.interval
+                sweeps += 1
+                if sweeps % 600 == 0:
+                    purge_sent()
+            except publisher_mod.PublishError as exc:
+                LOG.warning("outbox relay cannot reach the broker (%s); will retry", exc)
+                backoff = min(backoff * 2, 10.0)
+            except Exception:  # noqa: BLE001 - the relay must outlive any error
+                LOG.exception("outbox relay failed; will retry")
+                backoff = min(backoff * 2, 10.0)

@@ -1,0 +1,190 @@
+"""Consuming one topic: the worker side of the bus.
+
+    broker ──deliver (prefetch N)──> consumer thread ──submit──> handler pool (N threads)
+                                          ^                              │
+                                          └──── ack / requeue / dlq ─────┘
+
+The consumer thread owns the connection (kombu connections are not thread
+safe): it drains deliveries, hands each to a pool thread, and settles each
+message once its handler has returned:
+
+- handler returned         -> ack (its effect is already committed)
+- PoisonMessage            -> publish to ``<queue>.dlq`` with the reason, then ack
+- any other exception      -> requeue; on the last allowed delivery, dead-letter
+                              with the reason instead
+
+Lost connections are re-established with backoff (other brokers of the
+cluster included), the topology re-declared and consuming resumed.
+"""
+import concurrent.futures
+import inspect
+import logging
+import queue
+import threading
+import time
+import traceback
+
+from kombu import Consumer
+
+from nova_lite.conf import CONF
+from nova_lite.rpc import envelope as envelope_mod
+from nova_lite.rpc import publisher as publisher_mod
+from nova_lite.rpc import topology, transport
+
+LOG = logging.getLogger(__name__)
+
+REASON_HEADER = "x-nova-lite-dead-letter-reason"
+
+
+class RPCServer:
+    """Consume ``topic`` and dispatch each message to ``endpoints[method]``.
+
+    A handler is called as ``handler(context, **args)``; it must be idempotent
+    (a message may be delivered more than once)."""
+
+    def __init__(self, topic, endpoints, concurrency=None, publisher=None):
+        self.topic = topic
+        self.endpoints = dict(endpoints)
+        self.concurrency = concurrency or CONF.rpc.prefetch_count
+        self.publisher = publisher or publisher_mod.get_publisher()
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=self.concurrency, thread_name_prefix=f"rpc-{topic}")
+        self._done = queue.Queue()
+        self._inflight = 0
+        self._generation = 0       # bumps on every new channel
+        self._stop = threading.Event()
+        self.handled = 0
+        self.dead_lettered = 0
+
+    def stop(self):
+        self._stop.set()
+
+    # -- main loop -----------------------------------------------------------
+    def run(self):
+        delay = 0.5
+        while not self._stop.is_set():
+            conn = transport.connect()
+            try:
+                conn.ensure_connection(max_retries=1)
+                channel = conn.channel()
+                self._generation += 1
+                topology.declare(channel, self.topic)
+                consumer = Consumer(channel, queues=[topology.work_queue(self.topic)],
+                                    on_message=self._on_message, no_ack=False,
+                                    prefetch_count=self.concurrency)
+                with consumer:
+                    LOG.info("consuming %s on %s", self.topic, conn.as_uri())
+                    delay = 0.5
+                    self._loop(conn)
+            except Exception as exc:  # noqa: BLE001 - any broker failure: reconnect
+                if self._stop.is_set():
+                    break
+                LOG.warning("consumer of %s lost its connection (%s); retrying in %.1fs",
+                            self.topic, exc, delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, 10.0)
+            finally:
+                try:
+                    conn.release()
+                except Exception:  # noqa: BLE001
+                    pass
+        self._drain_inflight()
+
+    def _loop(self, conn):
+        interval = max(1.0, CONF.rpc.heartbeat / 3.0) if CONF.rpc.heartbeat else None
+        next_beat = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                conn.drain_events(timeout=0.05)
+            except TimeoutError:
+                pass
+            except OSError as exc:
+                if "timed out" not in str(exc):
+                    raise
+            self._settle_finished()
+            if interval and time.monotonic() >= next_beat:
+                conn.heartbeat_check()
+                next_beat = time.monotonic() + interval
+        # Graceful stop: let running handlers finish and settle them.
+        deadline = time.monotonic() + 30
+        while self._inflight and time.monotonic() < deadline:
+            self._settle_finished(block=0.1)
+
+    # -- delivery ------------------------------------------------------------
+    def _on_message(self, message):
+        self._inflight += 1
+        self._pool.submit(self._handle, self._generation, message)
+
+    def _handle(self, generation, message):
+        try:
+            env = envelope_mod.decode(message.body)
+            handler = self.endpoints.get(env["method"])
+            if handler is None:
+                raise envelope_mod.PoisonMessage(
+                    f"unknown method {env['method']!r} for topic {self.topic!r}")
+            try:
+                inspect.signature(handler).bind(env["context"], **env["args"])
+            except TypeError as exc:
+                raise envelope_mod.PoisonMessage(
+                    f"bad arguments for {env['method']}: {exc}") from None
+            handler(env["context"], **env["args"])
+            self._done.put((generation, message, "ack", None))
+        except envelope_mod.PoisonMessage as exc:
+            LOG.error("poison message on %s: %s", self.topic, exc)
+            self._done.put((generation, message, "dead-letter", str(exc)))
+        except Exception as exc:  # noqa: BLE001 - the worker must keep consuming
+            reason = f"{type(exc).__name__}: {exc}"
+            LOG.warning("handler failed on %s: %s\n%s", self.topic, reason,
+                        traceback.format_exc())
+            self._done.put((generation, message, "retry", reason))
+
+    def _settle_finished(self, block=None):
+        while True:
+            try:
+                generation, message, outcome, reason = (
+                    self._done.get(timeout=block) if block else self._done.get_nowait())
+            except queue.Empty:
+                return
+            block = None
+            self._inflight -= 1
+            if generation != self._generation:
+                # Delivered on a channel that has since died: the broker has
+                # already put it back for redelivery; there is nothing to settle.
+                continue
+            if outcome == "ack":
+                message.ack()
+                self.handled += 1
+            elif outcome == "dead-letter":
+                self._dead_letter(message, reason)
+            elif self._last_delivery(message):
+                self._dead_letter(message, f"gave up after {CONF.rpc.delivery_limit} "
+                                           f"deliveries: {reason}")
+            else:
+                message.requeue()
+
+    def _last_delivery(self, message):
+        headers = message.headers or {}
+        count = headers.get("x-delivery-count") or 0
+        if topology.queue_type(self.topic) != "quorum":
+            # Classic queues do not count deliveries: give up on the first
+            # redelivered failure.
+            return bool(message.delivery_info.get("redelivered"))
+        return int(count) + 1 >= CONF.rpc.delivery_limit
+
+    def _dead_letter(self, message, reason):
+        headers = dict(message.headers or {})
+        headers[REASON_HEADER] = reason[:1000]
+        headers["x-nova-lite-failed-at"] = time.time()
+        try:
+            self.publisher.publish_raw(self.topic, message.body, headers=headers,
+                                       exchange=topology.dead_letter_exchange(),
+                                       declare=False)
+        except publisher_mod.PublishError as exc:
+            LOG.error("could not park a message in %s.dlq (%s); requeueing", self.topic, exc)
+            message.requeue()
+            return
+        message.ack()
+        self.dead_lettered += 1
+
+    def _drain_inflight(self):
+        self._pool.shutdown(wait=True)

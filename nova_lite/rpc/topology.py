@@ -1,0 +1,54 @@
+"""Exchanges and queues. Every name is fixed and derived from its topic:
+``conductor``, ``scheduler``, ``network``, ``compute.<host>``, each with a
+dead-letter queue ``<queue>.dlq``. Declaring is idempotent, so every client
+declares what it uses when it (re)connects."""
+from kombu import Exchange, Queue
+
+from nova_lite.conf import CONF
+
+SHARED_TOPICS = ("conductor", "scheduler")
+DLQ_SUFFIX = ".dlq"
+
+
+def compute_topic(host):
+    return f"compute.{host}"
+
+
+def exchange():
+    return Exchange(CONF.rpc.exchange, type="topic", durable=True)
+
+
+def dead_letter_exchange():
+    return Exchange(CONF.rpc.exchange + ".dlx", type="direct", durable=True)
+
+
+def queue_type(topic):
+    if topic.startswith("compute."):
+        return CONF.rpc.compute_queue_type
+    return CONF.rpc.shared_queue_type
+
+
+def work_queue(topic):
+    qtype = queue_type(topic)
+    arguments = {
+        "x-queue-type": qtype,
+        "x-dead-letter-exchange": dead_letter_exchange().name,
+        "x-dead-letter-routing-key": topic,
+    }
+    if qtype == "quorum":
+        arguments["x-delivery-limit"] = CONF.rpc.delivery_limit
+    return Queue(topic, exchange=exchange(), routing_key=topic, durable=True,
+                 queue_arguments=arguments)
+
+
+def dead_letter_queue(topic):
+    return Queue(topic + DLQ_SUFFIX, exchange=dead_letter_exchange(), routing_key=topic,
+                 durable=True, queue_arguments={"x-queue-type": queue_type(topic)})
+
+
+def declare(channel, topic):
+    """Declare the exchanges, the topic's queue and its dead-letter queue."""
+    for ex in (exchange(), dead_letter_exchange()):
+        ex.declare(channel=channel)
+    for q in (dead_letter_queue(topic), work_queue(topic)):
+        q.declare(channel=channel)

@@ -1,0 +1,113 @@
+"""Session-wide real dependencies: one PostgreSQL and one RabbitMQ per test run.
+
+Fixtures:
+  postgres        a PostgreSQL server (tests.fixtures.postgres.PostgresServer)
+  rabbit          a RabbitMQ node (tests.fixtures.rabbitmq.RabbitServer)
+  configured      CONF pointed at both, schema migrated, token key written,
+                  admin/demo users and the default flavors created
+  app, client     the API's Flask app and its test client (in-process)
+  admin_headers   X-Auth-Token headers for admin (admin project) / demo (demo project)
+  demo_headers
+"""
+import os
+import tempfile
+
+import pytest
+
+from nova_lite.conf import CONF
+
+ADMIN_PASSWORD = "admin-secret"
+DEMO_PASSWORD = "demo-secret"
+
+
+def _need(path, package):
+    if not os.path.exists(path):
+        pytest.fail(f"{path} is missing: install the Debian package {package} "
+                    "(tools/run-tests.sh does)", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    from tests.fixtures.postgres import PostgresServer, find_bin
+    try:
+        find_bin("initdb")
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbit():
+    from tests.fixtures.rabbitmq import SERVER, RabbitServer
+    _need(SERVER, "rabbitmq-server")
+    server = RabbitServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def state_dir():
+    path = tempfile.mkdtemp(prefix="nl-state-")
+    yield path
+
+
+@pytest.fixture(scope="session")
+def configured(postgres, rabbit, state_dir):
+    from nova_lite import conf
+    from nova_lite.api.identity import tokens
+    from nova_lite.db import bootstrap, migrate, session
+
+    conf.parse_args([], default_config_files=[])
+    key_file = os.path.join(state_dir, "fernet.key")
+    overrides = {
+        ("database", "connection"): postgres.url(),
+        ("rpc", "transport_url"): rabbit.url,
+        ("identity", "fernet_key_file"): key_file,
+        ("image", "storage_dir"): os.path.join(state_dir, "images"),
+        (None, "state_path"): state_dir,
+        ("rpc", "publish_timeout"): 5.0,
+    }
+    for (group, name), value in overrides.items():
+        CONF.set_override(name, value, group=group)
+    tokens.generate_key(key_file)
+    migrate.sync(postgres.url())
+    session.reset()
+    bootstrap.ensure_user("admin", ADMIN_PASSWORD, "admin", "admin")
+    bootstrap.ensure_user("demo", DEMO_PASSWORD, "demo", "member")
+    bootstrap.ensure_default_flavors()
+    yield CONF
+
+
+@pytest.fixture(scope="session")
+def app(configured):
+    from nova_lite.api.app import create_app
+    application = create_app(start_relay=True)
+    application.testing = True
+    yield application
+    application.extensions["nova_lite.outbox_relay"].stop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def _login(client, user, password, project):
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"name": "Default"}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}}
+    response = client.post("/identity/v3/auth/tokens", json=body)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return {"X-Auth-Token": response.headers["X-Subject-Token"]}
+
+
+@pytest.fixture(scope="session")
+def admin_headers(app):
+    return _login(app.test_client(), "admin", ADMIN_PASSWORD, "admin")
+
+
+@pytest.fixture(scope="session")
+def demo_headers(app):
+    return _login(app.test_client(), "demo", DEMO_PASSWORD, "demo")
