@@ -111,3 +111,48 @@ def admin_headers(app):
 @pytest.fixture(scope="session")
 def demo_headers(app):
     return _login(app.test_client(), "demo", DEMO_PASSWORD, "demo")
+
+
+class LiveAPI:
+    """The API app served over real HTTP from a thread, with OS_* variables for
+    command-line clients (`openstack`, `nova-lite`)."""
+
+    def __init__(self, app):
+        import threading
+
+        from werkzeug.serving import make_server
+
+        from tests.fixtures.ports import free_port
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def env(self, user="admin"):
+        password = ADMIN_PASSWORD if user == "admin" else DEMO_PASSWORD
+        project = "admin" if user == "admin" else "demo"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        env.update({
+            "OS_AUTH_URL": self.url + "/identity/v3",
+            "OS_AUTH_TYPE": "password",
+            "OS_USERNAME": user,
+            "OS_PASSWORD": password,
+            "OS_PROJECT_NAME": project,
+            "OS_USER_DOMAIN_NAME": "Default",
+            "OS_PROJECT_DOMAIN_NAME": "Default",
+            "OS_REGION_NAME": "RegionOne",
+            "OS_IDENTITY_API_VERSION": "3",
+        })
+        return env
+
+    def stop(self):
+        self._server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_api(app):
+    """The in-process API over HTTP (no worker services: servers stay in BUILD)."""
+    server = LiveAPI(app)
+    yield server
+    server.stop()

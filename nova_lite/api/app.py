@@ -4,12 +4,12 @@ import logging
 import flask
 
 from nova_lite.api import compute, identity, image
+from nova_lite.api.relay import RELAY_KEY
 from nova_lite.api.middleware import auth, errors, microversion, request_id
 from nova_lite.conf import CONF
 from nova_lite.rpc import outbox
 
 LOG = logging.getLogger(__name__)
-RELAY_KEY = "nova_lite.outbox_relay"
 
 
 def create_app(start_relay=True):
@@ -37,10 +37,3 @@ def _root():
     return flask.jsonify({"services": {"identity": base + "/identity",
                                        "compute": base + "/compute",
                                        "image": base + "/image"}})
-
-
-def wake_relay():
-    """Tell this process's outbox relay that a transaction just committed rows."""
-    relay = flask.current_app.extensions.get(RELAY_KEY)
-    if relay is not None:
-        relay.wake()

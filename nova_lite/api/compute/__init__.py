@@ -1,6 +1,21 @@
-"""Compute v2.1."""
+"""Compute v2.1 (the Nova API subset), one controller module per resource:
+
+    versions   GET /compute/, /compute/v2.1
+    flavors    /flavors, /flavors/detail, /flavors/{id}, os-extra_specs
+    keypairs   /os-keypairs
+    servers    /servers, /servers/detail, /servers/{id}   (views in server_views)
+    images     /images proxy onto the Image API's table
+
+Handlers are thin: validate, one transaction, a view. Anything slow is handed
+to the workers through the outbox, and the handler answers 202 at once.
+"""
 import flask
+
+from nova_lite.api.compute import flavors, images, keypairs, servers, versions
 
 
 def blueprint():
-    return flask.Blueprint("compute", __name__, url_prefix="/compute")
+    bp = flask.Blueprint("compute", __name__, url_prefix="/compute")
+    for module in (versions, flavors, keypairs, servers, images):
+        module.register(bp)
+    return bp

@@ -8,10 +8,11 @@ token and a service catalog, token validation, project and user reads.
 """
 import flask
 
-from nova_lite.api.identity import auth, projects, versions
-
 
 def blueprint():
+    # Imported here: the auth middleware imports ``tokens`` from this package.
+    from nova_lite.api.identity import auth, projects, versions
+
     bp = flask.Blueprint("identity", __name__, url_prefix="/identity")
     versions.register(bp)
     auth.register(bp)

@@ -1,0 +1,137 @@
+"""os-keypairs: create (server-generated or imported), list, show, delete.
+
+Keypairs belong to the user (not the project), as in Nova."""
+import base64
+import hashlib
+
+import flask
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from nova_lite import exception
+from nova_lite.api import context, validation
+from nova_lite.api.compute.timeutil import iso_micro
+from nova_lite.db import models
+from nova_lite.db.session import reader, transaction
+
+KEYPAIR_NAME = {"type": "string", "minLength": 1, "maxLength": 255,
+                "pattern": r"^(?! )[a-zA-Z0-9. _@-]+(?<! )$"}
+CREATE_SCHEMA = {
+    "type": "object", "required": ["keypair"], "additionalProperties": False,
+    "properties": {"keypair": {
+        "type": "object", "required": ["name"], "additionalProperties": False,
+        "properties": {"name": KEYPAIR_NAME,
+                       "public_key": {"type": "string", "minLength": 1}},
+    }},
+}
+
+
+def fingerprint(public_key):
+    """Nova's fingerprint: MD5 of the key blob, colon-separated hex."""
+    parts = public_key.split()
+    if len(parts) < 2:
+        raise exception.Invalid("Keypair data is invalid: public key is not in "
+                                "OpenSSH format")
+    try:
+        serialization.load_ssh_public_key(" ".join(parts[:2]).encode())
+        blob = base64.b64decode(parts[1], validate=True)
+    except (ValueError, TypeError) as exc:
+        raise exception.Invalid(f"Keypair data is invalid: {exc}") from None
+    digest = hashlib.md5(blob).hexdigest()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def generate():
+    """A new RSA key pair: (public key in OpenSSH format, private key in PEM)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                           serialization.PublicFormat.OpenSSH).decode()
+    return public + " Generated-by-Nova-Lite\n", private
+
+
+def summary(keypair):
+    return {"name": keypair.name, "public_key": keypair.public_key,
+            "fingerprint": keypair.fingerprint}
+
+
+def detail(keypair):
+    body = summary(keypair)
+    body.update({"user_id": keypair.user_id, "deleted": False,
+                 "created_at": iso_micro(keypair.created_at),
+                 "updated_at": iso_micro(keypair.updated_at), "deleted_at": None,
+                 "id": keypair.id})
+    return body
+
+
+def _owner():
+    ctx = context.current()
+    user_id = flask.request.args.get("user_id")
+    if user_id and user_id != ctx.user_id:
+        ctx.require_admin("Acting on another user's keypairs")
+        return user_id
+    return ctx.user_id
+
+
+def find(session, user_id, name):
+    keypair = session.scalars(select(models.KeyPair).where(
+        models.KeyPair.user_id == user_id, models.KeyPair.name == name)).first()
+    if keypair is None:
+        raise exception.NotFound(f"Keypair {name} not found for user {user_id}")
+    return keypair
+
+
+@validation.body(CREATE_SCHEMA)
+def create(body):
+    spec = body["keypair"]
+    user_id = context.current().user_id
+    private_key = None
+    public_key = spec.get("public_key")
+    if public_key is None:
+        public_key, private_key = generate()
+    keypair = models.KeyPair(name=spec["name"], user_id=user_id,
+                             public_key=public_key.strip() + "\n" if private_key is None
+                             else public_key, fingerprint=fingerprint(public_key), type="ssh")
+    try:
+        with transaction() as session:
+            session.add(keypair)
+    except IntegrityError:
+        raise exception.Conflict(f"Key pair '{spec['name']}' already exists.") from None
+    result = summary(keypair)
+    result["user_id"] = user_id
+    if private_key is not None:
+        result["private_key"] = private_key
+    return flask.jsonify({"keypair": result})
+
+
+def index():
+    user_id = _owner()
+    with reader() as session:
+        keypairs = session.scalars(select(models.KeyPair)
+                                   .where(models.KeyPair.user_id == user_id)
+                                   .order_by(models.KeyPair.name)).all()
+    return flask.jsonify({"keypairs": [{"keypair": summary(k)} for k in keypairs]})
+
+
+def show(name):
+    with reader() as session:
+        keypair = find(session, _owner(), name)
+    return flask.jsonify({"keypair": detail(keypair)})
+
+
+def delete(name):
+    with transaction() as session:
+        session.delete(find(session, _owner(), name))
+    return "", 202
+
+
+def register(bp):
+    bp.add_url_rule("/v2.1/os-keypairs", "keypairs", index)
+    bp.add_url_rule("/v2.1/os-keypairs", "create_keypair", create, methods=["POST"])
+    bp.add_url_rule("/v2.1/os-keypairs/<name>", "keypair", show)
+    bp.add_url_rule("/v2.1/os-keypairs/<name>", "delete_keypair", delete,
+                    methods=["DELETE"])

@@ -1,0 +1,171 @@
+"""POST /servers: check the request, then write the instance rows, their
+'create' actions and one outbox message each, in one transaction.
+
+Nothing here waits for a worker: the conductor picks the build up from the
+outbox, and the client polls GET /servers/{id} for BUILD -> ACTIVE."""
+import base64
+import binascii
+import secrets
+import string
+import uuid
+
+from sqlalchemy import select
+
+from nova_lite import exception
+from nova_lite.api import validation
+from nova_lite.db import actions, models
+from nova_lite.objects import states
+from nova_lite.rpc import casts, outbox
+
+MAX_COUNT = 1000
+
+_COUNT = {"type": ["integer", "string"], "pattern": r"^[0-9]+$", "minimum": 1}
+SCHEMA = {
+    "type": "object", "required": ["server"],
+    "properties": {
+        "server": {
+            "type": "object", "required": ["name", "flavorRef"],
+            "additionalProperties": False,
+            "properties": {
+                "name": validation.NAME,
+                "imageRef": {"type": "string"},
+                "flavorRef": {"type": ["string", "integer"], "minLength": 1},
+                "key_name": {"type": "string", "minLength": 1, "maxLength": 255},
+                "metadata": {"type": "object", "maxProperties": 128,
+                             "additionalProperties": {"type": "string", "maxLength": 255},
+                             "propertyNames": {"minLength": 1, "maxLength": 255}},
+                "user_data": {"type": "string", "maxLength": 65535},
+                "availability_zone": {"type": "string", "minLength": 1, "maxLength": 255},
+                "min_count": _COUNT,
+                "max_count": _COUNT,
+                "return_reservation_id": {"type": ["boolean", "string"]},
+                "adminPass": {"type": "string"},
+                "accessIPv4": {"type": "string", "format": "ipv4"},
+                "accessIPv6": {"type": "string", "format": "ipv6"},
+                "config_drive": {"type": ["boolean", "string", "null"]},
+                "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]},
+                "security_groups": {"type": "array", "items": {
+                    "type": "object", "properties": {"name": {"type": "string"}}}},
+                "networks": {"oneOf": [{"type": "array"}, {"enum": ["auto", "none"]}]},
+                "block_device_mapping": {"type": "array"},
+                "block_device_mapping_v2": {"type": "array"},
+            },
+        },
+        "os:scheduler_hints": {"type": "object"},
+        "OS-SCH-HNT:scheduler_hints": {"type": "object"},
+    },
+    "additionalProperties": False,
+}
+
+
+def _flavor(session, flavor_ref):
+    flavorid = str(flavor_ref).rstrip("/").rsplit("/", 1)[-1]
+    flavor = session.scalars(select(models.Flavor)
+                             .where(models.Flavor.flavorid == flavorid)).first()
+    if flavor is None or flavor.disabled:
+        raise exception.Invalid(f"Flavor {flavorid} could not be found.")
+    return flavor
+
+
+def _image(session, context, image_ref):
+    if not image_ref:
+        raise exception.Invalid("Missing imageRef attribute")
+    image_id = str(image_ref).rstrip("/").rsplit("/", 1)[-1]
+    try:
+        uuid.UUID(image_id)
+    except ValueError:
+        raise exception.Invalid(f"Invalid imageRef provided: {image_ref}") from None
+    image = session.get(models.Image, image_id)
+    visible = image is not None and not image.deleted and (
+        context.is_admin or image.visibility in ("public", "community")
+        or image.owner == context.project_id)
+    if not visible:
+        raise exception.Invalid(f"Image {image_id} could not be found.")
+    if image.status != "active":
+        raise exception.Invalid(f"Image {image_id} is not active.")
+    return image
+
+
+def _keypair(session, context, key_name):
+    if not key_name:
+        return None
+    keypair = session.scalars(select(models.KeyPair).where(
+        models.KeyPair.user_id == context.user_id, models.KeyPair.name == key_name)).first()
+    if keypair is None:
+        raise exception.Invalid("Invalid key_name provided.")
+    return keypair
+
+
+def _user_data(value):
+    if value is None:
+        return None
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise exception.Invalid("User data needs to be valid base 64.") from None
+    return value
+
+
+def _counts(spec):
+    min_count = int(spec.get("min_count", 1))
+    max_count = int(spec.get("max_count", min_count))
+    if min_count > max_count:
+        raise exception.Invalid("min_count must be <= max_count")
+    if max_count > MAX_COUNT:
+        raise exception.Invalid(f"max_count must be <= {MAX_COUNT}")
+    return max_count
+
+
+def _check_fit(flavor, image):
+    if image.min_ram and flavor.memory_mb < image.min_ram:
+        raise exception.Invalid("Flavor's memory is too small for requested image.")
+    if image.min_disk and flavor.root_gb and flavor.root_gb < image.min_disk:
+        raise exception.Invalid("Flavor's disk is too small for requested image.")
+
+
+def flavor_snapshot(flavor):
+    return {"flavorid": flavor.flavorid, "name": flavor.name, "vcpus": flavor.vcpus,
+            "memory_mb": flavor.memory_mb, "root_gb": flavor.root_gb,
+            "ephemeral_gb": flavor.ephemeral_gb, "swap": flavor.swap,
+            "extra_specs": flavor.extra_specs or {}}
+
+
+def admin_password():
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(12))
+
+
+def create(session, context, body):
+    """Write the rows for a create request; return (instances, reservation_id)."""
+    spec = body["server"]
+    count = _counts(spec)
+    flavor = _flavor(session, spec["flavorRef"])
+    image = _image(session, context, spec.get("imageRef"))
+    _check_fit(flavor, image)
+    keypair = _keypair(session, context, spec.get("key_name"))
+    user_data = _user_data(spec.get("user_data"))
+    reservation_id = "r-" + secrets.token_hex(4)
+    rpc_context = context.to_rpc()
+    instances = []
+    for index in range(count):
+        name = spec["name"] if count == 1 else f"{spec['name']}-{index + 1}"
+        instance = models.Instance(
+            uuid=str(uuid.uuid4()), name=name, project_id=context.project_id,
+            user_id=context.user_id, image_ref=image.id, flavor_id=flavor.flavorid,
+            flavor=flavor_snapshot(flavor), vcpus=flavor.vcpus, memory_mb=flavor.memory_mb,
+            root_gb=flavor.root_gb, ephemeral_gb=flavor.ephemeral_gb,
+            key_name=keypair.name if keypair else None,
+            key_data=keypair.public_key if keypair else None,
+            user_data=user_data, metadata_=spec.get("metadata") or {},
+            availability_zone=spec.get("availability_zone"),
+            reservation_id=reservation_id, launch_index=index,
+            config_drive="True" if str(spec.get("config_drive", "")).lower()
+            in ("true", "1") else "",
+            access_ip_v4=spec.get("accessIPv4"), access_ip_v6=spec.get("accessIPv6"),
+            vm_state=states.BUILDING, task_state=states.SCHEDULING,
+            power_state=states.NOSTATE)
+        session.add(instance)
+        actions.start(session, instance.uuid, "create", rpc_context)
+        outbox.enqueue(session, casts.build_instance(instance.uuid), rpc_context)
+        instances.append(instance)
+    return instances, reservation_id

@@ -1,0 +1,114 @@
+"""Finding servers: the visibility rule, list filters and keyset paging."""
+import datetime
+import uuid
+
+import flask
+from sqlalchemy import and_, or_, select
+
+from nova_lite import exception
+from nova_lite.api import pagination
+from nova_lite.db import models
+from nova_lite.objects import states
+
+I = models.Instance
+
+
+def _truthy(value):
+    return str(value).lower() in ("1", "true", "t", "yes", "y", "on")
+
+
+def visible(context, query=None):
+    """Servers this context may see: its project's, or all for an admin asking."""
+    query = select(I) if query is None else query
+    all_projects = _truthy(flask.request.args.get("all_tenants", "0")) or \
+        _truthy(flask.request.args.get("all_projects", "0"))
+    if not (context.is_admin and all_projects):
+        query = query.where(I.project_id == context.project_id)
+    return query
+
+
+def get(session, context, server_id, for_update=False):
+    """The live server with this id that the context may see, or 404."""
+    query = select(I).where(I.uuid == server_id, I.deleted.is_(False))
+    if not context.is_admin:
+        query = query.where(I.project_id == context.project_id)
+    if for_update:
+        query = query.with_for_update()
+    instance = session.scalars(query).first() if _looks_like_uuid(server_id) else None
+    if instance is None:
+        raise exception.NotFound(f"Instance {server_id} could not be found.")
+    return instance
+
+
+def _looks_like_uuid(value):
+    try:
+        uuid.UUID(value)
+        return True
+    except ValueError:
+        return False
+
+
+def _status_clause(status):
+    clauses = []
+    for vm_state, tasks, excluded in states.states_for_status(status):
+        clause = I.vm_state == vm_state
+        if tasks:
+            clause = and_(clause, I.task_state.in_(tasks))
+        elif excluded:
+            clause = and_(clause, or_(I.task_state.is_(None), I.task_state.not_in(excluded)))
+        clauses.append(clause)
+    if not clauses:
+        raise exception.Invalid(f"Invalid status value: {status}")
+    return or_(*clauses)
+
+
+def _since(raw):
+    try:
+        moment = datetime.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise exception.Invalid(f"Invalid changes-since value: {raw}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment
+
+
+def list_query(context):
+    """The filtered, ordered query for GET /servers[/detail], plus its page size."""
+    args = flask.request.args
+    query = visible(context)
+    if "changes-since" in args:
+        query = query.where(I.updated_at >= _since(args["changes-since"]))
+    elif not (context.is_admin and _truthy(args.get("deleted", "0"))):
+        query = query.where(I.deleted.is_(False))
+    if args.get("name"):
+        query = query.where(I.name.regexp_match(args["name"]))
+    if args.get("status"):
+        query = query.where(_status_clause(args["status"]))
+    if args.get("image"):
+        query = query.where(I.image_ref == args["image"].rsplit("/", 1)[-1])
+    if args.get("flavor"):
+        query = query.where(I.flavor_id == args["flavor"].rsplit("/", 1)[-1])
+    if args.get("reservation_id"):
+        query = query.where(I.reservation_id == args["reservation_id"])
+    if args.get("host") and context.is_admin:
+        query = query.where(I.host == args["host"])
+    if args.get("tenant_id") and context.is_admin:
+        query = query.where(I.project_id == args["tenant_id"])
+    return query
+
+
+def page(session, context):
+    """One page of servers, newest first, after ``marker`` (keyset, never OFFSET)."""
+    limit = pagination.limit()
+    query = list_query(context)
+    marker = pagination.marker()
+    if marker:
+        mark = session.execute(select(I.created_at, I.uuid)
+                               .where(I.uuid == marker)).first() \
+            if _looks_like_uuid(marker) else None
+        if mark is None:
+            raise exception.Invalid(f"marker [{marker}] not found")
+        query = query.where(or_(I.created_at < mark.created_at,
+                                and_(I.created_at == mark.created_at, I.uuid < mark.uuid)))
+    query = query.order_by(I.created_at.desc(), I.uuid.desc()).limit(limit)
+    return session.scalars(query).all(), limit

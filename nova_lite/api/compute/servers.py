@@ -1,0 +1,123 @@
+"""/servers: create, list, detail, show, update, delete.
+
+Create and delete answer at once (202/204); the work is in the outbox,
+written in the same transaction as the rows, and the relay is woken after
+commit."""
+import flask
+
+from nova_lite import exception
+from nova_lite.api import context, links, pagination, relay, validation
+from nova_lite.api.compute import server_create, server_queries, server_views
+from nova_lite.db import actions, instances as instance_db, models
+from nova_lite.db.session import reader, transaction
+from nova_lite.objects import states
+from nova_lite.rpc import casts, outbox
+
+UPDATE_SCHEMA = {
+    "type": "object", "required": ["server"], "additionalProperties": False,
+    "properties": {"server": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"name": validation.NAME,
+                       "accessIPv4": {"type": "string", "format": "ipv4"},
+                       "accessIPv6": {"type": "string", "format": "ipv6"},
+                       "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]}},
+    }},
+}
+
+
+@validation.body(server_create.SCHEMA)
+def create(body):
+    ctx = context.current()
+    with transaction() as session:
+        created, reservation_id = server_create.create(session, ctx, body)
+    relay.wake()
+    if str(body["server"].get("return_reservation_id", "")).lower() in ("true", "1"):
+        return flask.jsonify({"reservation_id": reservation_id}), 202
+    first = created[0]
+    server = {"id": first.uuid, "links": links.compute_links("servers", first.uuid),
+              "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
+              "adminPass": body["server"].get("adminPass") or server_create.admin_password()}
+    return flask.jsonify({"server": server}), 202
+
+
+def _list(detail):
+    ctx = context.current()
+    with reader() as session:
+        found, limit = server_queries.page(session, ctx)
+        faults = server_views.faults_for(session, found) if detail else {}
+    if detail:
+        items = [server_views.detail(i, ctx, faults.get(i.uuid)) for i in found]
+    else:
+        items = [server_views.summary(i) for i in found]
+    body = {"servers": items}
+    nxt = pagination.next_link(links.base_url() + "/compute/v2.1/servers"
+                               + ("/detail" if detail else ""), items, limit)
+    if nxt:
+        body["servers_links"] = nxt
+    return flask.jsonify(body)
+
+
+def index():
+    return _list(detail=False)
+
+
+def detail():
+    return _list(detail=True)
+
+
+def show(server_id):
+    ctx = context.current()
+    with reader() as session:
+        instance = server_queries.get(session, ctx, server_id)
+        fault = server_views.faults_for(session, [instance]).get(instance.uuid)
+    return flask.jsonify({"server": server_views.detail(instance, ctx, fault)})
+
+
+@validation.body(UPDATE_SCHEMA)
+def update(server_id, body):
+    ctx = context.current()
+    changes = body["server"]
+    with transaction() as session:
+        instance = server_queries.get(session, ctx, server_id, for_update=True)
+        if "name" in changes:
+            instance.name = changes["name"]
+        if "accessIPv4" in changes:
+            instance.access_ip_v4 = changes["accessIPv4"]
+        if "accessIPv6" in changes:
+            instance.access_ip_v6 = changes["accessIPv6"]
+        instance.updated_at = models.utcnow()
+    with reader() as session:
+        fault = server_views.faults_for(session, [instance]).get(instance.uuid)
+    return flask.jsonify({"server": server_views.detail(instance, ctx, fault)})
+
+
+def delete(server_id):
+    ctx = context.current()
+    rpc_context = ctx.to_rpc()
+    with transaction() as session:
+        instance = server_queries.get(session, ctx, server_id, for_update=True)
+        if instance.locked and not ctx.is_admin:
+            raise exception.Conflict(f"Instance {server_id} is locked")
+        if instance.task_state == states.DELETING:
+            return "", 204
+        actions.start(session, instance.uuid, "delete", rpc_context)
+        if instance.host is None:
+            # Never placed (or its build failed): nothing runs anywhere to stop.
+            instance_db.mark_deleted(session, instance.uuid)
+            actions.finish(session, instance.uuid, "delete")
+        else:
+            instance_db.transition(session, instance.uuid, {}, task_state=states.DELETING)
+            outbox.enqueue(session, casts.terminate_instance(instance.host, instance.uuid),
+                           rpc_context)
+    relay.wake()
+    return "", 204
+
+
+def register(bp):
+    bp.add_url_rule("/v2.1/servers", "servers", index)
+    bp.add_url_rule("/v2.1/servers", "create_server", create, methods=["POST"])
+    bp.add_url_rule("/v2.1/servers/detail", "servers_detail", detail)
+    bp.add_url_rule("/v2.1/servers/<server_id>", "server", show)
+    bp.add_url_rule("/v2.1/servers/<server_id>", "update_server", update, methods=["PUT"])
+    bp.add_url_rule("/v2.1/servers/<server_id>", "delete_server", delete,
+                    methods=["DELETE"])

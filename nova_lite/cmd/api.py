@@ -1,0 +1,49 @@
+"""nova-lite-api: the HTTP API under gunicorn (gthread workers)."""
+import sys
+
+from gunicorn.app.base import BaseApplication
+
+from nova_lite import service
+from nova_lite.conf import CONF
+
+
+class APIServer(BaseApplication):
+    def __init__(self, options):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        # Imported in each worker after fork: its own DB pool, publisher and relay.
+        from nova_lite.api.app import create_app
+        return create_app()
+
+
+def gunicorn_options():
+    log_target = CONF.log_file or "-"
+    return {
+        "bind": f"{CONF.api.bind_host}:{CONF.api.bind_port}",
+        "workers": CONF.api.workers,
+        "threads": CONF.api.threads,
+        "worker_class": "gthread",
+        "timeout": 120,
+        "graceful_timeout": 30,
+        "keepalive": 5,
+        "backlog": 2048,
+        "preload_app": False,
+        "accesslog": log_target,
+        "errorlog": log_target,
+        "proc_name": "nova-lite-api",
+    }
+
+
+def main(argv=None):
+    service.setup("nova-lite-api", sys.argv[1:] if argv is None else argv)
+    APIServer(gunicorn_options()).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Resource claims on compute nodes: one atomic statement each way.
+
+``claim`` adds an instance's flavor to a node's usage only if it still fits
+(a conditional UPDATE: no lock is held between reading candidates and
+claiming, so any number of schedulers can race and none double-books), and
+records an Allocation row. ``release`` deletes that row and subtracts exactly
+what it held, so running it twice has no effect the second time."""
+from sqlalchemy import delete, update
+from sqlalchemy.dialects.postgresql import insert
+
+from nova_lite.db import models
+
+N = models.ComputeNode
+
+
+def fits(vcpus, memory_mb, disk_gb):
+    """SQL conditions: the node has room for this much more."""
+    return (
+        N.vcpus_used + vcpus <= N.vcpus * N.cpu_allocation_ratio,
+        N.memory_mb_used + memory_mb
+        <= N.memory_mb * N.ram_allocation_ratio - N.reserved_host_memory_mb,
+        N.local_gb_used + disk_gb
+        <= N.local_gb * N.disk_allocation_ratio - N.reserved_host_disk_mb / 1024.0,
+    )
+
+
+def claim(session, node_id, instance_uuid, vcpus, memory_mb, disk_gb):
+    """Claim resources on ``node_id`` for an instance; False if they no longer fit
+    or the instance already holds an allocation."""
+    savepoint = session.begin_nested()
+    updated = session.execute(
+        update(N).where(N.id == node_id, *fits(vcpus, memory_mb, disk_gb))
+        .values(vcpus_used=N.vcpus_used + vcpus, memory_mb_used=N.memory_mb_used + memory_mb,
+                local_gb_used=N.local_gb_used + disk_gb, running_vms=N.running_vms + 1)
+        .execution_options(synchronize_session=False)).rowcount == 1
+    inserted = updated and session.execute(
+        insert(models.Allocation).values(instance_uuid=instance_uuid, node_id=node_id,
+                                         vcpus=vcpus, memory_mb=memory_mb, disk_gb=disk_gb,
+                                         created_at=models.utcnow())
+        .on_conflict_do_nothing().returning(models.Allocation.instance_uuid)).first()
+    if inserted:
+        savepoint.commit()
+        return True
+    savepoint.rollback()
+    return False
+
+
+def release(session, instance_uuid):
+    """Give back what the instance holds; True if it held anything."""
+    held = session.execute(delete(models.Allocation)
+                           .where(models.Allocation.instance_uuid == instance_uuid)
+                           .returning(models.Allocation.node_id, models.Allocation.vcpus,
+                                      models.Allocation.memory_mb,
+                                      models.Allocation.disk_gb)).first()
+    if held is None:
+        return False
+    session.execute(update(N).where(N.id == held.node_id).values(
+        vcpus_used=N.vcpus_used - held.vcpus,
+        memory_mb_used=N.memory_mb_used - held.memory_mb,
+        local_gb_used=N.local_gb_used - held.disk_gb,
+        running_vms=N.running_vms - 1).execution_options(synchronize_session=False))
+    return True

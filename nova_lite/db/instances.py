@@ -1,0 +1,77 @@
+"""Instance state changes, each a single compare-and-set UPDATE.
+
+A handler states which state it expects to move from; if another actor got
+there first (a delete during a build, a redelivered message) the UPDATE
+matches no row and the caller learns it lost, without locks or lost updates."""
+from sqlalchemy import false, or_, select, update
+
+from nova_lite.db import allocations, models
+from nova_lite.objects import states
+
+I = models.Instance
+
+
+def transition(session, instance_uuid, expect, **values):
+    """Move an instance from the state described by ``expect`` to ``values``.
+
+    ``expect`` maps column names to a value or a tuple of accepted values.
+    Returns True if this call made the change."""
+    conditions = [I.uuid == instance_uuid, I.deleted.is_(False)]
+    for column, wanted in expect.items():
+        col = getattr(I, column)
+        if isinstance(wanted, tuple):
+            values_ = [w for w in wanted if w is not None]
+            clause = col.in_(values_) if values_ else false()
+            conditions.append(or_(clause, col.is_(None)) if None in wanted else clause)
+        elif wanted is None:
+            conditions.append(col.is_(None))
+        else:
+            conditions.append(col == wanted)
+    if "task_state" in values:
+        values.setdefault("task_updated_at", models.utcnow())
+    values.setdefault("updated_at", models.utcnow())
+    result = session.execute(update(I).where(*conditions).values(**values)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def add_fault(session, instance_uuid, message, code=500, details=None):
+    session.add(models.InstanceFault(instance_uuid=instance_uuid, code=code,
+                                     message=message[:255], details=details))
+
+
+def set_error(session, instance_uuid, message, expect, code=500, details=None):
+    """Put an instance in ERROR with a fault, releasing any claim it holds."""
+    if not transition(session, instance_uuid, expect, vm_state=states.ERROR,
+                      task_state=None, host=None, node=None):
+        return False
+    allocations.release(session, instance_uuid)
+    add_fault(session, instance_uuid, message, code, details)
+    return True
+
+
+def mark_deleted(session, instance_uuid, host=None):
+    """Soft-delete an instance and release its claim; True if this call did it.
+
+    With ``host``, only if the instance is still on that host (a report from a
+    host must never delete an instance that lives elsewhere)."""
+    now = models.utcnow()
+    conditions = [I.uuid == instance_uuid, I.deleted.is_(False)]
+    if host is not None:
+        conditions.append(or_(I.host == host, I.host.is_(None)))
+    result = session.execute(
+        update(I).where(*conditions)
+        .values(deleted=True, deleted_at=now, terminated_at=now, updated_at=now,
+                vm_state=states.DELETED, task_state=None, power_state=states.NOSTATE)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return False
+    allocations.release(session, instance_uuid)
+    return True
+
+
+def get(session, instance_uuid, for_update=False):
+    query = select(I).where(I.uuid == instance_uuid)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()

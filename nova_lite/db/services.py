@@ -1,0 +1,50 @@
+"""Service registry and heartbeats (``services`` table), and compute node rows."""
+import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from nova_lite.conf import CONF
+from nova_lite.db import models
+
+
+def heartbeat(session, host, binary, topic):
+    now = models.utcnow()
+    stmt = insert(models.Service).values(host=host, binary=binary, topic=topic,
+                                         last_seen_up=now, report_count=1, created_at=now,
+                                         updated_at=now)
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=["host", "binary"],
+        set_={"last_seen_up": now, "updated_at": now, "topic": topic,
+              "report_count": models.Service.report_count + 1}))
+
+
+def up_since():
+    """Services whose last heartbeat is newer than this are up."""
+    return models.utcnow() - datetime.timedelta(seconds=CONF.service_down_time)
+
+
+def is_up(service):
+    return (not service.forced_down and service.last_seen_up is not None
+            and service.last_seen_up >= up_since())
+
+
+def upsert_compute_node(session, host, resources):
+    """Record what a hypervisor reports it has; usage columns are never touched
+    here (only claims and releases move them)."""
+    values = {k: resources[k] for k in (
+        "hypervisor_hostname", "hypervisor_type", "hypervisor_version", "host_ip", "vcpus",
+        "memory_mb", "local_gb", "cpu_allocation_ratio", "ram_allocation_ratio",
+        "disk_allocation_ratio", "reserved_host_memory_mb", "reserved_host_disk_mb")
+        if k in resources}
+    now = models.utcnow()
+    stmt = insert(models.ComputeNode).values(host=host, created_at=now, updated_at=now,
+                                             uuid=resources.get("uuid") or models.new_uuid(),
+                                             **values)
+    session.execute(stmt.on_conflict_do_update(index_elements=["host"],
+                                               set_={**values, "updated_at": now}))
+
+
+def list_services(session):
+    return session.scalars(select(models.Service).order_by(models.Service.binary,
+                                                           models.Service.host)).all()

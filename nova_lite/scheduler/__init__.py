@@ -1,0 +1,1 @@
+"""Placement of instances on compute nodes; see README.md in this directory."""

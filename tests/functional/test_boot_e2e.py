@@ -1,0 +1,195 @@
+"""Boot and delete servers end to end: API, conductor, scheduler and two
+computes (fake driver) as real processes, over real PostgreSQL and RabbitMQ."""
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.functional.conftest import openstack_env
+
+
+def wait_for(fetch, done, timeout=60, interval=0.25):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fetch()
+        if done(last):
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s; last value: {last}")
+
+
+def server_status(client, server_id):
+    response = client.compute("GET", f"/servers/{server_id}")
+    if response.status_code == 404:
+        return "GONE", None
+    assert response.status_code == 200, response.text
+    return response.json()["server"]["status"], response.json()["server"]
+
+
+def create(client, image_id, name=None, flavor="1", **extra):
+    body = {"server": {"name": name or f"vm-{uuid.uuid4().hex[:6]}", "imageRef": image_id,
+                       "flavorRef": flavor, **extra}}
+    response = client.compute("POST", "/servers", json=body)
+    assert response.status_code == 202, response.text
+    return response.json()["server"]["id"]
+
+
+def usage(postgres):
+    engine = create_engine(postgres.url())
+    with engine.connect() as conn:
+        nodes = conn.execute(text(
+            "SELECT host, vcpus_used, memory_mb_used, local_gb_used, running_vms "
+            "FROM compute_nodes ORDER BY host")).all()
+        allocs = conn.execute(text(
+            "SELECT n.host, coalesce(sum(a.vcpus),0), coalesce(sum(a.memory_mb),0), "
+            "coalesce(sum(a.disk_gb),0), count(a.instance_uuid) FROM compute_nodes n "
+            "LEFT JOIN allocations a ON a.node_id = n.id GROUP BY n.host ORDER BY n.host")).all()
+    engine.dispose()
+    return [tuple(r) for r in nodes], [tuple(r) for r in allocs]
+
+
+def test_boot_and_delete_over_http(cloud, cloud_image, postgres):
+    server_id = create(cloud.demo, cloud_image, name="http-vm")
+    status, server = wait_for(lambda: server_status(cloud.demo, server_id),
+                              lambda s: s[0] in ("ACTIVE", "ERROR"))
+    assert status == "ACTIVE", server
+    assert server["OS-EXT-STS:power_state"] == 1
+    assert server["OS-EXT-STS:task_state"] is None
+    assert server["hostId"]
+    listed = cloud.demo.compute("GET", "/servers").json()["servers"]
+    assert server_id in {s["id"] for s in listed}
+    admin_view = cloud.admin.compute("GET", f"/servers/{server_id}").json()["server"]
+    assert admin_view["OS-EXT-SRV-ATTR:host"] in ("compute1", "compute2")
+    nodes, allocs = usage(postgres)
+    assert sum(n[2] for n in nodes) >= 512
+
+    response = cloud.demo.compute("DELETE", f"/servers/{server_id}")
+    assert response.status_code == 204
+    wait_for(lambda: server_status(cloud.demo, server_id), lambda s: s[0] == "GONE")
+    actions = cloud.demo.compute("GET", "/servers/detail").json()["servers"]
+    assert server_id not in {s["id"] for s in actions}
+
+
+def test_accounting_is_exact_after_many_boots_and_deletes(cloud, cloud_image, postgres):
+    ids = [create(cloud.demo, cloud_image) for _ in range(12)]
+    for server_id in ids:
+        status, server = wait_for(lambda: server_status(cloud.demo, server_id),
+                                  lambda s: s[0] in ("ACTIVE", "ERROR"))
+        assert status == "ACTIVE", server
+    nodes, allocs = usage(postgres)
+    # Each node's usage equals the sum of what its allocations hold.
+    assert [n[1:] for n in nodes] == [a[1:] for a in allocs]
+    assert sum(n[4] for n in nodes) >= 12
+    # Both hosts got work (weigher spreads by free RAM).
+    assert all(n[4] > 0 for n in nodes)
+    for server_id in ids:
+        assert cloud.demo.compute("DELETE", f"/servers/{server_id}").status_code == 204
+    for server_id in ids:
+        wait_for(lambda: server_status(cloud.demo, server_id), lambda s: s[0] == "GONE")
+    nodes, allocs = usage(postgres)
+    assert [n[1:] for n in nodes] == [a[1:] for a in allocs]
+
+
+def test_multi_create_boots_every_instance(cloud, cloud_image):
+    response = cloud.demo.compute("POST", "/servers", json={"server": {
+        "name": "multi", "imageRef": cloud_image, "flavorRef": "1",
+        "min_count": 3, "max_count": 3, "return_reservation_id": True}})
+    assert response.status_code == 202, response.text
+    reservation = response.json()["reservation_id"]
+    found = wait_for(
+        lambda: cloud.demo.compute("GET", f"/servers/detail?reservation_id={reservation}")
+        .json()["servers"],
+        lambda servers: len(servers) == 3 and all(s["status"] == "ACTIVE" for s in servers))
+    assert sorted(s["name"] for s in found) == ["multi-1", "multi-2", "multi-3"]
+    for server in found:
+        cloud.demo.compute("DELETE", f"/servers/{server['id']}")
+
+
+def test_spawn_failure_ends_in_error_with_fault_and_no_claim(cloud, cloud_image, postgres):
+    server_id = create(cloud.demo, cloud_image,
+                       metadata={"fake_spawn_error": "disk exploded"})
+    status, server = wait_for(lambda: server_status(cloud.demo, server_id),
+                              lambda s: s[0] in ("ACTIVE", "ERROR"))
+    assert status == "ERROR"
+    assert "disk exploded" in server["fault"]["message"]
+    engine = create_engine(postgres.url())
+    with engine.connect() as conn:
+        held = conn.execute(text("SELECT count(*) FROM allocations WHERE instance_uuid = :u"),
+                            {"u": server_id}).scalar()
+    engine.dispose()
+    assert held == 0
+    assert cloud.demo.compute("DELETE", f"/servers/{server_id}").status_code == 204
+    wait_for(lambda: server_status(cloud.demo, server_id), lambda s: s[0] == "GONE")
+
+
+def test_no_valid_host_is_an_error_with_a_clear_fault(cloud, cloud_image):
+    response = cloud.admin.compute("POST", "/flavors", json={"flavor": {
+        "name": "e2e.huge", "ram": 10 ** 7, "vcpus": 1, "disk": 1, "id": "e2e-huge"}})
+    assert response.status_code == 200, response.text
+    server_id = create(cloud.admin, cloud_image, flavor="e2e-huge")
+    status, server = wait_for(lambda: server_status(cloud.admin, server_id),
+                              lambda s: s[0] in ("ACTIVE", "ERROR"))
+    assert status == "ERROR"
+    assert server["fault"]["message"].startswith("No valid host was found")
+    cloud.admin.compute("DELETE", f"/servers/{server_id}")
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"server": {"name": "x", "imageRef": "IMAGE", "flavorRef": "no-such-flavor"}},
+     "Flavor no-such-flavor could not be found"),
+    ({"server": {"name": "x", "imageRef": str(uuid.UUID(int=1)), "flavorRef": "1"}},
+     "could not be found"),
+    ({"server": {"imageRef": "IMAGE", "flavorRef": "1"}}, "'name' is a required property"),
+    ({"server": {"name": "x", "imageRef": "IMAGE", "flavorRef": "1", "bogus": 1}},
+     "Additional properties"),
+    ({"server": {"name": "x", "imageRef": "IMAGE", "flavorRef": "1", "key_name": "nokey"}},
+     "Invalid key_name"),
+])
+def test_bad_create_requests_get_400_in_openstack_format(cloud, cloud_image, body, words):
+    raw = json.dumps(body).replace("IMAGE", cloud_image)
+    response = cloud.demo.compute("POST", "/servers", content=raw,
+                                  headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert words in response.json()["badRequest"]["message"]
+    assert response.json()["badRequest"]["code"] == 400
+
+
+def test_malformed_json_and_wrong_token(cloud):
+    response = cloud.demo.compute("POST", "/servers", content=b'{"server": ',
+                                  headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "Malformed" in response.json()["badRequest"]["message"]
+    response = cloud.demo.http.get("/compute/v2.1/servers",
+                                   headers={"X-Auth-Token": "not-a-token"})
+    assert response.status_code == 401
+    response = cloud.demo.compute("GET", f"/servers/{uuid.uuid4()}")
+    assert response.status_code == 404
+    assert "itemNotFound" in response.json()
+
+
+def _openstack(cloud, *args, timeout=180):
+    exe = os.path.join(os.path.dirname(sys.executable), "openstack")
+    if not os.path.exists(exe):
+        pytest.skip("python-openstackclient is not installed in this environment "
+                    "(pip install -e .[test] installs it)")
+    result = subprocess.run([exe, *args], env=openstack_env(cloud.url, "demo"),
+                            capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"openstack {' '.join(args)} failed:\n{result.stderr}"
+    return result.stdout
+
+
+def test_openstack_client_boots_lists_and_deletes(cloud, cloud_image):
+    out = _openstack(cloud, "server", "create", "--flavor", "m1.tiny", "--image", "e2e-tiny",
+                     "--wait", "-f", "json", "osc-vm1")
+    assert json.loads(out)["status"] == "ACTIVE"
+    listed = json.loads(_openstack(cloud, "server", "list", "-f", "json"))
+    assert [s["Status"] for s in listed if s["Name"] == "osc-vm1"] == ["ACTIVE"]
+    _openstack(cloud, "server", "delete", "--wait", "osc-vm1")
+    listed = json.loads(_openstack(cloud, "server", "list", "-f", "json"))
+    assert "osc-vm1" not in {s["Name"] for s in listed}
