@@ -4,7 +4,7 @@ import socket
 from oslo_config import cfg
 
 opts = [
-    cfg.StrOpt("host", default=socket.gethostname(),
+    cfg.StrOpt("host", default=socket.gethostname(), sample_default="<hostname>",
                help="Name of this host. A compute service consumes queue "
                     "compute.<host> and registers under this name."),
     cfg.StrOpt("state_path", default="/var/lib/nova-lite",

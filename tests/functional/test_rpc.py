@@ -1,0 +1,149 @@
+"""The bus against a real RabbitMQ: casts arrive, poison goes to the .dlq with
+its reason and the worker keeps going, failing handlers give up after the
+delivery limit, and queue names never change."""
+import threading
+import time
+import uuid
+
+import pytest
+from kombu import Producer
+
+from nova_lite.rpc import envelope, publisher, server, topology, transport
+
+
+@pytest.fixture
+def topic(configured):
+    return f"test{uuid.uuid4().hex[:8]}"
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+        self.event = threading.Event()
+        self.failures = 0
+
+    def ok(self, context, value):
+        self.calls.append(value)
+        self.event.set()
+
+    def always_fails(self, context):
+        self.failures += 1
+        raise RuntimeError("handler is broken")
+
+
+def run_server(topic, recorder):
+    srv = server.RPCServer(topic, {"ok": recorder.ok, "always_fails": recorder.always_fails},
+                           concurrency=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    return srv, thread
+
+
+def wait(predicate, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def publish_raw(topic, body):
+    with transport.connect() as conn:
+        channel = conn.channel()
+        topology.declare(channel, topic)
+        Producer(channel).publish(body, exchange=topology.exchange(), routing_key=topic,
+                                  content_type="application/json", content_encoding="utf-8")
+
+
+def dead_letters(topic):
+    """(body, reason) of every message in the topic's .dlq (consumed)."""
+    found = []
+    with transport.connect() as conn:
+        queue = topology.dead_letter_queue(topic)(conn.channel())
+        while True:
+            message = queue.get(no_ack=True)
+            if message is None:
+                return found
+            body = message.body
+            body = body.encode() if isinstance(body, str) else bytes(body)
+            found.append((body, message.headers.get(server.REASON_HEADER)))
+
+
+def test_casts_are_handled(topic):
+    recorder = Recorder()
+    srv, thread = run_server(topic, recorder)
+    try:
+        for i in range(50):
+            publisher.cast(topic, "ok", {"value": i})
+        assert wait(lambda: len(recorder.calls) == 50)
+        assert sorted(recorder.calls) == list(range(50))
+    finally:
+        srv.stop()
+        thread.join(10)
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b"{this is not json", "not JSON"),
+    (envelope.encode({"version": 7, "method": "ok", "args": {}}), "unsupported envelope"),
+    (envelope.encode(envelope.build("no_such_method")), "unknown method 'no_such_method'"),
+    (envelope.encode(envelope.build("ok", {"wrong": 1})), "bad arguments for ok"),
+])
+def test_poison_goes_to_the_dlq_with_its_reason_and_the_next_message_is_handled(
+        topic, body, reason):
+    recorder = Recorder()
+    srv, thread = run_server(topic, recorder)
+    try:
+        publish_raw(topic, body)
+        publisher.cast(topic, "ok", {"value": "after"})
+        assert wait(lambda: recorder.calls == ["after"])
+        assert wait(lambda: srv.dead_lettered == 1)
+        parked = dead_letters(topic)
+        assert len(parked) == 1
+        assert parked[0][0] == body
+        assert reason in parked[0][1]
+    finally:
+        srv.stop()
+        thread.join(10)
+
+
+def test_a_handler_that_keeps_failing_is_parked_after_the_delivery_limit(topic, configured):
+    recorder = Recorder()
+    srv, thread = run_server(topic, recorder)
+    try:
+        publisher.cast(topic, "always_fails", {})
+        assert wait(lambda: srv.dead_lettered == 1)
+        assert recorder.failures == configured.rpc.delivery_limit
+        parked = dead_letters(topic)
+        assert "handler is broken" in parked[0][1]
+        publisher.cast(topic, "ok", {"value": 1})
+        assert wait(lambda: recorder.calls == [1])
+    finally:
+        srv.stop()
+        thread.join(10)
+
+
+def test_queue_names_stay_fixed(topic, rabbit):
+    recorder = Recorder()
+    srv, thread = run_server(topic, recorder)
+    try:
+        publisher.cast(topic, "ok", {"value": 0})
+        assert wait(lambda: recorder.calls == [0])
+        before = rabbit.queue_names()
+        for i in range(200):
+            publisher.cast(topic, "ok", {"value": i})
+        assert wait(lambda: len(recorder.calls) == 201)
+        assert rabbit.queue_names() == before
+        assert topic in before and topic + ".dlq" in before
+    finally:
+        srv.stop()
+        thread.join(10)
+
+
+def test_publishing_to_a_topic_nothing_is_bound_to_raises():
+    pub = publisher.Publisher()
+    try:
+        with pytest.raises(publisher.Unroutable):
+            pub.publish_raw(f"unbound{uuid.uuid4().hex[:6]}", b"{}", declare=False)
+    finally:
+        pub.close()

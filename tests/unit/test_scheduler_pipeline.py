@@ -1,0 +1,59 @@
+"""Filters and weighers on plain host values (the SQL stages are tested in
+tests/functional/test_scheduler_claims.py against PostgreSQL)."""
+import pytest
+
+from nova_lite.scheduler import filters, weighers
+from nova_lite.scheduler.request import HostState, Request
+
+
+def host(node_id, memory_mb=8192, used_mb=0, vcpus=4, used_vcpus=0, disk=100, used_disk=0,
+         up=True, disabled=False):
+    return HostState(node_id=node_id, host=f"h{node_id}", hypervisor_hostname=f"h{node_id}",
+                     vcpus=vcpus, vcpus_used=used_vcpus, memory_mb=memory_mb,
+                     memory_mb_used=used_mb, local_gb=disk, local_gb_used=used_disk,
+                     cpu_allocation_ratio=1.0, ram_allocation_ratio=1.0,
+                     disk_allocation_ratio=1.0, reserved_host_memory_mb=512,
+                     reserved_host_disk_mb=0, service_up=up, service_disabled=disabled)
+
+
+REQUEST = Request(instance_uuid="u", vcpus=2, memory_mb=2048, disk_gb=20)
+ALL = ["compute_up", "enough_vcpus", "enough_ram", "enough_disk"]
+
+
+def test_filters_drop_hosts_that_are_down_disabled_or_full():
+    hosts = [host(1), host(2, up=False), host(3, disabled=True), host(4, used_mb=6000),
+             host(5, used_vcpus=3), host(6, used_disk=90)]
+    assert [h.node_id for h in filters.apply(hosts, REQUEST, ALL)] == [1]
+
+
+def test_reserved_memory_counts_against_the_host():
+    # 2560 MiB total - 512 reserved = 2048 free: fits exactly; one MiB more does not.
+    assert filters.enough_ram(host(1, memory_mb=2560), REQUEST)
+    assert not filters.enough_ram(host(1, memory_mb=2560, used_mb=1), REQUEST)
+
+
+def test_unknown_filter_is_an_error():
+    with pytest.raises(ValueError, match="no_such"):
+        filters.apply([host(1)], REQUEST, ["no_such"])
+
+
+def test_free_ram_weigher_spreads_to_the_emptiest_host():
+    hosts = [host(1, used_mb=4000), host(2, used_mb=1000), host(3, used_mb=2000)]
+    assert [h.node_id for h in weighers.rank(hosts, REQUEST, ["free_ram"])] == [2, 3, 1]
+
+
+def test_weighers_are_normalised_and_multiplied():
+    # Host 1 has much more free RAM, host 2 more free vCPUs; a big vCPU multiplier wins.
+    hosts = [host(1, memory_mb=65536, vcpus=4), host(2, memory_mb=8192, vcpus=64)]
+    assert weighers.rank(hosts, REQUEST, ["free_ram", "free_vcpus"])[0].node_id in (1, 2)
+    ranked = weighers.rank(hosts, REQUEST, ["free_ram", "free_vcpus"],
+                           multipliers={"free_vcpus": 5.0})
+    assert ranked[0].node_id == 2
+    ranked = weighers.rank(hosts, REQUEST, ["free_ram", "free_vcpus"],
+                           multipliers={"free_ram": 5.0})
+    assert ranked[0].node_id == 1
+
+
+def test_equal_hosts_rank_in_a_stable_order():
+    hosts = [host(3), host(1), host(2)]
+    assert [h.node_id for h in weighers.rank(hosts, REQUEST, ["free_ram"])] == [1, 2, 3]

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Run nova-lite's whole test suite on a Debian 12 machine, from nothing:
+#
+#     sudo tools/run-tests.sh            (or as root: tools/run-tests.sh)
+#     sudo tools/run-tests.sh -k boot    (extra arguments go to pytest)
+#
+# Installs what the tests need (PostgreSQL, RabbitMQ, QEMU tools, a Python
+# virtualenv in .venv with nova-lite and its test dependencies), then runs
+# pytest. The tests start their own PostgreSQL and RabbitMQ on free loopback
+# ports in temporary directories; nothing already running is touched.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+PACKAGES="postgresql rabbitmq-server python3-venv python3-dev build-essential qemu-utils"
+
+missing=""
+for pkg in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $pkg"
+    fi
+done
+if [ -n "$missing" ]; then
+    echo "==> Installing system packages:$missing"
+    $SUDO apt-get update -q
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+fi
+
+PYTHON=${PYTHON:-/usr/bin/python3}
+VENV=${VENV:-$ROOT/.venv}
+STAMP="$VENV/.installed-$(sha1sum setup.cfg | cut -c1-12)"
+if [ ! -f "$STAMP" ]; then
+    echo "==> Creating the virtualenv $VENV"
+    "$PYTHON" -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip
+    "$VENV/bin/pip" install -q -e ".[test]"
+    touch "$STAMP"
+fi
+
+echo "==> Running the tests"
+set +e
+"$VENV/bin/python" -m pytest -p no:cacheprovider -ra --durations=15 tests "$@"
+rc=$?
+set -e
+if [ "$rc" = 5 ]; then
+    echo "pytest collected no tests" >&2
+fi
+exit "$rc"
