@@ -22,6 +22,11 @@ opts = [
                help="Queue type of the shared topic queues (conductor, scheduler)."),
     cfg.StrOpt("compute_queue_type", default="quorum", choices=["quorum", "classic"],
                help="Queue type of each compute.<host> queue."),
+    cfg.IntOpt("publish_window", default=256, min=1,
+               help="Publishes a process keeps in flight awaiting broker confirms."),
+    cfg.FloatOpt("call_timeout", default=30.0, min=0.1,
+                 help="Seconds an RPC call (e.g. console output) waits for its reply "
+                      "before the caller gets a clear timeout error."),
     cfg.FloatOpt("publish_timeout", default=10.0, min=0.1,
                  help="Seconds to wait for the broker to confirm a publish."),
 ]

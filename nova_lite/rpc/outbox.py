@@ -16,6 +16,7 @@ import threading
 
 from sqlalchemy import delete, select, update
 
+from nova_lite.conf import CONF
 from nova_lite.db import models, session as db_session
 from nova_lite.rpc import envelope as envelope_mod
 from nova_lite.rpc import publisher as publisher_mod
@@ -43,15 +44,24 @@ def flush(publisher=None, limit=BATCH):
             .where(models.OutboxMessage.sent_at.is_(None))
             .order_by(models.OutboxMessage.id).limit(limit)
             .with_for_update(skip_locked=True)).all()
+        futures = [(row.id, publisher.submit_envelope(row.routing_key, row.body))
+                   for row in rows]
+        error = None
         try:
-            for row in rows:
-                publisher.publish_envelope(row.routing_key, row.body)
-                sent.append(row.id)
+            for row_id, future in futures:
+                try:
+                    future.result(timeout=CONF.rpc.publish_timeout + 5)
+                    sent.append(row_id)
+                except Exception as exc:  # noqa: BLE001 - leave it for the next sweep
+                    error = exc
         finally:
             if sent:
                 session.execute(update(models.OutboxMessage)
                                 .where(models.OutboxMessage.id.in_(sent))
                                 .values(sent_at=models.utcnow()))
+    if error is not None:
+        raise publisher_mod.PublishError(f"{len(rows) - len(sent)} outbox messages not "
+                                         f"confirmed: {error}")
     return len(sent)
 
 

@@ -1,15 +1,31 @@
-"""Publishing with broker confirms, ``mandatory`` and failover.
+"""Publishing with broker confirms, ``mandatory`` and failover, many in flight.
 
-One Publisher per process, shared by its threads (a lock serialises use of the
-one channel). ``publish`` returns only once the broker has confirmed the
-message, so a caller that acks its own input afterwards never loses work. A
-message the broker cannot route (no queue bound) raises instead of vanishing."""
+    caller threads ──submit──> request queue ──> publisher I/O thread ──basic.publish──> broker
+          ^                                          │  (up to [rpc] publish_window
+          └──── future: done when the broker acks ───┘   unconfirmed at once)
+
+Confirming messages one by one caps a broker cluster at a few hundred
+messages a second; here one I/O thread owns the connection, keeps a window of
+publishes in flight and settles each caller's future when the broker confirms
+it (``basic.ack``, possibly for many at once). So a caller that waits on its
+future and only then acks its own input never loses work, while many callers
+together keep the pipe full.
+
+- nacked, or in flight when the connection dies: published again (after
+  reconnecting, possibly to another broker of the cluster) until the request's
+  deadline ([rpc] publish_timeout) -> at-least-once; handlers are idempotent.
+- returned by the broker (``mandatory``, nothing bound): Unroutable.
+- no confirm before the deadline: PublishError.
+"""
+import collections
+import concurrent.futures
 import logging
+import queue
 import threading
 import time
+import uuid
 
-from kombu import Producer
-from kombu.exceptions import OperationalError
+import amqp
 
 from nova_lite.conf import CONF
 from nova_lite.rpc import envelope as envelope_mod
@@ -26,107 +42,203 @@ class Unroutable(PublishError):
     """The broker returned the message: nothing is bound to its routing key."""
 
 
+class _Request:
+    __slots__ = ("topic", "body", "headers", "exchange", "declare", "correlation_id",
+                 "message_id", "deadline", "future", "attempts", "not_before")
+
+    def __init__(self, topic, body, headers, exchange, declare, correlation_id, message_id):
+        self.topic, self.body, self.headers = topic, body, headers or {}
+        # An exchange name ("" is the default exchange); None means ours.
+        self.exchange = getattr(exchange, "name", exchange)
+        self.declare, self.correlation_id = declare, correlation_id
+        self.message_id = message_id or uuid.uuid4().hex
+        self.deadline = time.monotonic() + CONF.rpc.publish_timeout
+        self.future = concurrent.futures.Future()
+        self.attempts = 0
+        self.not_before = 0.0
+
+
 class Publisher:
-    def __init__(self):
+    def __init__(self, window=None):
+        self.window = window or CONF.rpc.publish_window
+        self._requests = queue.Queue()
+        self._retry = collections.deque()
+        self._stop = threading.Event()
+        self._thread = None
         self._lock = threading.Lock()
-        self._conn = None
-        self._producer = None
-        self._declared = set()
-        self._returned = []
-        self._heartbeat_thread = None
-        self._closed = False
+        self.published = 0
+        self.confirmed = 0
 
-    # -- connection -------------------------------------------------------
-    def _connect(self):
-        self._conn = transport.connect()
-        self._conn.ensure_connection(max_retries=1)
-        self._producer = Producer(self._conn.channel(), exchange=topology.exchange(),
-                                  on_return=self._on_return)
-        self._declared.clear()
-        LOG.info("publisher connected to %s", self._conn.as_uri())
-        if self._heartbeat_thread is None and CONF.rpc.heartbeat:
-            self._heartbeat_thread = threading.Thread(target=self._heartbeats,
-                                                      name="rpc-publisher-heartbeat",
-                                                      daemon=True)
-            self._heartbeat_thread.start()
+    # -- the caller's side ------------------------------------------------------
+    def submit(self, topic, body, headers=None, exchange=None, declare=True,
+               correlation_id=None, message_id=None):
+        """Queue a publish; the returned future completes when the broker confirms."""
+        request = _Request(topic, body, headers, exchange, declare, correlation_id,
+                           message_id)
+        self._ensure_thread()
+        self._requests.put(request)
+        return request.future
 
-    def _reset(self):
-        conn, self._conn, self._producer = self._conn, None, None
-        if conn is not None:
-            try:
-                conn.release()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                pass
+    def publish_raw(self, topic, body, **kwargs):
+        """Publish and wait for the broker's confirm (PublishError if none comes)."""
+        future = self.submit(topic, body, **kwargs)
+        try:
+            future.result(timeout=CONF.rpc.publish_timeout + 5)
+        except concurrent.futures.TimeoutError:
+            raise PublishError(f"no confirm for a message to {topic!r} within "
+                               f"{CONF.rpc.publish_timeout}s") from None
 
-    def _heartbeats(self):
-        interval = max(1.0, CONF.rpc.heartbeat / 3.0)
-        while not self._closed:
-            time.sleep(interval)
-            with self._lock:
-                if self._conn is None:
-                    continue
-                try:
-                    self._conn.heartbeat_check()
-                except Exception as exc:  # noqa: BLE001 - reconnect on next publish
-                    LOG.warning("publisher heartbeat failed (%s); reconnecting lazily", exc)
-                    self._reset()
-
-    def _on_return(self, exception, exchange, routing_key, message):
-        self._returned.append(routing_key)
-
-    def close(self):
-        self._closed = True
-        with self._lock:
-            self._reset()
-
-    # -- publishing -------------------------------------------------------
     def publish_envelope(self, topic, envelope, headers=None):
         self.publish_raw(topic, envelope_mod.encode(envelope), headers=headers,
                          message_id=envelope.get("message_id"))
 
-    def publish_raw(self, topic, body, headers=None, message_id=None,
-                    exchange=None, declare=True):
-        """Publish ``body`` to ``topic`` and wait for the broker's confirm.
+    def submit_envelope(self, topic, envelope):
+        return self.submit(topic, envelope_mod.encode(envelope),
+                           message_id=envelope.get("message_id"))
 
-        Retries with backoff across brokers until [rpc] publish_timeout; raises
-        PublishError if it never gets a confirm."""
-        deadline = time.monotonic() + CONF.rpc.publish_timeout
-        delay = 0.1
-        last_error = None
+    def close(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _ensure_thread(self):
         with self._lock:
-            while True:
-                try:
-                    if self._conn is None:
-                        self._connect()
-                    if declare and topic not in self._declared:
-                        topology.declare(self._producer.channel, topic)
-                        self._declared.add(topic)
-                    self._returned.clear()
-                    self._producer.publish(
-                        body, routing_key=topic, exchange=exchange or topology.exchange(),
-                        mandatory=True, delivery_mode=2, headers=headers or {},
-                        content_type="application/json", content_encoding="utf-8",
-                        message_id=message_id, retry=False)
-                    if self._returned:
-                        raise Unroutable(f"no queue is bound to routing key {topic!r}")
-                    return
-                except Unroutable:
-                    raise
-                except (OperationalError, OSError, *self._errors()) as exc:
-                    last_error = exc
-                    LOG.warning("publish to %s failed: %s", topic, exc)
-                    self._reset()
-                if time.monotonic() + delay > deadline:
-                    raise PublishError(f"broker did not confirm a message to {topic!r} "
-                                       f"within {CONF.rpc.publish_timeout}s: {last_error}")
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+            if self._thread is None or not self._thread.is_alive():
+                self._stop.clear()
+                self._thread = threading.Thread(target=self._run, name="rpc-publisher",
+                                                daemon=True)
+                self._thread.start()
 
-    def _errors(self):
-        conn = self._conn or transport.connect()
-        return tuple(set(conn.connection_errors) | set(conn.channel_errors)
-                     | set(conn.recoverable_connection_errors)
-                     | set(conn.recoverable_channel_errors))
+    # -- the I/O thread -------------------------------------------------------------
+    def _run(self):
+        delay = 0.1
+        while not self._stop.is_set():
+            inflight = collections.OrderedDict()
+            conn = transport.connect(confirm_publish=False)
+            try:
+                conn.ensure_connection(max_retries=1)
+                channel = conn.channel()
+                channel.confirm_select()
+                returned = set()
+                channel.events["basic_ack"].add(
+                    lambda tag, multiple: self._settle(inflight, tag, multiple, None,
+                                                       returned))
+                channel.events["basic_nack"].add(
+                    lambda tag, multiple: self._settle(inflight, tag, multiple, "nack",
+                                                       returned))
+                channel.events["basic_return"].add(
+                    lambda exc, exchange, key, message: returned.add(
+                        message.properties.get("message_id")))
+                LOG.info("publisher connected to %s", conn.as_uri())
+                delay = 0.1
+                self._serve(conn, channel, inflight)
+            except Exception as exc:  # noqa: BLE001 - any broker failure: reconnect
+                LOG.warning("publisher lost its connection (%s); %d unconfirmed will be "
+                            "sent again", exc, len(inflight))
+                for request in inflight.values():
+                    self._retry.append(request)
+                self._fail_expired()
+                self._stop.wait(delay)
+                delay = min(delay * 2, 2.0)
+            finally:
+                try:
+                    conn.release()
+                except Exception:  # noqa: BLE001 - closing a broken connection
+                    pass
+
+    def _serve(self, conn, channel, inflight):
+        declared = set()
+        exchange_name = topology.exchange().name
+        tag = 0
+        beat_every = max(1.0, CONF.rpc.heartbeat / 3.0) if CONF.rpc.heartbeat else None
+        next_beat = time.monotonic()
+        while not self._stop.is_set():
+            while len(inflight) < self.window:
+                request = self._next(block=not inflight)
+                if request is None:
+                    break
+                if request.declare and request.topic not in declared:
+                    topology.declare(channel, request.topic)
+                    declared.add(request.topic)
+                request.attempts += 1
+                properties = {"delivery_mode": 2, "content_type": "application/json",
+                              "content_encoding": "utf-8", "message_id": request.message_id,
+                              "application_headers": request.headers}
+                if request.correlation_id:
+                    properties["correlation_id"] = request.correlation_id
+                channel.basic_publish(amqp.Message(request.body, **properties),
+                                      exchange=exchange_name if request.exchange is None
+                                      else request.exchange,
+                                      routing_key=request.topic, mandatory=True)
+                tag += 1
+                inflight[tag] = request
+                self.published += 1
+            if inflight:
+                try:
+                    conn.drain_events(timeout=0.05)
+                except TimeoutError:
+                    pass
+                self._expire_inflight(inflight)
+            if beat_every and time.monotonic() >= next_beat:
+                conn.heartbeat_check()
+                next_beat = time.monotonic() + beat_every
+
+    def _next(self, block):
+        now = time.monotonic()
+        if self._retry and self._retry[0].not_before <= now:
+            return self._retry.popleft()
+        try:
+            request = self._requests.get(timeout=0.05 if block else 0)
+        except queue.Empty:
+            return None
+        if request.deadline < now:
+            request.future.set_exception(PublishError(
+                f"broker did not confirm a message to {request.topic!r} within "
+                f"{CONF.rpc.publish_timeout}s"))
+            return None
+        return request
+
+    def _settle(self, inflight, tag, multiple, failure, returned):
+        tags = [t for t in inflight if t <= tag] if multiple else [tag]
+        for t in tags:
+            request = inflight.pop(t, None)
+            if request is None:
+                continue
+            if failure == "nack":
+                request.not_before = time.monotonic() + min(0.05 * 2 ** request.attempts, 2)
+                if request.deadline > time.monotonic():
+                    self._retry.append(request)
+                    continue
+                request.future.set_exception(PublishError(
+                    f"broker refused a message to {request.topic!r}"))
+            elif request.message_id in returned:
+                returned.discard(request.message_id)
+                request.future.set_exception(Unroutable(
+                    f"no queue is bound to routing key {request.topic!r}"))
+            else:
+                self.confirmed += 1
+                request.future.set_result(True)
+
+    def _expire_inflight(self, inflight):
+        now = time.monotonic()
+        for t in [t for t, r in inflight.items() if r.deadline < now]:
+            request = inflight.pop(t)
+            request.future.set_exception(PublishError(
+                f"broker did not confirm a message to {request.topic!r} within "
+                f"{CONF.rpc.publish_timeout}s"))
+
+    def _fail_expired(self):
+        now = time.monotonic()
+        kept = collections.deque()
+        while self._retry:
+            request = self._retry.popleft()
+            if request.deadline < now:
+                request.future.set_exception(PublishError(
+                    f"broker unreachable: no confirm for a message to {request.topic!r} "
+                    f"within {CONF.rpc.publish_timeout}s"))
+            else:
+                kept.append(request)
+        self._retry.extend(kept)
 
 
 _publisher = None
@@ -150,6 +262,33 @@ def reset_publisher():
         _publisher = None
 
 
+_deferred = threading.local()
+
+
+class deferred_confirms:
+    """Within this block, casts on this thread return at once and their confirm
+    futures are collected in ``futures``. The RPC server wraps each handler in
+    one and acks the incoming message only when every future has succeeded."""
+
+    def __init__(self):
+        self.futures = []
+
+    def __enter__(self):
+        _deferred.futures = self.futures
+        return self
+
+    def __exit__(self, *exc):
+        _deferred.futures = None
+
+
 def cast(topic, method, args=None, context=None):
-    """Send ``method(args)`` to whichever worker consumes ``topic``; no reply."""
-    get_publisher().publish_envelope(topic, envelope_mod.build(method, args, context))
+    """Send ``method(args)`` to whichever worker consumes ``topic``; no reply.
+
+    Returns once the broker has confirmed it, or, inside ``deferred_confirms``
+    (every RPC handler), at once with the confirm left to the server."""
+    env = envelope_mod.build(method, args, context)
+    pending = getattr(_deferred, "futures", None)
+    if pending is not None:
+        pending.append(get_publisher().submit_envelope(topic, env))
+        return
+    get_publisher().publish_envelope(topic, env)

@@ -24,9 +24,10 @@ import threading
 import time
 import traceback
 
-from kombu import Consumer
+from kombu import Consumer, Exchange
 
 from nova_lite.conf import CONF
+from nova_lite.rpc import call as call_mod
 from nova_lite.rpc import envelope as envelope_mod
 from nova_lite.rpc import publisher as publisher_mod
 from nova_lite.rpc import topology, transport
@@ -34,6 +35,7 @@ from nova_lite.rpc import topology, transport
 LOG = logging.getLogger(__name__)
 
 REASON_HEADER = "x-nova-lite-dead-letter-reason"
+DEFAULT_EXCHANGE = Exchange("")
 
 
 class RPCServer:
@@ -52,6 +54,7 @@ class RPCServer:
         self._done = queue.Queue()
         self._inflight = 0
         self._generation = 0       # bumps on every new channel
+        self._waiting = []         # handled, awaiting confirms of the casts they made
         self._stop = threading.Event()
         self.handled = 0
         self.dead_lettered = 0
@@ -98,10 +101,9 @@ class RPCServer:
                 conn.drain_events(timeout=0.05)
             except TimeoutError:
                 pass
-            except OSError as exc:
-                if "timed out" not in str(exc):
-                    raise
             self._settle_finished()
+            if self._waiting:
+                self._settle_waiting()
             if interval and time.monotonic() >= next_beat:
                 conn.heartbeat_check()
                 next_beat = time.monotonic() + interval
@@ -109,6 +111,7 @@ class RPCServer:
         deadline = time.monotonic() + 30
         while self._inflight and time.monotonic() < deadline:
             self._settle_finished(block=0.1)
+            self._settle_waiting()
 
     # -- delivery ------------------------------------------------------------
     def _on_message(self, message):
@@ -127,8 +130,22 @@ class RPCServer:
             except TypeError as exc:
                 raise envelope_mod.PoisonMessage(
                     f"bad arguments for {env['method']}: {exc}") from None
-            handler(env["context"], **env["args"])
-            self._done.put((generation, message, "ack", None))
+            try:
+                with publisher_mod.deferred_confirms() as casts_made:
+                    result = handler(env["context"], **env["args"])
+            except Exception as exc:
+                if message.properties.get("reply_to"):
+                    # A call: the caller gets the error; retrying is its choice.
+                    self._reply(message, error={"type": type(exc).__name__,
+                                                "message": str(exc)})
+                    self._done.put((generation, message, "ack", None))
+                    return
+                raise
+            self._reply(message, result=result)
+            if casts_made.futures:
+                self._done.put((generation, message, "await-confirms", casts_made.futures))
+            else:
+                self._done.put((generation, message, "ack", None))
         except envelope_mod.PoisonMessage as exc:
             LOG.error("poison message on %s: %s", self.topic, exc)
             self._done.put((generation, message, "dead-letter", str(exc)))
@@ -138,29 +155,65 @@ class RPCServer:
                         traceback.format_exc())
             self._done.put((generation, message, "retry", reason))
 
+    def _reply(self, message, result=None, error=None):
+        """Answer a call (a message with reply_to); casts get no reply."""
+        reply_to = message.properties.get("reply_to")
+        if not reply_to:
+            return
+        try:
+            self.publisher.publish_raw(reply_to, call_mod.reply_body(result, error),
+                                       exchange=DEFAULT_EXCHANGE, declare=False,
+                                       correlation_id=message.properties.get("correlation_id"))
+        except publisher_mod.PublishError as exc:
+            LOG.info("reply to %s dropped (caller gone?): %s", reply_to, exc)
+
     def _settle_finished(self, block=None):
         while True:
             try:
-                generation, message, outcome, reason = (
+                generation, message, outcome, detail = (
                     self._done.get(timeout=block) if block else self._done.get_nowait())
             except queue.Empty:
                 return
             block = None
-            self._inflight -= 1
-            if generation != self._generation:
-                # Delivered on a channel that has since died: the broker has
-                # already put it back for redelivery; there is nothing to settle.
+            self._settle(generation, message, outcome, detail)
+
+    def _settle_waiting(self):
+        """Ack handled messages whose casts the broker has now confirmed."""
+        still = []
+        for generation, message, futures in self._waiting:
+            if not all(f.done() for f in futures):
+                still.append((generation, message, futures))
                 continue
-            if outcome == "ack":
-                message.ack()
-                self.handled += 1
-            elif outcome == "dead-letter":
-                self._dead_letter(message, reason)
-            elif self._last_delivery(message):
-                self._dead_letter(message, f"gave up after {CONF.rpc.delivery_limit} "
-                                           f"deliveries: {reason}")
+            failed = [f.exception() for f in futures if f.exception() is not None]
+            if failed:
+                self._settle(generation, message, "retry",
+                             f"a follow-up message was not confirmed: {failed[0]}")
             else:
-                message.requeue()
+                self._settle(generation, message, "ack", None)
+        self._waiting = still
+
+    def _settle(self, generation, message, outcome, detail):
+        """Settle one delivery; ``detail`` is the failure reason, or for
+        "await-confirms" the confirm futures of the casts its handler made."""
+        if outcome == "await-confirms":
+            self._waiting.append((generation, message, detail))
+            return
+        reason = detail
+        self._inflight -= 1
+        if generation != self._generation:
+            # Delivered on a channel that has since died: the broker has
+            # already put it back for redelivery; there is nothing to settle.
+            return
+        if outcome == "ack":
+            message.ack()
+            self.handled += 1
+        elif outcome == "dead-letter":
+            self._dead_letter(message, reason)
+        elif self._last_delivery(message):
+            self._dead_letter(message, f"gave up after {CONF.rpc.delivery_limit} "
+                                       f"deliveries: {reason}")
+        else:
+            message.requeue()
 
     def _last_delivery(self, message):
         headers = message.headers or {}

@@ -27,15 +27,18 @@ def broker_urls(transport_url):
     return urls
 
 
-def connect(heartbeat=None):
-    """A (lazy) kombu Connection to the cluster, failing over between brokers."""
+def connect(heartbeat=None, confirm_publish=True):
+    """A (lazy) kombu Connection to the cluster, failing over between brokers.
+
+    ``confirm_publish`` makes every publish on its channels wait for the
+    broker's confirm; the Publisher turns it off and tracks confirms itself."""
     return Connection(
         ";".join(broker_urls(CONF.rpc.transport_url)),
         failover_strategy="round-robin",
         heartbeat=CONF.rpc.heartbeat if heartbeat is None else heartbeat,
         connect_timeout=5,
         transport_options={
-            "confirm_publish": True,
+            "confirm_publish": confirm_publish,
             "max_retries": 3,
             "interval_start": 0.2,
             "interval_step": 0.5,

@@ -3,14 +3,17 @@ import importlib
 
 DRIVERS = {
     "fake": "nova_lite.compute.virt.fake:FakeDriver",
+    "libvirt": "nova_lite.compute.virt.libvirt.driver:LibvirtDriver",
 }
 
 
 class ComputeDriver:
     """What the compute manager needs from a hypervisor.
 
-    Every method is idempotent: spawn of an existing instance and destroy of a
-    missing one succeed without effect, because messages can be redelivered."""
+    Instances are named by their uuid. Every method is idempotent: spawn of an
+    existing instance and destroy of a missing one succeed without effect,
+    because messages can be redelivered. Methods on a missing instance other
+    than destroy raise InstanceNotFound."""
 
     hypervisor_type = "unknown"
 
@@ -22,8 +25,12 @@ class ComputeDriver:
     def exists(self, instance_uuid):
         raise NotImplementedError
 
-    def spawn(self, instance):
-        """Create and start the guest described by the instance payload."""
+    def spawn(self, instance, image=None):
+        """Create and start the guest described by the instance payload.
+
+        ``image`` is a LocalImage (path on this host, disk_format) or None for
+        drivers that need no disk. On failure the driver leaves nothing behind
+        (the manager also calls destroy to be sure)."""
         raise NotImplementedError
 
     def destroy(self, instance_uuid):
@@ -31,10 +38,53 @@ class ComputeDriver:
         raise NotImplementedError
 
     def power_state(self, instance_uuid):
+        """One of nova_lite.objects.states' power states (RUNNING, SHUTDOWN, ...)."""
         raise NotImplementedError
 
     def list_instances(self):
+        """uuids of the guests this driver knows on this host."""
         raise NotImplementedError
+
+    def power_off(self, instance_uuid, timeout=None):
+        raise NotImplementedError
+
+    def power_on(self, instance_uuid):
+        raise NotImplementedError
+
+    def reboot(self, instance_uuid, hard=False):
+        raise NotImplementedError
+
+    def pause(self, instance_uuid):
+        raise NotImplementedError
+
+    def unpause(self, instance_uuid):
+        raise NotImplementedError
+
+    def suspend(self, instance_uuid):
+        raise NotImplementedError
+
+    def resume(self, instance_uuid):
+        raise NotImplementedError
+
+    def console_output(self, instance_uuid):
+        """The guest's serial console log so far (text)."""
+        raise NotImplementedError
+
+    def snapshot(self, instance_uuid, target_path):
+        """Write a standalone image of the guest's root disk to ``target_path``;
+        return its disk_format ("qcow2" or "raw")."""
+        raise NotImplementedError
+
+
+class InstanceNotFound(Exception):
+    pass
+
+
+class LocalImage:
+    """An image file available on this host."""
+
+    def __init__(self, image_id, path, disk_format):
+        self.image_id, self.path, self.disk_format = image_id, path, disk_format
 
 
 def load(name):

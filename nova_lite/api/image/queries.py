@@ -1,0 +1,148 @@
+"""Which images a request may see, and pages of them. The one place both the
+Image v2 API and the Compute API's images proxy read images from.
+
+Visibility: admin sees every image; anyone else sees ``public`` images and
+every image owned by the token's project. Deleted images are never returned.
+Pages are keyset pages: the marker is the last image seen, and the next page
+starts strictly after it in the requested sort order (``id`` breaks ties).
+"""
+import dataclasses
+import uuid
+
+from sqlalchemy import and_, func, or_, select
+
+from nova_lite import exception
+from nova_lite.db import models
+
+Image = models.Image
+
+# Sortable keys -> a NULL-free expression, so keyset comparisons never meet NULL.
+SORT_KEYS = {
+    "created_at": Image.created_at,
+    "updated_at": func.coalesce(Image.updated_at, Image.created_at),
+    "name": func.coalesce(Image.name, ""),
+    "status": Image.status,
+    "id": Image.id,
+    "size": func.coalesce(Image.size, -1),
+    "min_disk": Image.min_disk,
+    "min_ram": Image.min_ram,
+    "visibility": Image.visibility,
+    "owner": func.coalesce(Image.owner, ""),
+    "disk_format": func.coalesce(Image.disk_format, ""),
+    "container_format": func.coalesce(Image.container_format, ""),
+}
+DEFAULT_SORT = (("created_at", "desc"),)
+
+
+@dataclasses.dataclass
+class Filters:
+    """Conditions on the images a list returns; ``None`` means no condition."""
+    ids: tuple | None = None
+    name: str | None = None
+    statuses: tuple | None = None
+    visibility: str | None = None
+    owner: str | None = None
+    tags: tuple = ()
+    protected: bool | None = None
+    size_min: int | None = None
+    size_max: int | None = None
+    min_disk: int | None = None
+    min_ram: int | None = None
+    properties: dict = dataclasses.field(default_factory=dict)
+    nothing: bool = False          # a filter no image can match (e.g. os_hidden=true)
+
+
+def is_uuid(text):
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def visible(ctx):
+    """SELECT of the images ``ctx`` may see."""
+    query = select(Image).where(Image.deleted.is_(False))
+    if ctx.is_admin:
+        return query
+    if ctx.project_id is None:
+        return query.where(Image.visibility == "public")
+    return query.where(or_(Image.visibility == "public", Image.owner == ctx.project_id))
+
+
+def get_visible(session, ctx, image_id, lock=False):
+    """The image ``image_id`` if ``ctx`` may see it, else 404 (also for a non-UUID)."""
+    image = None
+    if is_uuid(image_id):
+        query = visible(ctx).where(Image.id == image_id.lower())
+        if lock:
+            query = query.with_for_update()
+        image = session.scalars(query).first()
+    if image is None:
+        raise exception.NotFound(f"No image found with ID {image_id}")
+    return image
+
+
+def _where(filters):
+    conditions = []
+    if filters.nothing:
+        conditions.append(Image.id.is_(None))
+    if filters.ids is not None:
+        conditions.append(Image.id.in_(filters.ids))
+    if filters.name is not None:
+        conditions.append(Image.name == filters.name)
+    if filters.statuses is not None:
+        conditions.append(Image.status.in_(filters.statuses))
+    if filters.visibility is not None:
+        conditions.append(Image.visibility == filters.visibility)
+    if filters.owner is not None:
+        conditions.append(Image.owner == filters.owner)
+    for tag in filters.tags:
+        conditions.append(Image.tags.contains([tag]))
+    if filters.protected is not None:
+        conditions.append(Image.protected.is_(filters.protected))
+    if filters.size_min is not None:
+        conditions.append(Image.size >= filters.size_min)
+    if filters.size_max is not None:
+        conditions.append(Image.size <= filters.size_max)
+    if filters.min_disk is not None:
+        conditions.append(Image.min_disk >= filters.min_disk)
+    if filters.min_ram is not None:
+        conditions.append(Image.min_ram >= filters.min_ram)
+    for key, value in filters.properties.items():
+        conditions.append(Image.properties[key].astext == value)
+    return conditions
+
+
+def _after(session, ctx, sort, marker):
+    """The keyset condition "sorts after the marker image", or 400 if the marker
+    is not an image this context can see."""
+    try:
+        get_visible(session, ctx, marker)
+    except exception.NotFound:
+        raise exception.Invalid(f"Marker {marker} could not be found.") from None
+    exprs = [SORT_KEYS[key] for key, _ in sort]
+    values = session.execute(select(*exprs).where(Image.id == marker.lower())).one()
+    alternatives = []
+    for i, (key, direction) in enumerate(sort):
+        expr = SORT_KEYS[key]
+        beyond = expr > values[i] if direction == "asc" else expr < values[i]
+        equal_before = [SORT_KEYS[k] == values[j] for j, (k, _) in enumerate(sort[:i])]
+        alternatives.append(and_(*equal_before, beyond))
+    return or_(*alternatives)
+
+
+def page(session, ctx, filters=None, sort=DEFAULT_SORT, limit=None, marker=None):
+    """Visible images matching ``filters``, in ``sort`` order ((key, "asc"|"desc")
+    pairs, keys from SORT_KEYS), at most ``limit``, starting after ``marker``."""
+    sort = list(sort)
+    if "id" not in (key for key, _ in sort):
+        sort.append(("id", sort[-1][1] if sort else "desc"))
+    query = visible(ctx).where(*_where(filters or Filters()))
+    if marker is not None:
+        query = query.where(_after(session, ctx, sort, marker))
+    for key, direction in sort:
+        expr = SORT_KEYS[key]
+        query = query.order_by(expr.asc() if direction == "asc" else expr.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all()
