@@ -61,9 +61,14 @@ def configured(postgres, rabbit, state_dir):
 
     conf.parse_args([], default_config_files=[])
     key_file = os.path.join(state_dir, "fernet.key")
+    # In-process code (the Flask app, bus tests) uses its own vhost, so work it
+    # queues is never consumed by the service processes of the `cloud` fixture,
+    # which use the default vhost of the same broker.
+    rabbit.ctl("add_vhost", "inproc")
+    rabbit.ctl("set_permissions", "-p", "inproc", "guest", ".*", ".*", ".*")
     overrides = {
         ("database", "connection"): postgres.url(),
-        ("rpc", "transport_url"): rabbit.url,
+        ("rpc", "transport_url"): rabbit.url + "inproc",
         ("identity", "fernet_key_file"): key_file,
         ("image", "storage_dir"): os.path.join(state_dir, "images"),
         (None, "state_path"): state_dir,

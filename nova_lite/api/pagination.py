@@ -1,4 +1,6 @@
 """``limit`` / ``marker`` paging (keyset: the marker is the last item's key)."""
+import urllib.parse
+
 import flask
 
 from nova_lite import exception
@@ -26,7 +28,6 @@ def next_link(collection_url, items, page_limit, key="id"):
     """A ``next`` link when the page is full, as Nova writes it."""
     if not items or len(items) < page_limit:
         return None
-    args = {k: v for k, v in flask.request.args.items() if k not in ("marker",)}
-    args["marker"] = items[-1][key]
-    query = "&".join(f"{k}={v}" for k, v in args.items())
-    return [{"rel": "next", "href": f"{collection_url}?{query}"}]
+    args = [(k, v) for k, v in flask.request.args.items(multi=True) if k != "marker"]
+    args.append(("marker", items[-1][key]))
+    return [{"rel": "next", "href": f"{collection_url}?{urllib.parse.urlencode(args)}"}]

@@ -1,6 +1,7 @@
 """Request bodies: parsed once, checked against a JSON schema, 400 on anything wrong."""
 import functools
 import json
+import uuid
 
 import flask
 import jsonschema
@@ -38,6 +39,14 @@ def body(schema):
             return view(*args, body=data, **kwargs)
         return wrapper
     return decorator
+
+
+def is_uuid(text):
+    """True for a canonical UUID string (any case)."""
+    try:
+        return str(uuid.UUID(text)) == text.lower()
+    except (ValueError, TypeError, AttributeError):
+        return False
 
 
 # Reusable schema pieces.

@@ -14,7 +14,8 @@ class APIServer(BaseApplication):
 
     def load_config(self):
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:        # older gunicorns lack newer settings
+                self.cfg.set(key, value)
 
     def load(self):
         # Imported in each worker after fork: its own DB pool, publisher and relay.
@@ -37,6 +38,9 @@ def gunicorn_options():
         "accesslog": log_target,
         "errorlog": log_target,
         "proc_name": "nova-lite-api",
+        # gunicorn >= 25's control socket lives at one path per user: several
+        # APIs on one host would fight over it. nova-lite does not use it.
+        "control_socket_disable": True,
     }
 
 

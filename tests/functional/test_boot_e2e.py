@@ -193,3 +193,19 @@ def test_openstack_client_boots_lists_and_deletes(cloud, cloud_image):
     _openstack(cloud, "server", "delete", "--wait", "osc-vm1")
     listed = json.loads(_openstack(cloud, "server", "list", "-f", "json"))
     assert "osc-vm1" not in {s["Name"] for s in listed}
+
+
+def test_list_filters_reject_bad_regex_and_links_are_encoded(cloud, cloud_image):
+    response = cloud.demo.compute("GET", "/servers?name=(")
+    assert response.status_code == 400, response.text
+    assert "Invalid name filter" in response.json()["badRequest"]["message"]
+    ids = [create(cloud.demo, cloud_image, name=f"page & {i}") for i in range(3)]
+    page = cloud.demo.compute("GET", "/servers?limit=2&name=page %26").json()
+    assert len(page["servers"]) == 2
+    nxt = page["servers_links"][0]["href"]
+    assert "name=page+%26" in nxt
+    rest = cloud.demo.http.get(nxt).json()["servers"]
+    assert len(rest) == 1
+    assert {s["id"] for s in page["servers"] + rest} == set(ids)
+    for server_id in ids:
+        cloud.demo.compute("DELETE", f"/servers/{server_id}")

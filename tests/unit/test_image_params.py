@@ -12,7 +12,7 @@ def test_filters():
         ("owner", "p1"), ("tag", "a"), ("tag", "b"), ("protected", "true"),
         ("size_min", "1"), ("size_max", "9"), ("limit", "5"), ("marker", "m"),
         ("sort_key", "name"), ("hw_disk_bus", "virtio"), ("id", "ABC")]))
-    assert filters.name == "cirros" and filters.statuses == ("active",)
+    assert filters.names == ("cirros",) and filters.statuses == ("active",)
     assert filters.visibility == "public" and filters.owner == "p1"
     assert filters.tags == ("a", "b") and filters.protected is True
     assert (filters.size_min, filters.size_max) == (1, 9)
@@ -59,3 +59,15 @@ def test_sort():
 def test_bad_sort(pairs):
     with pytest.raises(exception.Invalid):
         params.sort(MultiDict(pairs))
+
+
+def test_in_operator_lists_ids_and_names():
+    from werkzeug.datastructures import MultiDict
+
+    from nova_lite.api.image import params as image_params
+    result = image_params.filters(MultiDict([
+        ("id", "in:3F2504E0-4F89-11D3-9A0C-0305E82C3301,6ba7b810-9dad-11d1-80b4-00c04fd430c8"),
+        ("name", 'in:"a, b",c')]))
+    assert result.ids == ("3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+                          "6ba7b810-9dad-11d1-80b4-00c04fd430c8")
+    assert result.names == ("a, b", "c")

@@ -2,15 +2,17 @@
 import datetime
 import types
 
+from nova_lite.api import timeutil
 from nova_lite.api.image import views
 
 BERLIN = datetime.timezone(datetime.timedelta(hours=2))
 
 
-def test_isotime_is_utc_whatever_the_zone():
+def test_timestamps_are_utc_whatever_the_zone():
     moment = datetime.datetime(2024, 5, 1, 14, 30, 5, 123456, tzinfo=BERLIN)
-    assert views.isotime(moment) == "2024-05-01T12:30:05Z"
-    assert views.isotime(None) is None
+    assert timeutil.iso(moment) == "2024-05-01T12:30:05Z"
+    assert timeutil.iso_micro(moment) == "2024-05-01T12:30:05.123456"
+    assert timeutil.iso(None) is None
 
 
 def test_image_view_flattens_properties_without_shadowing_core_fields():

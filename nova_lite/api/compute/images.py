@@ -10,7 +10,8 @@ import flask
 
 from nova_lite import exception
 from nova_lite.api import context, links, pagination
-from nova_lite.api.image import lifecycle, params, queries, schemas, views
+from nova_lite.api.timeutil import iso
+from nova_lite.api.image import lifecycle, params, queries, schemas
 from nova_lite.db.session import reader
 
 STATUS = {"active": "ACTIVE", "queued": "SAVING", "saving": "SAVING",
@@ -38,8 +39,8 @@ def detail_view(image):
         "progress": PROGRESS.get(image.status, 0),
         "minDisk": image.min_disk,
         "minRam": image.min_ram,
-        "created": views.isotime(image.created_at),
-        "updated": views.isotime(image.updated_at or image.created_at),
+        "created": iso(image.created_at),
+        "updated": iso(image.updated_at or image.created_at),
         "metadata": metadata,
         "OS-EXT-IMG-SIZE:size": image.size,
         "links": _links(image.id),
@@ -67,7 +68,7 @@ def _filters():
         params.text("parameter name", key)
         value = params.text(key, flask.request.args[key])
         if key == "name":
-            filters.name = value
+            filters.names = (value,)
         elif key == "status":
             filters.statuses = _statuses(value)
         elif key == "minDisk":

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from nova_lite import exception
 from nova_lite.api import context, validation
-from nova_lite.api.compute.timeutil import iso_micro
+from nova_lite.api.timeutil import iso_micro
 from nova_lite.db import models
 from nova_lite.db.session import reader, transaction
 

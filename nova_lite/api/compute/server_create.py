@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from nova_lite import exception
 from nova_lite.api import validation
+from nova_lite.api.image import queries as image_queries
 from nova_lite.db import actions, models
 from nova_lite.objects import states
 from nova_lite.rpc import casts, outbox
@@ -71,16 +72,12 @@ def _image(session, context, image_ref):
     if not image_ref:
         raise exception.Invalid("Missing imageRef attribute")
     image_id = str(image_ref).rstrip("/").rsplit("/", 1)[-1]
+    if not validation.is_uuid(image_id):
+        raise exception.Invalid(f"Invalid imageRef provided: {image_ref}")
     try:
-        uuid.UUID(image_id)
-    except ValueError:
-        raise exception.Invalid(f"Invalid imageRef provided: {image_ref}") from None
-    image = session.get(models.Image, image_id)
-    visible = image is not None and not image.deleted and (
-        context.is_admin or image.visibility in ("public", "community")
-        or image.owner == context.project_id)
-    if not visible:
-        raise exception.Invalid(f"Image {image_id} could not be found.")
+        image = image_queries.get_visible(session, context, image_id)
+    except exception.NotFound:
+        raise exception.Invalid(f"Image {image_id} could not be found.") from None
     if image.status != "active":
         raise exception.Invalid(f"Image {image_id} is not active.")
     return image

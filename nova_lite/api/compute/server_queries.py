@@ -1,12 +1,13 @@
 """Finding servers: the visibility rule, list filters and keyset paging."""
 import datetime
-import uuid
+import re
 
 import flask
 from sqlalchemy import and_, or_, select
 
 from nova_lite import exception
 from nova_lite.api import pagination
+from nova_lite.api.validation import is_uuid
 from nova_lite.db import models
 from nova_lite.objects import states
 
@@ -34,18 +35,10 @@ def get(session, context, server_id, for_update=False):
         query = query.where(I.project_id == context.project_id)
     if for_update:
         query = query.with_for_update()
-    instance = session.scalars(query).first() if _looks_like_uuid(server_id) else None
+    instance = session.scalars(query).first() if is_uuid(server_id) else None
     if instance is None:
         raise exception.NotFound(f"Instance {server_id} could not be found.")
     return instance
-
-
-def _looks_like_uuid(value):
-    try:
-        uuid.UUID(value)
-        return True
-    except ValueError:
-        return False
 
 
 def _status_clause(status):
@@ -60,6 +53,16 @@ def _status_clause(status):
     if not clauses:
         raise exception.Invalid(f"Invalid status value: {status}")
     return or_(*clauses)
+
+
+def _regex(pattern):
+    """The name filter is a regular expression (as in Nova); check it before
+    PostgreSQL does, so a bad one is a 400, not a database error."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise exception.Invalid(f"Invalid name filter {pattern!r}: {exc}") from None
+    return pattern
 
 
 def _since(raw):
@@ -81,7 +84,7 @@ def list_query(context):
     elif not (context.is_admin and _truthy(args.get("deleted", "0"))):
         query = query.where(I.deleted.is_(False))
     if args.get("name"):
-        query = query.where(I.name.regexp_match(args["name"]))
+        query = query.where(I.name.regexp_match(_regex(args["name"])))
     if args.get("status"):
         query = query.where(_status_clause(args["status"]))
     if args.get("image"):
@@ -105,7 +108,7 @@ def page(session, context):
     if marker:
         mark = session.execute(select(I.created_at, I.uuid)
                                .where(I.uuid == marker)).first() \
-            if _looks_like_uuid(marker) else None
+            if is_uuid(marker) else None
         if mark is None:
             raise exception.Invalid(f"marker [{marker}] not found")
         query = query.where(or_(I.created_at < mark.created_at,

@@ -5,7 +5,7 @@ import hashlib
 from sqlalchemy import select
 
 from nova_lite.api import links
-from nova_lite.api.compute.timeutil import iso, iso_micro
+from nova_lite.api.timeutil import iso, iso_micro
 from nova_lite.db import models
 from nova_lite.objects import states
 

@@ -7,6 +7,8 @@ images are not implemented, so only the default ``accepted``/``all`` pass),
 and any other key ``k=v`` as a custom property filter, as Glance does.
 Sorting: ``sort_key``/``sort_dir`` (each repeatable) or ``sort=k1:asc,k2``.
 """
+import csv
+
 import flask
 
 from nova_lite import exception
@@ -50,6 +52,18 @@ def _choice(key, value, choices):
     return value
 
 
+def _in_list(values):
+    """Glance's ``in:`` operator: ``id=in:a,b`` or ``name=in:"x, y",z`` means any of."""
+    found = []
+    for value in values:
+        if not value.startswith("in:"):
+            found.append(value)
+            continue
+        for item in csv.reader([value[3:]], skipinitialspace=True):
+            found.extend(v for v in item if v)
+    return found
+
+
 def filters(args=None):
     args = flask.request.args if args is None else args
     result = queries.Filters()
@@ -62,9 +76,9 @@ def filters(args=None):
         if key in UNSUPPORTED:
             raise exception.Invalid(f"Filtering on {key} is not supported.")
         if key == "id":
-            result.ids = tuple(v.lower() for v in values)
+            result.ids = tuple(v.lower() for v in _in_list(values))
         elif key == "name":
-            result.name = value
+            result.names = tuple(_in_list([value]))
         elif key == "status":
             result.statuses = (_choice(key, value, schemas.STATUSES),)
         elif key == "visibility":

@@ -7,11 +7,11 @@ Pages are keyset pages: the marker is the last image seen, and the next page
 starts strictly after it in the requested sort order (``id`` breaks ties).
 """
 import dataclasses
-import uuid
 
 from sqlalchemy import and_, func, or_, select
 
 from nova_lite import exception
+from nova_lite.api.validation import is_uuid
 from nova_lite.db import models
 
 Image = models.Image
@@ -38,7 +38,7 @@ DEFAULT_SORT = (("created_at", "desc"),)
 class Filters:
     """Conditions on the images a list returns; ``None`` means no condition."""
     ids: tuple | None = None
-    name: str | None = None
+    names: tuple | None = None
     statuses: tuple | None = None
     visibility: str | None = None
     owner: str | None = None
@@ -50,13 +50,6 @@ class Filters:
     min_ram: int | None = None
     properties: dict = dataclasses.field(default_factory=dict)
     nothing: bool = False          # a filter no image can match (e.g. os_hidden=true)
-
-
-def is_uuid(text):
-    try:
-        return str(uuid.UUID(text)) == text.lower()
-    except (ValueError, TypeError, AttributeError):
-        return False
 
 
 def visible(ctx):
@@ -88,8 +81,8 @@ def _where(filters):
         conditions.append(Image.id.is_(None))
     if filters.ids is not None:
         conditions.append(Image.id.in_(filters.ids))
-    if filters.name is not None:
-        conditions.append(Image.name == filters.name)
+    if filters.names is not None:
+        conditions.append(Image.name.in_(filters.names))
     if filters.statuses is not None:
         conditions.append(Image.status.in_(filters.statuses))
     if filters.visibility is not None:

@@ -1,13 +1,6 @@
 """How an image row looks in Image v2 responses (Glance's flat view: core
 attributes, links relative to the API root, then every custom property)."""
-import datetime
-
-
-def isotime(moment):
-    """``2024-01-01T00:00:00Z`` in UTC, whatever the database session's time zone."""
-    if moment is None:
-        return None
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+from nova_lite.api.timeutil import iso
 
 
 def image_view(image):
@@ -28,8 +21,8 @@ def image_view(image):
         "min_disk": image.min_disk,
         "disk_format": image.disk_format,
         "container_format": image.container_format,
-        "created_at": isotime(image.created_at),
-        "updated_at": isotime(image.updated_at or image.created_at),
+        "created_at": iso(image.created_at),
+        "updated_at": iso(image.updated_at or image.created_at),
         "tags": list(image.tags or []),
         "self": f"/v2/images/{image.id}",
         "file": f"/v2/images/{image.id}/file",

@@ -6,6 +6,7 @@ Identity:           {"error": {"code": 401, "title": "Unauthorized", "message": 
 import logging
 
 import flask
+import sqlalchemy.exc
 from werkzeug import exceptions as http_exc
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -52,6 +53,14 @@ def handle_http_error(exc):
     return error_response(exc.code or 500, message, title=exc.name)
 
 
+def handle_data_error(exc):
+    """Input that got past validation but that PostgreSQL refuses (a regular
+    expression it cannot compile, a number out of range): the caller's fault."""
+    LOG.info("database refused request input: %s", exc.orig)
+    return error_response(400, "Invalid input: the request contains a value the "
+                               "database cannot use.")
+
+
 def handle_unexpected(exc):
     LOG.exception("unexpected error handling %s %s", flask.request.method,
                   flask.request.path)
@@ -63,4 +72,5 @@ def handle_unexpected(exc):
 def install(app):
     app.register_error_handler(exception.NovaLiteError, handle_nova_lite_error)
     app.register_error_handler(http_exc.HTTPException, handle_http_error)
+    app.register_error_handler(sqlalchemy.exc.DataError, handle_data_error)
     app.register_error_handler(Exception, handle_unexpected)
