@@ -18,6 +18,7 @@ from nova_lite.conf import CONF
 
 ADMIN_PASSWORD = "admin-secret"
 DEMO_PASSWORD = "demo-secret"
+SERVICE_PASSWORD = "service-secret"
 
 
 def _need(path, package):
@@ -81,6 +82,7 @@ def configured(postgres, rabbit, state_dir):
     session.reset()
     bootstrap.ensure_user("admin", ADMIN_PASSWORD, "admin", "admin")
     bootstrap.ensure_user("demo", DEMO_PASSWORD, "demo", "member")
+    bootstrap.ensure_user("nova-lite", SERVICE_PASSWORD, "service", "admin")
     bootstrap.ensure_default_flavors()
     yield CONF
 

@@ -20,13 +20,14 @@ saved_secret() {
 # DEMO_PASSWORD from the environment win (and are saved).
 ensure_secrets() {
     local env_admin=${ADMIN_PASSWORD:-} env_demo=${DEMO_PASSWORD:-}
-    local saved_database="" saved_rabbit="" saved_admin="" saved_demo=""
+    local saved_database="" saved_rabbit="" saved_admin="" saved_demo="" saved_service=""
     install -d -m 0755 "$NOVA_LITE_ETC"
     if [ -f "$NOVA_LITE_STACK_ENV" ]; then
         saved_database=$(saved_secret DATABASE_PASSWORD)
         saved_rabbit=$(saved_secret RABBIT_PASSWORD)
         saved_admin=$(saved_secret ADMIN_PASSWORD)
         saved_demo=$(saved_secret DEMO_PASSWORD)
+        saved_service=$(saved_secret SERVICE_PASSWORD)
         info "reusing the passwords in $NOVA_LITE_STACK_ENV"
     else
         info "generating passwords into $NOVA_LITE_STACK_ENV"
@@ -35,6 +36,7 @@ ensure_secrets() {
     RABBIT_PASSWORD=${saved_rabbit:-$(random_password)}
     ADMIN_PASSWORD=${env_admin:-${saved_admin:-$(random_password)}}
     DEMO_PASSWORD=${env_demo:-${saved_demo:-$(random_password)}}
+    SERVICE_PASSWORD=${saved_service:-$(random_password)}
     if [ -n "$env_admin" ] && [ -n "$saved_admin" ] && [ "$env_admin" != "$saved_admin" ]; then
         info "ADMIN_PASSWORD from the environment replaces the saved one"
     fi
@@ -47,6 +49,7 @@ DATABASE_PASSWORD=$(shell_quote "$DATABASE_PASSWORD")
 RABBIT_PASSWORD=$(shell_quote "$RABBIT_PASSWORD")
 ADMIN_PASSWORD=$(shell_quote "$ADMIN_PASSWORD")
 DEMO_PASSWORD=$(shell_quote "$DEMO_PASSWORD")
+SERVICE_PASSWORD=$(shell_quote "$SERVICE_PASSWORD")
 END
 }
 
@@ -145,6 +148,13 @@ fernet_key_file = $NOVA_LITE_ETC/fernet.key
 [image]
 storage_dir = $NOVA_LITE_STATE/images
 
+# The user compute hosts fetch images and upload snapshots as.
+[service_auth]
+auth_url = http://$HOST_IP:$API_PORT/identity/v3
+username = nova-lite
+password = $SERVICE_PASSWORD
+project_name = service
+
 [compute]
 virt_driver = fake
 END
@@ -170,6 +180,7 @@ init_database() {
     manage db sync | sed 's/^/    /'
     manage token-key create | sed 's/^/    /'
     manage bootstrap --admin-password "$ADMIN_PASSWORD" --demo-password "$DEMO_PASSWORD" \
+        --service-password "$SERVICE_PASSWORD" \
         | sed 's/^/    /'
 }
 

@@ -13,7 +13,10 @@ def main(argv=None):
     manager = ComputeManager()
     service.serve("nova-lite-compute", topology.compute_topic(manager.host), manager,
                   [service.Periodic("report_resources", CONF.report_interval,
-                                    manager.report_resources)])
+                                    manager.report_resources),
+                   service.Periodic("sync_power_states",
+                                    CONF.compute.sync_power_state_interval,
+                                    manager.sync_power_states, run_first=False)])
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     nova-lite-manage [--config-file F] db sync | db version
     nova-lite-manage token-key create
-    nova-lite-manage bootstrap --admin-password P [--demo-password P]
+    nova-lite-manage bootstrap --admin-password P [--demo-password P] [--service-password P]
     nova-lite-manage user create NAME --password P --project PROJECT [--role member]
     nova-lite-manage flavor create NAME --vcpus N --ram MB --disk GB [--id ID]
     nova-lite-manage service list
@@ -45,6 +45,9 @@ def _bootstrap(args):
     if args.demo_password:
         bootstrap.ensure_user("demo", args.demo_password, "demo", "member")
         bootstrap.ensure_user("admin", args.admin_password, "demo", "admin")
+    if args.service_password:
+        bootstrap.ensure_user(CONF.service_auth.username, args.service_password,
+                              CONF.service_auth.project_name, "admin")
     bootstrap.ensure_default_flavors()
     console.print("projects, users and default flavors are in place")
 
@@ -96,6 +99,9 @@ def build_parser():
     boot = sub.add_parser("bootstrap", help="admin and demo projects, users, flavors")
     boot.add_argument("--admin-password", required=True)
     boot.add_argument("--demo-password")
+    boot.add_argument("--service-password",
+                      help="create the service user of [service_auth] (compute hosts use "
+                           "it to fetch images and upload snapshots)")
     boot.set_defaults(func=_bootstrap)
 
     user = sub.add_parser("user", help="users").add_subparsers(dest="action", required=True)

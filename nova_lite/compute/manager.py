@@ -1,62 +1,56 @@
-"""The compute service's RPC handlers and its resource report."""
-import collections
+"""The compute service's RPC handlers and its periodic reports."""
 import logging
-import threading
+import os
+import tempfile
 import traceback
 
+from nova_lite.compute import locks
 from nova_lite.compute.virt import driver as driver_mod
 from nova_lite.conf import CONF
+from nova_lite.objects import states
 from nova_lite.rpc import casts
 
 LOG = logging.getLogger(__name__)
 
-
-class InstanceLocks:
-    """One lock per instance uuid, dropped when nobody holds or waits for it."""
-
-    def __init__(self):
-        self._guard = threading.Lock()
-        self._locks = {}
-        self._users = collections.Counter()
-
-    def __call__(self, instance_uuid):
-        return _Held(self, instance_uuid)
-
-
-class _Held:
-    def __init__(self, owner, key):
-        self.owner, self.key = owner, key
-
-    def __enter__(self):
-        with self.owner._guard:
-            lock = self.owner._locks.setdefault(self.key, threading.Lock())
-            self.owner._users[self.key] += 1
-        lock.acquire()
-
-    def __exit__(self, *exc):
-        with self.owner._guard:
-            self.owner._locks[self.key].release()
-            self.owner._users[self.key] -= 1
-            if not self.owner._users[self.key]:
-                del self.owner._users[self.key]
-                del self.owner._locks[self.key]
+# compute method -> (driver method, vm_state once it is done)
+POWER_ACTIONS = {
+    "stop_instance": ("power_off", states.STOPPED),
+    "start_instance": ("power_on", states.ACTIVE),
+    "pause_instance": ("pause", states.PAUSED),
+    "unpause_instance": ("unpause", states.ACTIVE),
+    "suspend_instance": ("suspend", states.SUSPENDED),
+    "resume_instance": ("resume", states.ACTIVE),
+}
 
 
 class ComputeManager:
-    RPC_METHODS = ("build_and_run_instance", "terminate_instance")
+    RPC_METHODS = ("build_and_run_instance", "terminate_instance", "reboot_instance",
+                   "snapshot_instance", "get_console_output", *POWER_ACTIONS)
 
-    def __init__(self, driver=None, host=None):
+    def __init__(self, driver=None, host=None, images=None):
         self.host = host or CONF.host
         self.driver = driver or driver_mod.load(CONF.compute.virt_driver)
-        self._locks = InstanceLocks()
+        self._images = images
+        self._locks = locks.InstanceLocks()
 
+    @property
+    def images(self):
+        if self._images is None:
+            from nova_lite.compute.image_service import ImageService
+            self._images = ImageService()
+        return self._images
+
+    # -- build and delete ---------------------------------------------------------
     def build_and_run_instance(self, context, instance):
         uuid = instance["uuid"]
         with self._locks(uuid):
             if not self.driver.exists(uuid):
                 try:
-                    self.driver.spawn(instance)
-                except Exception as exc:  # noqa: BLE001 - any driver failure ends the build
+                    image = None
+                    if self.driver.needs_image and instance.get("image_ref"):
+                        image = self.images.download(instance["image_ref"])
+                    self.driver.spawn(instance, image)
+                except Exception as exc:  # noqa: BLE001 - any failure ends the build
                     LOG.warning("spawn of %s failed: %s", uuid, exc)
                     self._cleanup(uuid)
                     casts.send(casts.instance_spawn_failed(
@@ -77,6 +71,67 @@ class ComputeManager:
         except Exception:  # noqa: BLE001 - report the spawn error, log this one
             LOG.exception("cleanup of failed instance %s failed", uuid)
 
+    # -- power actions --------------------------------------------------------------
+    def _power_action(self, context, method, instance_uuid, task_state, **kwargs):
+        driver_method, vm_state = POWER_ACTIONS.get(method, (method, states.ACTIVE))
+        with self._locks(instance_uuid):
+            try:
+                getattr(self.driver, driver_method)(instance_uuid, **kwargs)
+                power_state = self.driver.power_state(instance_uuid)
+            except Exception as exc:  # noqa: BLE001 - reported to the conductor
+                LOG.warning("%s of %s failed: %s", method, instance_uuid, exc)
+                casts.send(casts.instance_action_failed(
+                    instance_uuid, self.host, task_state,
+                    f"{method.replace('_instance', '')} failed: {exc}",
+                    details=traceback.format_exc()[-4000:]), context)
+                return
+        casts.send(casts.instance_action_done(instance_uuid, self.host, task_state,
+                                              vm_state, power_state), context)
+
+    def stop_instance(self, context, instance_uuid, task_state):
+        self._power_action(context, "stop_instance", instance_uuid, task_state)
+
+    def start_instance(self, context, instance_uuid, task_state):
+        self._power_action(context, "start_instance", instance_uuid, task_state)
+
+    def pause_instance(self, context, instance_uuid, task_state):
+        self._power_action(context, "pause_instance", instance_uuid, task_state)
+
+    def unpause_instance(self, context, instance_uuid, task_state):
+        self._power_action(context, "unpause_instance", instance_uuid, task_state)
+
+    def suspend_instance(self, context, instance_uuid, task_state):
+        self._power_action(context, "suspend_instance", instance_uuid, task_state)
+
+    def resume_instance(self, context, instance_uuid, task_state):
+        self._power_action(context, "resume_instance", instance_uuid, task_state)
+
+    def reboot_instance(self, context, instance_uuid, hard, task_state):
+        self._power_action(context, "reboot", instance_uuid, task_state, hard=hard)
+
+    # -- snapshot and console -------------------------------------------------------------
+    def snapshot_instance(self, context, instance_uuid, image_id):
+        workdir = os.path.join(CONF.state_path, "snapshots")
+        os.makedirs(workdir, exist_ok=True)
+        fd, path = tempfile.mkstemp(prefix=f"{image_id}.", dir=workdir)
+        os.close(fd)
+        error = None
+        try:
+            with self._locks(instance_uuid):
+                disk_format = self.driver.snapshot(instance_uuid, path)
+            self.images.upload(image_id, path, disk_format)
+        except Exception as exc:  # noqa: BLE001 - reported to the conductor
+            LOG.warning("snapshot of %s failed: %s", instance_uuid, exc)
+            error = f"snapshot failed: {exc}"
+        finally:
+            if os.path.exists(path):
+                os.unlink(path)
+        casts.send(casts.snapshot_done(instance_uuid, self.host, image_id, error), context)
+
+    def get_console_output(self, context, instance_uuid):
+        return self.driver.console_output(instance_uuid)
+
+    # -- periodic reports -------------------------------------------------------------------
     def report_resources(self):
         resources = dict(self.driver.host_resources())
         resources.update({
@@ -87,3 +142,13 @@ class ComputeManager:
             "reserved_host_disk_mb": CONF.compute.reserved_host_disk_mb,
         })
         casts.send(casts.compute_node_update(self.host, resources))
+
+    def sync_power_states(self):
+        """Tell the conductor what the hypervisor says each guest is doing."""
+        observed = {}
+        for uuid in self.driver.list_instances():
+            try:
+                observed[uuid] = self.driver.power_state(uuid)
+            except driver_mod.InstanceNotFound:
+                continue
+        casts.send(casts.power_states(self.host, observed))

@@ -1,7 +1,7 @@
 """The conductor's RPC handlers (see the package docstring for the flows)."""
 import logging
 
-from nova_lite.db import actions, instances, models, services
+from nova_lite.db import actions, images, instances, models, services
 from nova_lite.db.session import transaction
 from nova_lite.objects import states
 from nova_lite.rpc import casts, topology
@@ -9,9 +9,22 @@ from nova_lite.rpc import casts, topology
 LOG = logging.getLogger(__name__)
 
 
+# task_state while an action runs -> its name in os-instance-actions
+TASK_ACTIONS = {
+    states.POWERING_OFF: "stop", states.POWERING_ON: "start", states.PAUSING: "pause",
+    states.UNPAUSING: "unpause", states.SUSPENDING: "suspend", states.RESUMING: "resume",
+    states.REBOOTING: "reboot", states.REBOOTING_HARD: "reboot",
+    states.IMAGE_SNAPSHOT: "createImage",
+}
+# what the hypervisor says a guest that should be running is doing -> vm_state
+STOPPED_BY_ITSELF = (states.SHUTDOWN, states.CRASHED)
+
+
 class ConductorManager:
     RPC_METHODS = ("build_instance", "schedule_failed", "instance_spawned",
-                   "instance_spawn_failed", "instance_terminated", "compute_node_update")
+                   "instance_spawn_failed", "instance_terminated", "compute_node_update",
+                   "instance_action_done", "instance_action_failed", "snapshot_done",
+                   "power_states")
 
     def build_instance(self, context, instance_uuid):
         with transaction() as session:
@@ -73,3 +86,71 @@ class ConductorManager:
             services.upsert_compute_node(session, host, resources)
             services.heartbeat(session, host, "nova-lite-compute",
                                topology.compute_topic(host))
+
+    # -- actions on running instances -------------------------------------------------
+    def instance_action_done(self, context, instance_uuid, host, task_state, vm_state,
+                             power_state):
+        with transaction() as session:
+            if instances.transition(session, instance_uuid,
+                                    {"task_state": task_state, "host": host},
+                                    task_state=None, vm_state=vm_state,
+                                    power_state=power_state):
+                action = TASK_ACTIONS.get(task_state, task_state)
+                actions.event(session, instance_uuid, action, f"compute_{action}_instance",
+                              host=host)
+                actions.finish(session, instance_uuid, action)
+
+    def instance_action_failed(self, context, instance_uuid, host, task_state, reason,
+                               details=None):
+        with transaction() as session:
+            if instances.transition(session, instance_uuid,
+                                    {"task_state": task_state, "host": host},
+                                    task_state=None):
+                action = TASK_ACTIONS.get(task_state, task_state)
+                instances.add_fault(session, instance_uuid, reason, 500, details)
+                actions.event(session, instance_uuid, action, f"compute_{action}_instance",
+                              host=host, result="Error", details=details)
+                actions.finish(session, instance_uuid, action, "Error")
+                LOG.warning("%s of %s failed on %s: %s", action, instance_uuid, host, reason)
+
+    def snapshot_done(self, context, instance_uuid, host, image_id, error=None):
+        with transaction() as session:
+            if error:
+                images.discard_failed_snapshot(session, image_id)
+                instances.add_fault(session, instance_uuid, error, 500)
+            if instances.transition(session, instance_uuid,
+                                    {"task_state": states.IMAGE_SNAPSHOT, "host": host},
+                                    task_state=None):
+                actions.event(session, instance_uuid, "createImage",
+                              "compute_snapshot_instance", host=host,
+                              result="Error" if error else "Success", details=error)
+                actions.finish(session, instance_uuid, "createImage",
+                               "Error" if error else None)
+
+    def power_states(self, context, host, observed):
+        """Record what the hypervisor says; a guest that stopped by itself is
+        STOPPED (as Nova's power-state sync does); a guest the database does not
+        place on this host is removed from it."""
+        orphans = []
+        with transaction() as session:
+            on_host = {row.uuid: row for row in instances.on_host(session, host)}
+            for uuid, row in on_host.items():
+                if row.task_state is not None or row.vm_state in (states.BUILDING,
+                                                                 states.ERROR):
+                    continue             # an action is under way; it reports itself
+                power = observed.get(uuid, states.NOSTATE)
+                values = {}
+                if power != row.power_state:
+                    values["power_state"] = power
+                if row.vm_state == states.ACTIVE and power in STOPPED_BY_ITSELF:
+                    values["vm_state"] = states.STOPPED
+                if values:
+                    LOG.info("instance %s on %s: power state %s -> %s", uuid, host,
+                             row.power_state, power)
+                    instances.transition(session, uuid, {"task_state": None,
+                                                         "vm_state": row.vm_state}, **values)
+            orphans = [uuid for uuid in observed if uuid not in on_host]
+        for uuid in orphans:
+            LOG.warning("guest %s on %s belongs to no live instance there; removing it",
+                        uuid, host)
+            casts.send(casts.terminate_instance(host, uuid), context)

@@ -15,6 +15,8 @@ opts = [
                help="RAM kept back for the host itself."),
     cfg.IntOpt("reserved_host_disk_mb", default=0, min=0,
                help="Disk kept back for the host itself."),
+    cfg.IntOpt("sync_power_state_interval", default=60, min=1,
+               help="Seconds between reports of every guest's real power state."),
 ]
 
 fake_group = cfg.OptGroup("fake", help="The fake virt driver (no hypervisor).")

@@ -75,3 +75,9 @@ def get(session, instance_uuid, for_update=False):
     if for_update:
         query = query.with_for_update()
     return session.scalars(query).first()
+
+
+def on_host(session, host):
+    """(uuid, vm_state, task_state, power_state) of the live instances on ``host``."""
+    return session.execute(select(I.uuid, I.vm_state, I.task_state, I.power_state)
+                           .where(I.host == host, I.deleted.is_(False))).all()

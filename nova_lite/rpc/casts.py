@@ -47,6 +47,29 @@ def instance_terminated(instance_uuid, host):
                    {"instance_uuid": instance_uuid, "host": host})
 
 
+def instance_action_done(instance_uuid, host, task_state, vm_state, power_state):
+    return Message("conductor", "instance_action_done",
+                   {"instance_uuid": instance_uuid, "host": host, "task_state": task_state,
+                    "vm_state": vm_state, "power_state": power_state})
+
+
+def instance_action_failed(instance_uuid, host, task_state, reason, details=None):
+    return Message("conductor", "instance_action_failed",
+                   {"instance_uuid": instance_uuid, "host": host, "task_state": task_state,
+                    "reason": reason, "details": details})
+
+
+def snapshot_done(instance_uuid, host, image_id, error=None):
+    return Message("conductor", "snapshot_done",
+                   {"instance_uuid": instance_uuid, "host": host, "image_id": image_id,
+                    "error": error})
+
+
+def power_states(host, observed):
+    """What the host's hypervisor says each of its guests is doing {uuid: power_state}."""
+    return Message("conductor", "power_states", {"host": host, "observed": observed})
+
+
 def compute_node_update(host, resources):
     return Message("conductor", "compute_node_update",
                    {"host": host, "resources": resources})
@@ -65,4 +88,26 @@ def build_and_run_instance(host, instance):
 
 def terminate_instance(host, instance_uuid):
     return Message(topology.compute_topic(host), "terminate_instance",
+                   {"instance_uuid": instance_uuid})
+
+
+def instance_action(host, method, instance_uuid, task_state):
+    """stop/start/pause/unpause/suspend/resume_instance on the instance's host."""
+    return Message(topology.compute_topic(host), method,
+                   {"instance_uuid": instance_uuid, "task_state": task_state})
+
+
+def reboot_instance(host, instance_uuid, hard, task_state):
+    return Message(topology.compute_topic(host), "reboot_instance",
+                   {"instance_uuid": instance_uuid, "hard": hard, "task_state": task_state})
+
+
+def snapshot_instance(host, instance_uuid, image_id):
+    return Message(topology.compute_topic(host), "snapshot_instance",
+                   {"instance_uuid": instance_uuid, "image_id": image_id})
+
+
+def get_console_output(host, instance_uuid):
+    """A call (see rpc.call): returns the guest's console log as text."""
+    return Message(topology.compute_topic(host), "get_console_output",
                    {"instance_uuid": instance_uuid})

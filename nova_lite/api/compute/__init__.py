@@ -4,6 +4,9 @@
     flavors    /flavors, /flavors/detail, /flavors/{id}, os-extra_specs
     keypairs   /os-keypairs
     servers    /servers, /servers/detail, /servers/{id}   (views in server_views)
+    server_actions    /servers/{id}/action (stop, start, reboot, pause, ..., createImage,
+                      os-getConsoleOutput)
+    instance_actions  /servers/{id}/os-instance-actions
     images     /images proxy onto the Image API's table
 
 Handlers are thin: validate, one transaction, a view. Anything slow is handed
@@ -11,11 +14,13 @@ to the workers through the outbox, and the handler answers 202 at once.
 """
 import flask
 
-from nova_lite.api.compute import flavors, images, keypairs, servers, versions
+from nova_lite.api.compute import (flavors, images, instance_actions, keypairs,
+                                   server_actions, servers, versions)
 
 
 def blueprint():
     bp = flask.Blueprint("compute", __name__, url_prefix="/compute")
-    for module in (versions, flavors, keypairs, servers, images):
+    for module in (versions, flavors, keypairs, servers, server_actions, instance_actions,
+                   images):
         module.register(bp)
     return bp

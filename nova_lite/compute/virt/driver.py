@@ -16,6 +16,7 @@ class ComputeDriver:
     than destroy raise InstanceNotFound."""
 
     hypervisor_type = "unknown"
+    needs_image = True          # spawn() wants the image file on this host
 
     def host_resources(self):
         """{"vcpus", "memory_mb", "local_gb", "hypervisor_hostname",
@@ -78,6 +79,10 @@ class ComputeDriver:
 
 class InstanceNotFound(Exception):
     pass
+
+
+class InvalidPowerState(Exception):
+    """The guest is not in a power state the operation can start from."""
 
 
 class LocalImage:

@@ -20,9 +20,11 @@ class SpawnError(Exception):
 
 class FakeDriver(driver.ComputeDriver):
     hypervisor_type = "fake"
+    needs_image = False
 
     def __init__(self):
         self._guests = {}
+        self._consoles = {}
         self._lock = threading.Lock()
 
     def host_resources(self):
@@ -35,7 +37,7 @@ class FakeDriver(driver.ComputeDriver):
         with self._lock:
             return instance_uuid in self._guests
 
-    def spawn(self, instance):
+    def spawn(self, instance, image=None):
         if CONF.fake.spawn_seconds:
             time.sleep(CONF.fake.spawn_seconds)
         error = (instance.get("metadata") or {}).get(FAIL_KEY)
@@ -43,10 +45,12 @@ class FakeDriver(driver.ComputeDriver):
             raise SpawnError(error)
         with self._lock:
             self._guests[instance["uuid"]] = states.RUNNING
+            self._consoles[instance["uuid"]] = [f"fake guest {instance['name']} booted\n"]
 
     def destroy(self, instance_uuid):
         with self._lock:
             self._guests.pop(instance_uuid, None)
+            self._consoles.pop(instance_uuid, None)
 
     def power_state(self, instance_uuid):
         with self._lock:
@@ -55,6 +59,64 @@ class FakeDriver(driver.ComputeDriver):
     def list_instances(self):
         with self._lock:
             return list(self._guests)
+
+
+    # Power actions move the guest between fake power states.
+    def _set(self, instance_uuid, allowed, new_state, line):
+        with self._lock:
+            current = self._guests.get(instance_uuid)
+            if current is None:
+                raise driver.InstanceNotFound(instance_uuid)
+            if current not in allowed and current != new_state:
+                raise driver.InvalidPowerState(
+                    f"guest {instance_uuid} is in power state {current}")
+            self._guests[instance_uuid] = new_state
+            self._consoles[instance_uuid].append(line + "\n")
+
+    def power_off(self, instance_uuid, timeout=None):
+        self._set(instance_uuid, (states.RUNNING, states.PAUSED_POWER), states.SHUTDOWN,
+                  "power off")
+
+    def power_on(self, instance_uuid):
+        self._set(instance_uuid, (states.SHUTDOWN, states.CRASHED), states.RUNNING,
+                  "power on")
+
+    def reboot(self, instance_uuid, hard=False):
+        allowed = (states.RUNNING,) if not hard else (
+            states.RUNNING, states.SHUTDOWN, states.PAUSED_POWER, states.SUSPENDED_POWER)
+        with self._lock:
+            current = self._guests.get(instance_uuid)
+        if current is None:
+            raise driver.InstanceNotFound(instance_uuid)
+        if current not in allowed:
+            raise driver.InvalidPowerState(f"cannot reboot from power state {current}")
+        self._set(instance_uuid, allowed, states.RUNNING,
+                  "hard reboot" if hard else "reboot")
+
+    def pause(self, instance_uuid):
+        self._set(instance_uuid, (states.RUNNING,), states.PAUSED_POWER, "paused")
+
+    def unpause(self, instance_uuid):
+        self._set(instance_uuid, (states.PAUSED_POWER,), states.RUNNING, "unpaused")
+
+    def suspend(self, instance_uuid):
+        self._set(instance_uuid, (states.RUNNING,), states.SUSPENDED_POWER, "suspended")
+
+    def resume(self, instance_uuid):
+        self._set(instance_uuid, (states.SUSPENDED_POWER,), states.RUNNING, "resumed")
+
+    def console_output(self, instance_uuid):
+        with self._lock:
+            if instance_uuid not in self._consoles:
+                raise driver.InstanceNotFound(instance_uuid)
+            return "".join(self._consoles[instance_uuid])
+
+    def snapshot(self, instance_uuid, target_path):
+        if not self.exists(instance_uuid):
+            raise driver.InstanceNotFound(instance_uuid)
+        with open(target_path, "wb") as f:
+            f.write(b"QFI\xfb" + instance_uuid.encode() + b"\0" * 4096)
+        return "qcow2"
 
 
 def _host_ip():
