@@ -8,13 +8,14 @@ ConfigOpts; services call :func:`parse_args` once at start.
 """
 from oslo_config import cfg
 
-from nova_lite.conf import (api, compute, database, identity, image, libvirt, rpc, scheduler,
-                            service)
+from nova_lite.conf import (api, compute, conductor, database, identity, image, libvirt, rpc,
+                            scheduler, service)
 from nova_lite.version import __version__
 
 CONF = cfg.CONF
 
-_MODULES = (service, database, rpc, api, identity, image, scheduler, compute, libvirt)
+_MODULES = (service, database, rpc, api, identity, image, scheduler, compute, conductor,
+                libvirt)
 for _module in _MODULES:
     _module.register_opts(CONF)
 

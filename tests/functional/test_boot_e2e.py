@@ -209,3 +209,28 @@ def test_list_filters_reject_bad_regex_and_links_are_encoded(cloud, cloud_image)
     assert {s["id"] for s in page["servers"] + rest} == set(ids)
     for server_id in ids:
         cloud.demo.compute("DELETE", f"/servers/{server_id}")
+
+
+def test_a_lost_message_is_recovered_by_the_reconciler(cloud, cloud_image, rabbit):
+    """Stop the scheduler, create a server, throw its scheduling message away,
+    start the scheduler again: the conductor's reconciler re-sends the work."""
+    from kombu import Connection
+
+    cloud.stop_service("scheduler")
+    try:
+        server_id = create(cloud.demo, cloud_image, name="lost-message")
+        with Connection(rabbit.url.replace("rabbit://", "amqp://")) as conn:
+            channel = conn.channel()
+            deadline = time.monotonic() + 30
+            purged = 0
+            while time.monotonic() < deadline and not purged:
+                purged = channel.queue_purge("scheduler") or 0
+                time.sleep(0.2)
+        assert purged >= 1, "the scheduling message never reached the scheduler queue"
+        assert server_status(cloud.demo, server_id)[0] == "BUILD"
+    finally:
+        cloud.start_service("scheduler")
+    status, server = wait_for(lambda: server_status(cloud.demo, server_id),
+                              lambda s: s[0] in ("ACTIVE", "ERROR"), timeout=90)
+    assert status == "ACTIVE", server
+    cloud.demo.compute("DELETE", f"/servers/{server_id}")

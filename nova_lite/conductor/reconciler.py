@@ -1,0 +1,115 @@
+"""Bounded tasks: the periodic pass that keeps every instance moving.
+
+    SELECT instances with a task_state whose task_updated_at is older than
+           [conductor] redrive_after        (indexed: ix_instances_task_deadline,
+           FOR UPDATE SKIP LOCKED            so several conductors share the work)
+        │
+        ├─ past its deadline → end the task in the database with a fault:
+        │     building  -> ERROR "Build timed out" (claim released)
+        │     deleting  -> deleted (claim released; the host drops the guest when
+        │                  its power-state report shows it)
+        │     others    -> task cleared, fault recorded (power sync fixes power_state)
+        └─ otherwise     → send the task's message again (every handler is
+                           idempotent, so a nudge that was not needed does nothing)
+
+A lost message, a crashed worker or a broker outage therefore costs at most
+one redrive interval, and nothing waits forever."""
+import datetime
+import logging
+
+from sqlalchemy import select
+
+from nova_lite.conf import CONF
+from nova_lite.db import actions, instances, models
+from nova_lite.db.session import transaction
+from nova_lite.objects import payloads, states
+from nova_lite.rpc import casts
+
+LOG = logging.getLogger(__name__)
+I = models.Instance
+
+ACTION_METHODS = {
+    states.POWERING_OFF: "stop_instance", states.POWERING_ON: "start_instance",
+    states.PAUSING: "pause_instance", states.UNPAUSING: "unpause_instance",
+    states.SUSPENDING: "suspend_instance", states.RESUMING: "resume_instance",
+}
+
+
+def deadline(instance):
+    """Seconds the instance's current task may take in all."""
+    if instance.vm_state == states.BUILDING:
+        return CONF.conductor.build_timeout
+    if instance.task_state == states.DELETING:
+        return CONF.conductor.delete_timeout
+    if instance.task_state == states.IMAGE_SNAPSHOT:
+        return CONF.conductor.snapshot_timeout
+    return CONF.conductor.action_timeout
+
+
+def nudge(instance):
+    """The message that moves the instance's task on, or None if it has none."""
+    task, host, uuid = instance.task_state, instance.host, instance.uuid
+    if instance.vm_state == states.BUILDING:
+        if task == states.SCHEDULING:
+            return casts.schedule_instance(uuid)
+        if host:
+            return casts.build_and_run_instance(host, payloads.instance_payload(instance))
+        return None
+    if task == states.DELETING and host:
+        return casts.terminate_instance(host, uuid)
+    if task in ACTION_METHODS and host:
+        return casts.instance_action(host, ACTION_METHODS[task], uuid, task)
+    if task in (states.REBOOTING, states.REBOOTING_HARD) and host:
+        return casts.reboot_instance(host, uuid, task == states.REBOOTING_HARD, task)
+    return None          # snapshots are not re-sent: they run to their deadline
+
+
+def expire(session, instance, age):
+    """End a task that ran out of time; True if this call did it."""
+    uuid, task = instance.uuid, instance.task_state
+    message = f"Task {task} timed out after {int(age)} s"
+    if instance.vm_state == states.BUILDING:
+        done = instances.set_error(session, uuid, f"Build of instance {uuid} timed out "
+                                   f"after {int(age)} s (task {task}).",
+                                   expect={"vm_state": states.BUILDING, "task_state": task})
+        if done:
+            actions.finish(session, uuid, "create", "Error")
+        return done
+    if task == states.DELETING:
+        done = instances.mark_deleted(session, uuid)
+        if done:
+            actions.finish(session, uuid, "delete", "Timed out: completed in the database")
+        return done
+    done = instances.transition(session, uuid, {"task_state": task}, task_state=None)
+    if done:
+        instances.add_fault(session, uuid, message, 500)
+    return done
+
+
+def reconcile_once(now=None):
+    """One pass; returns (nudged, expired) counts."""
+    now = now or models.utcnow()
+    oldest_allowed = now - datetime.timedelta(seconds=CONF.conductor.redrive_after)
+    nudges, expired = [], 0
+    with transaction() as session:
+        stuck = session.scalars(
+            select(I).where(I.task_state.is_not(None), I.deleted.is_(False),
+                            I.task_updated_at < oldest_allowed)
+            .order_by(I.task_updated_at).limit(CONF.conductor.reconcile_batch)
+            .with_for_update(skip_locked=True)).all()
+        for instance in stuck:
+            age = (now - instance.task_updated_at).total_seconds()
+            if age > deadline(instance):
+                if expire(session, instance, age):
+                    expired += 1
+                    LOG.warning("instance %s: task %s timed out after %d s", instance.uuid,
+                                instance.task_state, age)
+                continue
+            message = nudge(instance)
+            if message is not None:
+                nudges.append(message)
+    for message in nudges:
+        casts.send(message, {"request_id": "req-reconciler"})
+    if nudges or expired:
+        LOG.info("reconciler: %d tasks nudged, %d timed out", len(nudges), expired)
+    return len(nudges), expired

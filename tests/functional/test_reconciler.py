@@ -1,0 +1,110 @@
+"""The reconciler against PostgreSQL and RabbitMQ (in-process, no workers on
+this vhost): stalled tasks are re-sent, and tasks past their deadline end
+with a fault, so nothing stays in a task forever."""
+import datetime
+import uuid
+
+import pytest
+from sqlalchemy import select, update
+
+from nova_lite.conductor import reconciler
+from nova_lite.db import allocations, models, services
+from nova_lite.db.session import reader, transaction
+from nova_lite.objects import states
+from nova_lite.rpc import topology, transport
+
+I = models.Instance
+
+
+def make_instance(vm_state, task_state, host=None, age=0):
+    instance_uuid = str(uuid.uuid4())
+    with transaction() as session:
+        session.add(I(uuid=instance_uuid, name="r", project_id="p", user_id="u",
+                      image_ref=None, flavor_id="1", flavor={}, vcpus=1, memory_mb=64,
+                      root_gb=1, vm_state=vm_state, task_state=task_state, host=host,
+                      node=host,
+                      task_updated_at=models.utcnow() - datetime.timedelta(seconds=age)))
+    return instance_uuid
+
+
+def get(instance_uuid):
+    with reader() as session:
+        return session.get(I, instance_uuid)
+
+
+def fault(instance_uuid):
+    with reader() as session:
+        return session.scalars(select(models.InstanceFault.message)
+                               .where(models.InstanceFault.instance_uuid == instance_uuid)
+                               ).first()
+
+
+def queued(topic):
+    with transport.connect() as conn:
+        channel = conn.channel()
+        topology.declare(channel, topic)
+        return topology.work_queue(topic)(channel).queue_declare(passive=True).message_count
+
+
+@pytest.fixture
+def quiet(configured):
+    """No other stalled rows from earlier tests interfere: age them out of reach."""
+    with transaction() as session:
+        session.execute(update(I).where(I.task_state.is_not(None))
+                        .values(task_updated_at=models.utcnow()))
+    return configured
+
+
+def test_a_stalled_build_is_sent_again(quiet):
+    before = queued("scheduler")
+    fresh = make_instance(states.BUILDING, states.SCHEDULING, age=5)
+    stalled = make_instance(states.BUILDING, states.SCHEDULING, age=120)
+    nudged, expired = reconciler.reconcile_once()
+    assert (nudged, expired) == (1, 0)
+    assert queued("scheduler") == before + 1
+    assert get(stalled).vm_state == states.BUILDING and get(fresh).vm_state == states.BUILDING
+
+
+def test_a_spawn_stalled_on_a_host_is_resent_to_that_host(quiet):
+    host = f"rh-{uuid.uuid4().hex[:6]}"
+    before = queued(topology.compute_topic(host))
+    make_instance(states.BUILDING, states.SPAWNING, host=host, age=120)
+    assert reconciler.reconcile_once() == (1, 0)
+    assert queued(topology.compute_topic(host)) == before + 1
+
+
+def test_a_build_past_its_deadline_ends_in_error_with_no_claim(quiet):
+    host = f"rh-{uuid.uuid4().hex[:6]}"
+    with transaction() as session:
+        services.upsert_compute_node(session, host, {
+            "hypervisor_hostname": host, "hypervisor_type": "fake", "vcpus": 4,
+            "memory_mb": 4096, "local_gb": 10})
+        node_id = session.scalars(select(models.ComputeNode.id)
+                                  .where(models.ComputeNode.host == host)).one()
+    instance_uuid = make_instance(states.BUILDING, states.SPAWNING, host=host,
+                                  age=quiet.conductor.build_timeout + 5)
+    with transaction() as session:
+        assert allocations.claim(session, node_id, instance_uuid, 1, 64, 1)
+    assert reconciler.reconcile_once() == (0, 1)
+    row = get(instance_uuid)
+    assert (row.vm_state, row.task_state, row.host) == (states.ERROR, None, None)
+    assert "timed out" in fault(instance_uuid)
+    with reader() as session:
+        node = session.get(models.ComputeNode, node_id)
+        assert (node.vcpus_used, node.memory_mb_used, node.running_vms) == (0, 0, 0)
+
+
+def test_a_delete_past_its_deadline_is_completed(quiet):
+    instance_uuid = make_instance(states.ACTIVE, states.DELETING, host="gone-host",
+                                  age=quiet.conductor.delete_timeout + 5)
+    assert reconciler.reconcile_once() == (0, 1)
+    assert get(instance_uuid).deleted
+
+
+def test_a_power_action_past_its_deadline_is_cleared_with_a_fault(quiet):
+    instance_uuid = make_instance(states.ACTIVE, states.POWERING_OFF, host="slow-host",
+                                  age=quiet.conductor.action_timeout + 5)
+    assert reconciler.reconcile_once() == (0, 1)
+    row = get(instance_uuid)
+    assert (row.vm_state, row.task_state) == (states.ACTIVE, None)
+    assert "powering-off timed out" in fault(instance_uuid)
