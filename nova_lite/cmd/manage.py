@@ -6,8 +6,10 @@
     nova-lite-manage user create NAME --password P --project PROJECT [--role member]
     nova-lite-manage flavor create NAME --vcpus N --ram MB --disk GB [--id ID]
     nova-lite-manage service list
+    nova-lite-manage dlq list | show QUEUE | replay QUEUE | purge QUEUE --yes
 """
 import argparse
+import json
 import sys
 
 from rich.console import Console
@@ -78,6 +80,63 @@ def _service_list(args):
     console.print(table)
 
 
+def _known_topics():
+    from sqlalchemy import select
+
+    from nova_lite.db import models
+    from nova_lite.db.session import reader
+    from nova_lite.rpc import topology
+    with reader() as session:
+        hosts = session.scalars(select(models.Service.host)
+                                .where(models.Service.binary == "nova-lite-compute")).all()
+    return [*topology.SHARED_TOPICS, *(topology.compute_topic(h) for h in sorted(hosts))]
+
+
+def _dlq_topic(name):
+    from nova_lite.rpc import dead_letters
+    return dead_letters.topic_of(name)
+
+
+def _dlq_list(args):
+    from nova_lite.rpc import dead_letters
+    table = Table("Dead-letter queue", "Messages")
+    for name, count in dead_letters.counts(_known_topics()).items():
+        table.add_row(name, str(count))
+    console.print(table)
+
+
+def _dlq_show(args):
+    from nova_lite.rpc import dead_letters
+    found = dead_letters.show(_dlq_topic(args.queue), args.limit)
+    if args.json:
+        print(json.dumps(found, indent=2, default=str))
+        return
+    if not found:
+        console.print(f"{args.queue}: empty")
+        return
+    table = Table("Message id", "Method", "Reason", "Body", show_lines=True)
+    for item in found:
+        body = item["body"] if len(item["body"]) < 200 else item["body"][:200] + "..."
+        table.add_row(str(item["message_id"]), str(item["method"]), str(item["reason"]),
+                      body)
+    console.print(table)
+
+
+def _dlq_replay(args):
+    from nova_lite.rpc import dead_letters
+    count = dead_letters.replay(_dlq_topic(args.queue), args.limit)
+    console.print(f"replayed {count} message(s) to {_dlq_topic(args.queue)}")
+
+
+def _dlq_purge(args):
+    from nova_lite.rpc import dead_letters
+    if not args.yes:
+        console.print("[red]Error:[/red] purge drops the messages for good; add --yes")
+        raise SystemExit(1)
+    count = dead_letters.purge(_dlq_topic(args.queue))
+    console.print(f"purged {count} message(s) from {_dlq_topic(args.queue)}.dlq")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="nova-lite-manage",
                                      description="nova-lite operator commands")
@@ -121,6 +180,24 @@ def build_parser():
     create_flavor.add_argument("--ram", type=int, required=True, help="MiB")
     create_flavor.add_argument("--disk", type=int, required=True, help="GiB")
     create_flavor.set_defaults(func=_flavor_create)
+
+    dlq = sub.add_parser("dlq", help="dead-letter queues").add_subparsers(dest="action",
+                                                                          required=True)
+    dlq.add_parser("list", help="every dead-letter queue and its message count") \
+        .set_defaults(func=_dlq_list)
+    dlq_show = dlq.add_parser("show", help="parked messages and why (left in place)")
+    dlq_show.add_argument("queue", help="e.g. conductor, conductor.dlq or compute.host1")
+    dlq_show.add_argument("--limit", type=int, default=20)
+    dlq_show.add_argument("--json", action="store_true", help="machine-readable output")
+    dlq_show.set_defaults(func=_dlq_show)
+    dlq_replay = dlq.add_parser("replay", help="send parked messages back to their queue")
+    dlq_replay.add_argument("queue")
+    dlq_replay.add_argument("--limit", type=int, help="at most this many (default all)")
+    dlq_replay.set_defaults(func=_dlq_replay)
+    dlq_purge = dlq.add_parser("purge", help="drop every parked message of a queue")
+    dlq_purge.add_argument("queue")
+    dlq_purge.add_argument("--yes", action="store_true", help="really drop them")
+    dlq_purge.set_defaults(func=_dlq_purge)
 
     svc = sub.add_parser("service", help="services").add_subparsers(dest="action",
                                                                     required=True)
