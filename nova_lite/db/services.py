@@ -6,6 +6,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from nova_lite.conf import CONF
 from nova_lite.db import models
+from nova_lite.db.session import transaction
 
 
 def heartbeat(session, host, binary, topic):
@@ -17,6 +18,12 @@ def heartbeat(session, host, binary, topic):
         index_elements=["host", "binary"],
         set_={"last_seen_up": now, "updated_at": now, "topic": topic,
               "report_count": models.Service.report_count + 1}))
+
+
+def record_heartbeat(host, binary, topic):
+    """A heartbeat in its own transaction (the periodic task of DB-connected services)."""
+    with transaction() as session:
+        heartbeat(session, host, binary, topic)
 
 
 def up_since():
