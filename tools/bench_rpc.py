@@ -8,13 +8,15 @@ Prints (and with --json writes):
   raw kombu publish, confirmed one by one          msgs/s
   raw kombu publish, confirms windowed             msgs/s
   raw kombu consume with manual ack (prefetch P)   msgs/s
-  nova_lite.rpc casts (pipelined; and 32 threads each blocking), published and handled
+  nova_lite.rpc casts (pipelined; and 32 threads each blocking), published, and
+      handled by an RPCServer in another process (as services run)
   nova_lite.rpc calls (T caller threads)           calls/s, p50/p99 latency
 Each figure is the median of --repeat runs.
 """
 import argparse
 import concurrent.futures
 import json
+import multiprocessing
 import os
 import statistics
 import sys
@@ -116,33 +118,59 @@ def raw_consume(n, prefetch):
     return n / elapsed
 
 
+def _worker(url, queue_type, prefetch, topic, expected, ready, done):
+    """A consuming service in its own process, as in production: an RPCServer
+    with a no-op handler (casts) and an echo handler (calls)."""
+    conf.parse_args([], default_config_files=[])
+    CONF.set_override("transport_url", url, group="rpc")
+    CONF.set_override("shared_queue_type", queue_type, group="rpc")
+    CONF.set_override("prefetch_count", prefetch, group="rpc")
+    count = {"n": 0}
+    lock = threading.Lock()
+
+    def noop(context, x):
+        with lock:
+            count["n"] += 1
+            if count["n"] == expected:
+                done.set()
+
+    srv = server_mod.RPCServer(topic, {"noop": noop, "echo": lambda context, x: x},
+                               concurrency=prefetch)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    ready.set()
+    done.wait(600)
+    time.sleep(0.5)           # let the last acks go out
+    srv.stop()
+    thread.join(30)
+
+
+class Worker:
+    def __init__(self, topic, expected):
+        ctx = multiprocessing.get_context("spawn")
+        self.ready, self.done = ctx.Event(), ctx.Event()
+        self.proc = ctx.Process(target=_worker, args=(
+            CONF.rpc.transport_url, CONF.rpc.shared_queue_type, CONF.rpc.prefetch_count,
+            topic, expected, self.ready, self.done), daemon=True)
+        self.proc.start()
+        self.ready.wait(60)
+
+    def stop(self):
+        self.done.set()
+        self.proc.join(60)
+
+
 def rpc_casts(n, blocking_threads=0):
-    """Casts through nova_lite.rpc, handled by an RPCServer with a no-op handler.
+    """Casts through nova_lite.rpc, handled by an RPCServer in another process.
 
     Pipelined (blocking_threads=0): one thread submits every cast and waits for
     the confirms, as the outbox relay does and as casts made inside handlers
     are (the server acks after their confirms). Blocking: each of
     ``blocking_threads`` threads waits for each confirm before its next cast."""
     topic = fresh_topic("cast")
-    handled = {"count": 0}
-    lock = threading.Lock()
-    finished = threading.Event()
-
-    def noop(context, x):
-        with lock:
-            handled["count"] += 1
-            if handled["count"] == n:
-                finished.set()
-
-    srv = server_mod.RPCServer(topic, {"noop": noop}, concurrency=CONF.rpc.prefetch_count)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
     publisher = publisher_mod.get_publisher()
     publisher_mod.cast(topic, "noop", {"x": "warm"})          # declare + connect first
-    while handled["count"] < 1:
-        time.sleep(0.01)
-    with lock:
-        handled["count"] = 0
+    worker = Worker(topic, n + 1)
     start = time.perf_counter()
     if blocking_threads:
         def sender(count):
@@ -160,20 +188,16 @@ def rpc_casts(n, blocking_threads=0):
         for future in futures:
             future.result()
     published = time.perf_counter() - start
-    finished.wait(300)
+    worker.done.wait(600)
     elapsed = time.perf_counter() - start
-    srv.stop()
-    thread.join(30)
+    worker.stop()
     purge(topic)
     return n / published, n / elapsed
 
 
 def rpc_calls(n, threads):
     topic = fresh_topic("call")
-    srv = server_mod.RPCServer(topic, {"echo": lambda context, x: x},
-                               concurrency=CONF.rpc.prefetch_count)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
+    worker = Worker(topic, expected=-1)
     call_mod.call(topic, "echo", {"x": 0}, timeout=30)    # warm up
     latencies = []
 
@@ -188,8 +212,7 @@ def rpc_calls(n, threads):
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         list(pool.map(caller, [per] * threads))
     elapsed = time.perf_counter() - start
-    srv.stop()
-    thread.join(30)
+    worker.stop()
     purge(topic)
     latencies.sort()
     return (per * threads) / elapsed, latencies[len(latencies) // 2], \

@@ -8,8 +8,8 @@ import os
 import sys
 import traceback
 
-from nova_lite.cli import (errors, flavors, images, keypairs, output, parsing, servers,
-                           session)
+from nova_lite.cli import (errors, flavors, images, keypairs, output, parsing,
+                           server_actions, servers, session)
 from nova_lite.version import __version__
 
 # (option after --os-, environment variable, help)
@@ -29,6 +29,8 @@ AUTH_OPTIONS = (
 )
 
 COMMAND_MODULES = (servers, flavors, images, keypairs)
+# Modules adding actions to a resource another module registered.
+ACTION_MODULES = {servers: (server_actions,)}
 
 
 def build_parser(environ=None):
@@ -53,7 +55,9 @@ def build_parser(environ=None):
     top = parser.add_subparsers(dest="resource", metavar="RESOURCE", required=True)
     common = parsing.common_options()
     for module in COMMAND_MODULES:
-        module.register(top, common)
+        actions = module.register(top, common)
+        for extra in ACTION_MODULES.get(module, ()):
+            extra.register(actions, common)
     return parser
 
 

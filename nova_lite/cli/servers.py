@@ -1,5 +1,6 @@
 """``nova-lite server ...``: create (optionally waiting until ACTIVE), list,
-show and delete servers through Compute v2.1."""
+show and delete servers through Compute v2.1 (the actions on a server are in
+``server_actions``)."""
 import base64
 import re
 
@@ -134,17 +135,46 @@ def fetch(client, server_id):
     return body["server"] if body else None
 
 
+def watch(client, out, server, target, timeout, verb, state_of=wait.server_state):
+    """Poll ``server`` until ``target`` with live progress ("<verb> server
+    <name>"); return the ``wait.Outcome``."""
+    title = f"{verb} server {server.get('name') or server['id']}"
+    return wait.poll(lambda: fetch(client, server["id"]), target, timeout,
+                     wait.Reporter(out.err, title), state_of=state_of)
+
+
 def wait_for(client, out, server, target, timeout):
     """Poll ``server`` until ``target`` (wait.ACTIVE or wait.GONE) with live
     progress; a failure or timeout raises ``CliError``."""
     verb = "Deleting" if target == wait.GONE else "Building"
-    title = f"{verb} server {server.get('name') or server['id']}"
-    outcome = wait.poll(lambda: fetch(client, server["id"]), target, timeout,
-                        wait.Reporter(out.err, title))
+    outcome = watch(client, out, server, target, timeout, verb)
     message = wait.failure_message(outcome, target, timeout)
     if message:
         raise errors.CliError(message)
     return outcome.server
+
+
+def for_each(out, names, act, settle, verb):
+    """``act(name)`` for each server named, then ``settle(result)`` for each
+    that worked (unless ``settle`` is None). One server: its error is raised;
+    several: each failure is reported, then a summary error is raised."""
+    done, failed = [], []
+    for name in names:
+        try:
+            done.append((name, act(name)))
+        except errors.CliError as exc:
+            failed.append((name, exc))
+    for name, result in done if settle else ():
+        try:
+            settle(result)
+        except errors.CliError as exc:
+            failed.append((name, exc))
+    if failed and len(names) == 1:
+        raise failed[0][1]
+    for name, exc in failed:
+        out.note(f"Failed to {verb} server with name or ID '{name}': {exc}")
+    if failed:
+        raise errors.CliError(f"{len(failed)} of {len(names)} servers failed to {verb}.")
 
 
 def show(client, out, server, extra=None):
@@ -198,32 +228,21 @@ def show_server(client, out, args):
 
 
 def delete_servers(client, out, args):
-    deleted, failed = [], []
-    for name_or_id in args.servers:
-        try:
-            server = resolve.find(client, SERVER, name_or_id)
-            client.delete(session.COMPUTE, f"/servers/{server['id']}")
-            deleted.append(server)
-        except errors.CliError as exc:
-            failed.append((name_or_id, exc))
-    if args.wait:
-        for server in deleted:
-            try:
-                wait_for(client, out, server, wait.GONE, args.timeout)
-            except errors.CliError as exc:
-                failed.append((server["id"], exc))
-    if failed and len(args.servers) == 1:
-        raise failed[0][1]
-    for name_or_id, exc in failed:
-        out.note(f"Failed to delete server with name or ID '{name_or_id}': {exc}")
-    if failed:
-        raise errors.CliError(f"{len(failed)} of {len(args.servers)} servers "
-                              "failed to delete.")
+    def delete(name_or_id):
+        server = resolve.find(client, SERVER, name_or_id)
+        client.delete(session.COMPUTE, f"/servers/{server['id']}")
+        return server
+
+    def gone(server):
+        wait_for(client, out, server, wait.GONE, args.timeout)
+
+    for_each(out, args.servers, delete, gone if args.wait else None, "delete")
 
 
-def _add_wait_options(parser, what):
+def add_wait_options(parser, what, subject="the server"):
+    """``--wait`` (until ``subject`` ``what``) and ``--timeout``."""
     parser.add_argument("--wait", action="store_true",
-                        help=f"wait until the server {what}, showing progress")
+                        help=f"wait until {subject} {what}, showing progress")
     parser.add_argument("--timeout", type=parsing.seconds, default=DEFAULT_TIMEOUT,
                         metavar="SECONDS",
                         help=f"give up waiting after this long (default: "
@@ -231,6 +250,7 @@ def _add_wait_options(parser, what):
 
 
 def register(top, common):
+    """Add ``nova-lite server ...``; return its sub-parsers, for more actions."""
     actions = parsing.resource(top, "server", "Servers (virtual machines)")
 
     parser = parsing.action(actions, "create", create_server, "Create a server", common)
@@ -247,7 +267,7 @@ def register(top, common):
                         help="create at least N servers (default: 1)")
     parser.add_argument("--max", type=parsing.positive_int, metavar="N",
                         help="create at most N servers (default: --min)")
-    _add_wait_options(parser, "is ACTIVE")
+    add_wait_options(parser, "is ACTIVE")
 
     parser = parsing.action(actions, "list", list_servers, "List servers", common)
     parser.add_argument("--long", action="store_true", help="list more fields")
@@ -268,4 +288,5 @@ def register(top, common):
     parser = parsing.action(actions, "delete", delete_servers, "Delete servers", common)
     parser.add_argument("servers", metavar="NAME_OR_ID", nargs="+",
                         help="server(s) to delete (name or ID)")
-    _add_wait_options(parser, "is gone")
+    add_wait_options(parser, "is gone")
+    return actions

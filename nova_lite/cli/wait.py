@@ -1,6 +1,7 @@
-"""Waiting for a server to settle (``--wait``): poll it every second, backing
-off to every five, show its status, task state and progress live, and decide
-when to stop: the target state reached, ERROR, or the timeout."""
+"""Waiting for a server (or an image) to settle (``--wait``): poll it every
+second, backing off to every five, show its status, task state and progress
+live, and decide when to stop: the target state reached, ERROR, the task over
+without reaching the target, or the timeout."""
 import time
 import typing
 
@@ -12,6 +13,7 @@ ACTIVE = "ACTIVE"
 ERROR = "ERROR"
 GONE = "GONE"          # GET returned 404: deleted
 PENDING = "PENDING"
+UNCHANGED = "UNCHANGED"  # the task ended without reaching the target
 
 # What to do about it.
 DONE = "done"
@@ -32,6 +34,33 @@ def server_state(server):
     return status if status in (ACTIVE, ERROR) else PENDING
 
 
+def action_state(server, target):
+    """The state of a server an action was started on: PENDING while a task
+    runs, then ``target``, ERROR, GONE or UNCHANGED (the action failed)."""
+    if server is None:
+        return GONE
+    if server.get("OS-EXT-STS:task_state"):
+        return PENDING
+    status = (server.get("status") or "").upper()
+    if status == target:
+        return target
+    return ERROR if status == ERROR else UNCHANGED
+
+
+IMAGE_ACTIVE = "active"
+IMAGE_FAILED = ("killed", "deleted", "pending_delete", "deactivated")
+
+
+def image_state(image):
+    """``active``, ERROR (killed, deleted, ...), GONE (404) or PENDING."""
+    if image is None:
+        return GONE
+    status = (image.get("status") or "").lower()
+    if status == IMAGE_ACTIVE:
+        return IMAGE_ACTIVE
+    return ERROR if status in IMAGE_FAILED else PENDING
+
+
 class Outcome(typing.NamedTuple):
     """How a wait ended: the verdict, the last state seen and the last server
     seen (as it was before it disappeared, if it did)."""
@@ -41,12 +70,12 @@ class Outcome(typing.NamedTuple):
 
 
 def decide(state, target, elapsed, timeout):
-    """Stop when the target is reached (even at the deadline), fail on ERROR
-    (or on the server vanishing while waiting for something else), time out
-    once ``elapsed`` reaches ``timeout`` (``None``: never)."""
+    """Stop when the target is reached (even at the deadline), fail on ERROR,
+    on UNCHANGED (or on the server vanishing while waiting for something else),
+    time out once ``elapsed`` reaches ``timeout`` (``None``: never)."""
     if state == target:
         return DONE
-    if state in (ERROR, GONE):
+    if state in (ERROR, GONE, UNCHANGED):
         return FAILED
     if timeout is not None and elapsed >= timeout:
         return TIMED_OUT
@@ -71,8 +100,8 @@ def describe(server, with_progress=True):
     return ", ".join(parts)
 
 
-def label(server):
-    return f"server {server.get('name')} ({server.get('id')})"
+def label(thing, kind="server"):
+    return f"{kind} {thing.get('name')} ({thing.get('id')})"
 
 
 def fault_message(server):
@@ -80,17 +109,22 @@ def fault_message(server):
     return fault.get("message") or "the server recorded no fault message"
 
 
-def failure_message(outcome, target, timeout):
+def failure_message(outcome, target, timeout, kind="server"):
     """The error to report for a wait that did not end in DONE, else ``None``."""
-    server = outcome.server or {}
+    thing = outcome.server or {}
+    name = label(thing, kind)
     if outcome.verdict == FAILED and outcome.state == GONE:
-        return f"{label(server)} was deleted before it became {target}"
+        return f"{name} was deleted before it became {target}"
+    if outcome.verdict == FAILED and outcome.state == UNCHANGED:
+        return f"{name} did not become {target}: it is {describe(thing)}"
+    if outcome.verdict == FAILED and (thing.get("status") or "").upper() == ERROR:
+        return f"{name} is in ERROR: {fault_message(thing)}"
     if outcome.verdict == FAILED:
-        return f"{label(server)} is in ERROR: {fault_message(server)}"
+        return f"{name} is {thing.get('status')}"
     if outcome.verdict == TIMED_OUT:
         goal = "be deleted" if target == GONE else f"become {target}"
-        return (f"Timed out after {timeout:g} s waiting for {label(server)} to "
-                f"{goal}; it is still {describe(server)}")
+        return (f"Timed out after {timeout:g} s waiting for {name} to "
+                f"{goal}; it is still {describe(thing)}")
     return None
 
 
@@ -132,9 +166,11 @@ class Reporter:
             self._progress.stop()
 
 
-def poll(fetch, target, timeout, reporter, clock=time.monotonic, sleep=time.sleep):
+def poll(fetch, target, timeout, reporter, state_of=server_state, clock=time.monotonic,
+         sleep=time.sleep):
     """Call ``fetch()`` (a server dict, or ``None`` once deleted) until
-    ``decide`` says stop; return the ``Outcome``."""
+    ``decide`` says stop, given the ``state_of`` each result; return the
+    ``Outcome``."""
     start = clock()
     delay = FIRST_DELAY
     last = None
@@ -143,7 +179,7 @@ def poll(fetch, target, timeout, reporter, clock=time.monotonic, sleep=time.slee
             server = fetch()
             last = server if server is not None else last
             elapsed = clock() - start
-            state = server_state(server)
+            state = state_of(server)
             verdict = decide(state, target, elapsed, timeout)
             if verdict != CONTINUE:
                 return Outcome(verdict, state, last)

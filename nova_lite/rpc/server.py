@@ -47,6 +47,7 @@ class RPCServer:
     def __init__(self, topic, endpoints, concurrency=None, publisher=None):
         self.topic = topic
         self.endpoints = dict(endpoints)
+        self._signatures = {name: inspect.signature(fn) for name, fn in self.endpoints.items()}
         self.concurrency = concurrency or CONF.rpc.prefetch_count
         self.publisher = publisher or publisher_mod.get_publisher()
         self._pool = concurrent.futures.ThreadPoolExecutor(
@@ -126,7 +127,7 @@ class RPCServer:
                 raise envelope_mod.PoisonMessage(
                     f"unknown method {env['method']!r} for topic {self.topic!r}")
             try:
-                inspect.signature(handler).bind(env["context"], **env["args"])
+                self._signatures[env["method"]].bind(env["context"], **env["args"])
             except TypeError as exc:
                 raise envelope_mod.PoisonMessage(
                     f"bad arguments for {env['method']}: {exc}") from None
