@@ -19,6 +19,7 @@ import json
 import logging
 import queue
 import threading
+import time
 import uuid
 
 from kombu import Consumer, Producer, Queue
@@ -102,24 +103,40 @@ class CallClient:
                 self._stop.wait(1.0)
 
     def _serve(self, conn, producer, declared):
+        beat_every = max(1.0, CONF.rpc.heartbeat / 3.0) if CONF.rpc.heartbeat else None
+        next_beat = time.monotonic()
         while not self._stop.is_set():
+            # With no call waiting, sleep on the request queue; otherwise publish
+            # whatever is queued and poll the socket briefly for replies.
+            waiting = bool(self._pending)
             try:
-                topic, env, correlation_id = self._requests.get(timeout=0.02)
+                request = self._requests.get(timeout=0.05) if not waiting \
+                    else self._requests.get_nowait()
             except queue.Empty:
-                topic = None
-            if topic is not None:
-                if topic not in declared:
-                    topology.declare(producer.channel, topic)
-                    declared.add(topic)
-                producer.publish(envelope_mod.encode(env), exchange=topology.exchange(),
-                                 routing_key=topic, reply_to=REPLY_TO,
-                                 correlation_id=correlation_id,
-                                 content_type="application/json",
-                                 content_encoding="utf-8", delivery_mode=1)
-            try:
-                conn.drain_events(timeout=0.001 if not self._requests.empty() else 0.01)
-            except TimeoutError:
-                pass
+                request = None
+            while request is not None:
+                self._publish(producer, declared, *request)
+                try:
+                    request = self._requests.get_nowait()
+                except queue.Empty:
+                    request = None
+            if self._pending:
+                try:
+                    conn.drain_events(timeout=0.005)
+                except TimeoutError:
+                    pass
+            if beat_every and time.monotonic() >= next_beat:
+                conn.heartbeat_check()
+                next_beat = time.monotonic() + beat_every
+
+    def _publish(self, producer, declared, topic, env, correlation_id):
+        if topic not in declared:
+            topology.declare(producer.channel, topic)
+            declared.add(topic)
+        producer.publish(envelope_mod.encode(env), exchange=topology.exchange(),
+                         routing_key=topic, reply_to=REPLY_TO, correlation_id=correlation_id,
+                         content_type="application/json", content_encoding="utf-8",
+                         delivery_mode=1)
 
     def _on_reply(self, message):
         correlation_id = message.properties.get("correlation_id")

@@ -147,3 +147,45 @@ def test_publishing_to_a_topic_nothing_is_bound_to_raises():
             pub.publish_raw(f"unbound{uuid.uuid4().hex[:6]}", b"{}", declare=False)
     finally:
         pub.close()
+
+
+def test_calls_get_replies_matched_by_correlation_id(topic):
+    from nova_lite.rpc import call
+    srv = server.RPCServer(topic, {"echo": lambda context, x: x}, concurrency=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(lambda i: call.call(topic, "echo", {"x": i}, timeout=20),
+                                    range(200)))
+        assert results == list(range(200))
+    finally:
+        srv.stop()
+        thread.join(10)
+
+
+def test_a_call_nobody_answers_times_out_clearly(topic):
+    from nova_lite.rpc import call
+    started = time.monotonic()
+    with pytest.raises(call.CallTimeout, match=f"no reply to echo from {topic} within 1"):
+        call.call(topic, "echo", {"x": 1}, timeout=1)
+    assert time.monotonic() - started < 5
+
+
+def test_a_failing_call_returns_the_error_to_the_caller(topic):
+    from nova_lite.rpc import call
+
+    def broken(context):
+        raise ValueError("no console for you")
+
+    srv = server.RPCServer(topic, {"broken": broken}, concurrency=2)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(call.RemoteError, match="ValueError: no console for you"):
+            call.call(topic, "broken", {}, timeout=20)
+        assert srv.dead_lettered == 0
+    finally:
+        srv.stop()
+        thread.join(10)

@@ -110,3 +110,18 @@ def test_instance_action_shows_events(cloud, server):
     events = [e["event"] for e in detail["instanceAction"]["events"]]
     assert "schedule_instances" in events and "compute_build_and_run_instance" in events
     assert all("traceback" not in e for e in detail["instanceAction"]["events"])
+
+
+def test_console_output_from_a_host_that_does_not_answer_is_a_clear_503(cloud, server):
+    host = cloud.admin.compute("GET", f"/servers/{server}").json()["server"][
+        "OS-EXT-SRV-ATTR:host"]
+    cloud.stop_service(f"compute-{host}")
+    try:
+        response = act(cloud.demo, server, {"os-getConsoleOutput": {}}, expect=503)
+        assert f"compute host {host} did not answer" in \
+            response.json()["serviceUnavailable"]["message"]
+    finally:
+        cloud.start_service(f"compute-{host}")
+    # The restarted fake host has lost its guests; the power-state sync notices.
+    wait_for(lambda: server_status(cloud.demo, server)[1]["OS-EXT-STS:power_state"],
+             lambda power: power == 0, timeout=30)
