@@ -28,6 +28,7 @@ REPO_DIR=$(cd "$DEVSTACK_DIR/.." && pwd)
 . "$DEVSTACK_DIR/lib/nova-lite.sh"
 # shellcheck source=lib/image.sh
 . "$DEVSTACK_DIR/lib/image.sh"
+. "$DEVSTACK_DIR/lib/libvirt.sh"
 
 install_error_trap
 require_root
@@ -62,6 +63,9 @@ ensure_rabbit_running
 
 step "Creating the RabbitMQ user and vhost"
 ensure_rabbit_user
+
+step "Starting libvirt (real guests where it works)"
+ensure_libvirt
 
 step "Installing nova-lite into $NOVA_LITE_VENV"
 ensure_venv

@@ -11,6 +11,7 @@
 DEVSTACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/common.sh
 . "$DEVSTACK_DIR/lib/common.sh"
+. "$DEVSTACK_DIR/lib/libvirt.sh"
 
 install_error_trap
 require_root
@@ -45,6 +46,9 @@ for svc in api compute scheduler conductor; do
 done
 
 if [ "$ALL" = yes ]; then
+    step "Stopping libvirt"
+    stop_libvirt
+
     step "Stopping RabbitMQ"
     if [ "$(state_get started_rabbitmq)" = 1 ]; then
         if rabbitmqctl -q await_startup --timeout 5 >/dev/null 2>&1; then

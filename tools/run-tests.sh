@@ -15,7 +15,13 @@ ROOT=$(pwd)
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
-PACKAGES="postgresql rabbitmq-server python3-venv python3-dev build-essential qemu-utils"
+# PostgreSQL and RabbitMQ (the tests start their own), libvirt and QEMU (real
+# guests under TCG), what the libvirt binding builds with, and what
+# devstack/tools/build-image.sh makes the tiny guest image from.
+PACKAGES="postgresql rabbitmq-server python3-venv python3-dev build-essential pkg-config
+ libvirt-daemon-system libvirt-dev qemu-system-x86 qemu-utils genisoimage xorriso
+ linux-image-amd64 busybox-static syslinux syslinux-common mtools dosfstools fdisk
+ cpio kmod"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -81,6 +81,14 @@ ensure_venv() {
         "${pip[@]}" install -e "$REPO_DIR"
         repo_install_stamp >"$stamp_file"
     fi
+    if [ "${VIRT_DRIVER:-fake}" = libvirt ]; then
+        if "$NOVA_LITE_VENV/bin/python" -c 'import libvirt' 2>/dev/null; then
+            info "the libvirt binding is installed"
+        else
+            info "pip install libvirt-python (builds against libvirt-dev)"
+            "${pip[@]}" install "libvirt-python>=9.0"
+        fi
+    fi
     if [ -x "$NOVA_LITE_VENV/bin/openstack" ]; then
         info "python-openstackclient is installed"
     else
@@ -156,7 +164,12 @@ password = $SERVICE_PASSWORD
 project_name = service
 
 [compute]
-virt_driver = fake
+virt_driver = $VIRT_DRIVER
+
+[libvirt]
+connection_uri = qemu:///system
+# kvm only where a guest really boots under it, else qemu (TCG).
+virt_type = auto
 END
 
     local sample="$REPO_DIR/etc/nova-lite/nova-lite.conf.sample"

@@ -13,6 +13,9 @@ package_installed() {
 install_packages() {
     local pkg missing=()
     local packages=("${STACK_PACKAGES[@]}")
+    if [ "${VIRT_DRIVER:-auto}" != fake ]; then
+        packages+=("${LIBVIRT_PACKAGES[@]}")
+    fi
     if [ "${NEED_LIBPQ_DEV:-0}" = 1 ]; then
         packages+=(libpq-dev)
     fi

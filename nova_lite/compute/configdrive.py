@@ -86,8 +86,8 @@ def _make_iso(tree, path):
                "-publisher", "nova-lite", "-quiet", "-J", "-r", "-V", LABEL, tree]
     for tool in TOOLS:
         if shutil.which(tool[0]):
-            result = subprocess.run(tool + options, capture_output=True, text=True,
-                                    stdin=subprocess.DEVNULL)
+            result = subprocess.run(tool + options, check=False, capture_output=True,
+                                    text=True, stdin=subprocess.DEVNULL)
             if result.returncode != 0:
                 if os.path.exists(path):
                     os.unlink(path)

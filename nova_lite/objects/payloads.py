@@ -20,6 +20,8 @@ def instance_payload(instance):
         "user_data": instance.user_data,
         "metadata": instance.metadata_ or {},
         "config_drive": instance.config_drive,
+        "availability_zone": instance.availability_zone,
+        "launch_index": instance.launch_index,
         "host": instance.host,
         "node": instance.node,
     }

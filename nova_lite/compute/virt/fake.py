@@ -54,7 +54,9 @@ class FakeDriver(driver.ComputeDriver):
 
     def power_state(self, instance_uuid):
         with self._lock:
-            return self._guests.get(instance_uuid, states.NOSTATE)
+            if instance_uuid not in self._guests:
+                raise driver.InstanceNotFound(instance_uuid)
+            return self._guests[instance_uuid]
 
     def list_instances(self):
         with self._lock:

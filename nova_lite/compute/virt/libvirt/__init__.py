@@ -6,7 +6,7 @@ nova-lite ``<metadata>`` element so other domains are never touched), and
 each instance's directory ``<[libvirt] instances_path>/<uuid>/`` holding
 ``disk`` (qcow2 root disk), ``disk.config`` (config drive ISO) and
 ``console.log`` (serial console). Base images are files the caller provides
-(ImageService caches them under ``<state_path>/images/_base``).
+(ImageService caches them in ``<instances_path>/_base``).
 
 Spawn flow: check the image file really is the declared format -> root disk
 (qcow2 overlay on the base, or a converted copy) resized to the flavor ->

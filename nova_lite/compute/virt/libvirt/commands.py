@@ -11,18 +11,19 @@ class CommandError(Exception):
     pass
 
 
-def run(argv, timeout=600):
-    """Run ``argv``; its stdout (text), or CommandError with its stderr."""
+def run(argv, timeout=600, ok_codes=(0,)):
+    """Run ``argv``; its stdout (text), or CommandError with (the end of) its
+    stderr when its exit code is not one of ``ok_codes``."""
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                                stdin=subprocess.DEVNULL)
+        result = subprocess.run(argv, check=False, capture_output=True, text=True,
+                                timeout=timeout, stdin=subprocess.DEVNULL)
     except FileNotFoundError:
         package = PACKAGES.get(argv[0], "that provides it")
         raise CommandError(f"{argv[0]} is not installed (Debian package {package})") from None
     except subprocess.TimeoutExpired:
         raise CommandError(f"{' '.join(argv)} did not finish within {timeout} s") from None
-    if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip()
+    if result.returncode not in ok_codes:
+        detail = (result.stderr or result.stdout).strip()[-1000:]
         raise CommandError(f"{' '.join(argv)} failed (exit {result.returncode}): {detail}")
     return result.stdout
 

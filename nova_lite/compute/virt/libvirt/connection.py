@@ -1,5 +1,6 @@
 """The libvirt connection: opened on first use from [libvirt] connection_uri,
 and opened again when libvirtd went away (restarted) in between."""
+import contextlib
 import logging
 import threading
 
@@ -51,10 +52,8 @@ class Connection:
     def close(self):
         with self._lock:
             if self._conn is not None:
-                try:
+                with contextlib.suppress(Exception):     # it may be dead already
                     self._conn.close()
-                except Exception:  # noqa: BLE001 - closing a dead connection
-                    pass
                 self._conn = None
 
 

@@ -44,9 +44,23 @@ def make_instance_dir(instance_uuid):
     spawn are removed). Traversable by the unprivileged QEMU user."""
     path = instance_dir(instance_uuid)
     remove_instance_dir(instance_uuid)
-    os.makedirs(instances_path(), mode=0o755, exist_ok=True)
-    os.mkdir(path, mode=0o755)
+    make_traversable_dir(instances_path())
+    os.mkdir(path)
+    os.chmod(path, 0o755)       # whatever the umask
     return path
+
+
+def make_traversable_dir(path):
+    """Create ``path`` and any missing parents with mode 0755 whatever the
+    umask (QEMU runs as another user and must reach the files inside)."""
+    if os.path.isdir(path):
+        return
+    make_traversable_dir(os.path.dirname(os.path.abspath(path)))
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        return
+    os.chmod(path, 0o755)
 
 
 def remove_instance_dir(instance_uuid):
@@ -84,9 +98,20 @@ def check_image(image):
             "data", {}).get("data-file"):
         raise ImageUnacceptable(f"image {image.image_id} refers to another file (backing "
                                 "or data file); only standalone images are accepted")
-    if fmt == "qcow2" and info.get("format-specific", {}).get("data", {}).get("corrupt"):
-        raise ImageUnacceptable(f"image {image.image_id} is a corrupt qcow2 file")
+    if fmt == "qcow2":
+        _check_qcow2(image)
     return fmt
+
+
+def _check_qcow2(image):
+    """``qemu-img check``: corrupt metadata (e.g. a truncated file) is refused;
+    leaked clusters (exit code 3) are harmless."""
+    try:
+        commands.run(["qemu-img", "check", "-q", "-U", "-f", "qcow2", image.path],
+                     ok_codes=(0, 3))
+    except commands.CommandError as exc:
+        raise ImageUnacceptable(f"image {image.image_id} is a corrupt qcow2 file: "
+                                f"{str(exc)[-300:]}") from exc
 
 
 def grow(path, root_gb):

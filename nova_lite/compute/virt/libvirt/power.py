@@ -20,6 +20,15 @@ POWER_STATES = {
 }
 
 
+NAMES = {NOSTATE: "in no state", RUNNING: "running", BLOCKED: "running", PAUSED: "paused",
+         SHUTDOWN: "shutting down", SHUTOFF: "shut off", CRASHED: "crashed",
+         PMSUSPENDED: "suspended by the guest"}
+
+
+def describe(libvirt_state):
+    return NAMES.get(libvirt_state, f"in libvirt state {libvirt_state}")
+
+
 def power_state(libvirt_state):
     """The power state of a domain whose ``dom.state()[0]`` is ``libvirt_state``."""
     return POWER_STATES.get(libvirt_state, states.NOSTATE)
