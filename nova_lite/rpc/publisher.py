@@ -139,6 +139,7 @@ class Publisher:
                     self._retry.append(request)
                 self._fail_expired()
                 self._stop.wait(delay)
+                self._fail_expired()
                 delay = min(delay * 2, 2.0)
             finally:
                 try:
@@ -186,11 +187,12 @@ class Publisher:
     def _next(self, block):
         now = time.monotonic()
         if self._retry and self._retry[0].not_before <= now:
-            return self._retry.popleft()
-        try:
-            request = self._requests.get(timeout=0.05 if block else 0)
-        except queue.Empty:
-            return None
+            request = self._retry.popleft()
+        else:
+            try:
+                request = self._requests.get(timeout=0.05 if block else 0)
+            except queue.Empty:
+                return None
         if request.deadline < now:
             request.future.set_exception(PublishError(
                 f"broker did not confirm a message to {request.topic!r} within "
@@ -228,6 +230,14 @@ class Publisher:
                 f"{CONF.rpc.publish_timeout}s"))
 
     def _fail_expired(self):
+        """While disconnected: fail every request past its deadline (its caller
+        has been told), so nothing is published after its caller gave up and
+        the backlog of an outage stays bounded by the deadline."""
+        while True:
+            try:
+                self._retry.append(self._requests.get_nowait())
+            except queue.Empty:
+                break
         now = time.monotonic()
         kept = collections.deque()
         while self._retry:

@@ -189,3 +189,26 @@ def test_a_failing_call_returns_the_error_to_the_caller(topic):
     finally:
         srv.stop()
         thread.join(10)
+
+
+def test_with_no_broker_publishes_fail_in_time_and_are_not_sent_later(configured):
+    from tests.fixtures.ports import free_port
+    dead = f"rabbit://guest:guest@127.0.0.1:{free_port()}/"
+    configured.set_override("transport_url", dead, group="rpc")
+    configured.set_override("publish_timeout", 1.0, group="rpc")
+    pub = publisher.Publisher()
+    try:
+        futures = [pub.submit("anything", b"{}") for _ in range(50)]
+        started = time.monotonic()
+        with pytest.raises(publisher.PublishError):
+            pub.publish_raw("anything", b"{}")
+        assert time.monotonic() - started < 10
+        for future in futures:
+            with pytest.raises(publisher.PublishError):
+                future.result(timeout=10)
+        assert pub.published == 0
+        assert pub._requests.empty() and not pub._retry
+    finally:
+        pub.close()
+        configured.clear_override("transport_url", group="rpc")
+        configured.set_override("publish_timeout", 5.0, group="rpc")
