@@ -266,3 +266,19 @@ def test_a_paused_guest_suspended_resumes_running(drv, image):
     drv.resume(inst["uuid"])
     drv.resume(inst["uuid"])
     assert drv.power_state(inst["uuid"]) == states.RUNNING
+
+
+
+def test_another_compute_service_on_the_same_libvirtd_never_claims_our_guests(drv, image):
+    inst = instance()
+    with conf_overrides({(None, "host"): "host-a"}):
+        drv.spawn(inst, image)
+        assert drv.list_instances() == [inst["uuid"]]
+    with conf_overrides({(None, "host"): "host-b"}):
+        assert drv.list_instances() == []
+        assert not drv.exists(inst["uuid"])
+        drv.destroy(inst["uuid"])                      # not ours: left alone
+    assert conn().lookupByName(f"nova-lite-{inst['uuid']}").isActive()
+    with conf_overrides({(None, "host"): "host-a"}):
+        assert drv.exists(inst["uuid"])
+        drv.destroy(inst["uuid"])

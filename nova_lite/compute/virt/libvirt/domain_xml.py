@@ -78,6 +78,8 @@ def _metadata(instance):
     mark = ET.SubElement(metadata, f"{{{METADATA_NS}}}instance")
     for key in ("uuid", "name", "project_id", "user_id"):
         _text(mark, f"{{{METADATA_NS}}}{key}", str(instance.get(key) or ""))
+    # The compute service that owns the domain: several may share one libvirtd.
+    _text(mark, f"{{{METADATA_NS}}}host", CONF.host)
     flavor = instance.get("flavor") or {}
     flavor_name = flavor.get("name") if isinstance(flavor, dict) else str(flavor)
     _text(mark, f"{{{METADATA_NS}}}flavor", flavor_name or "")

@@ -1,12 +1,16 @@
 """Finding this driver's domains, and tolerating libvirt's "already so" errors.
 
 A domain is ours when it is named ``nova-lite-<uuid>`` AND carries the
-nova-lite metadata element; anything else on the host is left alone.
+nova-lite metadata element naming this compute service's host
+(``[DEFAULT] host``); anything else on the libvirtd is left alone, including
+the guests of another nova-lite compute service sharing it.
 """
 import contextlib
+import xml.etree.ElementTree as ET
 
 from nova_lite.compute.virt.libvirt import domain_xml
 from nova_lite.compute.virt.libvirt.connection import require_libvirt
+from nova_lite.conf import CONF
 
 
 def lookup(conn, instance_uuid):
@@ -26,10 +30,16 @@ def is_ours(dom):
     if not dom.name().startswith(domain_xml.NAME_PREFIX):
         return False
     try:
-        dom.metadata(lv.VIR_DOMAIN_METADATA_ELEMENT, domain_xml.METADATA_NS)
+        mark = dom.metadata(lv.VIR_DOMAIN_METADATA_ELEMENT, domain_xml.METADATA_NS)
     except lv.libvirtError:
         return False
-    return True
+    try:
+        element = ET.fromstring(mark)
+    except ET.ParseError:
+        return False
+    # libvirt hands the element back without its namespace prefix.
+    owner = element.findtext("host") or element.findtext(f"{{{domain_xml.METADATA_NS}}}host")
+    return owner == CONF.host
 
 
 def instance_uuids(conn):
