@@ -10,18 +10,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.fixtures.waiting import wait_for
 from tests.functional.conftest import openstack_env
-
-
-def wait_for(fetch, done, timeout=60, interval=0.25):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fetch()
-        if done(last):
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s; last value: {last}")
 
 
 def server_status(client, server_id):

@@ -6,12 +6,12 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import uuid
 
 import pytest
 
 from nova_lite.rpc import publisher, server
+from tests.fixtures.waiting import until
 
 
 @pytest.fixture
@@ -30,15 +30,6 @@ def manage(configured, tmp_path):
     return run
 
 
-def wait(predicate, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_show_replay_and_purge_dead_letters(manage):
     topic = f"ops{uuid.uuid4().hex[:8]}"
     state = {"broken": True, "handled": []}
@@ -53,7 +44,7 @@ def test_show_replay_and_purge_dead_letters(manage):
     thread.start()
     try:
         publisher.cast(topic, "flaky", {"value": 42})
-        assert wait(lambda: srv.dead_lettered == 1)
+        assert until(lambda: srv.dead_lettered == 1)
 
         shown = json.loads(manage("dlq", "show", topic + ".dlq", "--json").stdout)
         assert len(shown) == 1
@@ -64,12 +55,12 @@ def test_show_replay_and_purge_dead_letters(manage):
 
         state["broken"] = False
         assert "replayed 1" in manage("dlq", "replay", topic).stdout
-        assert wait(lambda: state["handled"] == [42])
+        assert until(lambda: state["handled"] == [42])
         assert json.loads(manage("dlq", "show", topic, "--json").stdout) == []
 
         state["broken"] = True
         publisher.cast(topic, "flaky", {"value": 7})
-        assert wait(lambda: srv.dead_lettered == 2)
+        assert until(lambda: srv.dead_lettered == 2)
         refused = manage("dlq", "purge", topic, check=False)
         assert refused.returncode == 1 and "--yes" in refused.stdout
         assert "purged 1" in manage("dlq", "purge", topic, "--yes").stdout

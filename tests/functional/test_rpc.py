@@ -9,6 +9,7 @@ import pytest
 from kombu import Producer
 
 from nova_lite.rpc import envelope, publisher, server, topology, transport
+from tests.fixtures.waiting import until
 
 
 @pytest.fixture
@@ -39,15 +40,6 @@ def run_server(topic, recorder):
     return srv, thread
 
 
-def wait(predicate, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def publish_raw(topic, body):
     with transport.connect() as conn:
         channel = conn.channel()
@@ -76,7 +68,7 @@ def test_casts_are_handled(topic):
     try:
         for i in range(50):
             publisher.cast(topic, "ok", {"value": i})
-        assert wait(lambda: len(recorder.calls) == 50)
+        assert until(lambda: len(recorder.calls) == 50)
         assert sorted(recorder.calls) == list(range(50))
     finally:
         srv.stop()
@@ -96,8 +88,8 @@ def test_poison_goes_to_the_dlq_with_its_reason_and_the_next_message_is_handled(
     try:
         publish_raw(topic, body)
         publisher.cast(topic, "ok", {"value": "after"})
-        assert wait(lambda: recorder.calls == ["after"])
-        assert wait(lambda: srv.dead_lettered == 1)
+        assert until(lambda: recorder.calls == ["after"])
+        assert until(lambda: srv.dead_lettered == 1)
         parked = dead_letters(topic)
         assert len(parked) == 1
         assert parked[0][0] == body
@@ -112,12 +104,12 @@ def test_a_handler_that_keeps_failing_is_parked_after_the_delivery_limit(topic, 
     srv, thread = run_server(topic, recorder)
     try:
         publisher.cast(topic, "always_fails", {})
-        assert wait(lambda: srv.dead_lettered == 1)
+        assert until(lambda: srv.dead_lettered == 1)
         assert recorder.failures == configured.rpc.delivery_limit
         parked = dead_letters(topic)
         assert "handler is broken" in parked[0][1]
         publisher.cast(topic, "ok", {"value": 1})
-        assert wait(lambda: recorder.calls == [1])
+        assert until(lambda: recorder.calls == [1])
     finally:
         srv.stop()
         thread.join(10)
@@ -128,11 +120,11 @@ def test_queue_names_stay_fixed(topic, rabbit):
     srv, thread = run_server(topic, recorder)
     try:
         publisher.cast(topic, "ok", {"value": 0})
-        assert wait(lambda: recorder.calls == [0])
+        assert until(lambda: recorder.calls == [0])
         before = rabbit.queue_names("inproc")
         for i in range(200):
             publisher.cast(topic, "ok", {"value": i})
-        assert wait(lambda: len(recorder.calls) == 201)
+        assert until(lambda: len(recorder.calls) == 201)
         assert rabbit.queue_names("inproc") == before
         assert topic in before and topic + ".dlq" in before
     finally:
