@@ -186,6 +186,7 @@ def test_a_failing_call_returns_the_error_to_the_caller(topic):
 def test_with_no_broker_publishes_fail_in_time_and_are_not_sent_later(configured):
     from tests.fixtures.ports import free_port
     dead = f"rabbit://guest:guest@127.0.0.1:{free_port()}/"
+    saved = (configured.rpc.transport_url, configured.rpc.publish_timeout)
     configured.set_override("transport_url", dead, group="rpc")
     configured.set_override("publish_timeout", 1.0, group="rpc")
     pub = publisher.Publisher()
@@ -202,5 +203,5 @@ def test_with_no_broker_publishes_fail_in_time_and_are_not_sent_later(configured
         assert pub._requests.empty() and not pub._retry
     finally:
         pub.close()
-        configured.clear_override("transport_url", group="rpc")
-        configured.set_override("publish_timeout", 5.0, group="rpc")
+        configured.set_override("transport_url", saved[0], group="rpc")
+        configured.set_override("publish_timeout", saved[1], group="rpc")
