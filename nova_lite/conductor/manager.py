@@ -37,7 +37,8 @@ class ConductorManager:
     def schedule_failed(self, context, instance_uuid, reason):
         with transaction() as session:
             if instances.set_error(session, instance_uuid, reason,
-                                   expect={"vm_state": states.BUILDING}):
+                                   expect={"vm_state": states.BUILDING,
+                                           "task_state": states.SCHEDULING, "host": None}):
                 actions.event(session, instance_uuid, "create", "schedule_instances",
                               result="Error", details=reason)
                 actions.finish(session, instance_uuid, "create", "Error")

@@ -23,7 +23,8 @@ from nova_lite.conf import CONF
 from nova_lite.db import actions, instances, models
 from nova_lite.db.session import transaction
 from nova_lite.objects import payloads, states
-from nova_lite.rpc import casts
+from nova_lite.rpc import casts, envelope
+from nova_lite.rpc import publisher as publisher_mod
 
 LOG = logging.getLogger(__name__)
 I = models.Instance
@@ -108,8 +109,18 @@ def reconcile_once(now=None):
             message = nudge(instance)
             if message is not None:
                 nudges.append(message)
-    for message in nudges:
-        casts.send(message, {"request_id": "req-reconciler"})
+    publisher = publisher_mod.get_publisher()
+    futures = [publisher.submit_envelope(m.topic, envelope.build(
+        m.method, m.args, {"request_id": "req-reconciler"})) for m in nudges]
+    unsent = 0
+    for future in futures:
+        try:
+            future.result(timeout=CONF.rpc.publish_timeout + 5)
+        except Exception:  # noqa: BLE001 - the next pass nudges them again
+            unsent += 1
+    if unsent:
+        LOG.warning("reconciler: %d of %d nudges not confirmed by the broker; the next "
+                    "pass sends them again", unsent, len(nudges))
     if nudges or expired:
         LOG.info("reconciler: %d tasks nudged, %d timed out", len(nudges), expired)
     return len(nudges), expired

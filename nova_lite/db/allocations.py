@@ -24,9 +24,13 @@ def fits(vcpus, memory_mb, disk_gb):
     )
 
 
+class AlreadyClaimed(Exception):
+    """The instance already holds an allocation (another scheduler placed it)."""
+
+
 def claim(session, node_id, instance_uuid, vcpus, memory_mb, disk_gb):
-    """Claim resources on ``node_id`` for an instance; False if they no longer fit
-    or the instance already holds an allocation."""
+    """Claim resources on ``node_id`` for an instance; False if they no longer
+    fit; AlreadyClaimed if the instance already holds an allocation."""
     savepoint = session.begin_nested()
     updated = session.execute(
         update(N).where(N.id == node_id, *fits(vcpus, memory_mb, disk_gb))
@@ -42,6 +46,8 @@ def claim(session, node_id, instance_uuid, vcpus, memory_mb, disk_gb):
         savepoint.commit()
         return True
     savepoint.rollback()
+    if updated:
+        raise AlreadyClaimed(instance_uuid)
     return False
 
 

@@ -58,7 +58,7 @@ def mark_deleted(session, instance_uuid, host=None):
     now = models.utcnow()
     conditions = [I.uuid == instance_uuid, I.deleted.is_(False)]
     if host is not None:
-        conditions.append(or_(I.host == host, I.host.is_(None)))
+        conditions.append(I.host == host)
     result = session.execute(
         update(I).where(*conditions)
         .values(deleted=True, deleted_at=now, terminated_at=now, updated_at=now,

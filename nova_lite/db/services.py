@@ -1,7 +1,7 @@
 """Service registry and heartbeats (``services`` table), and compute node rows."""
 import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.dialects.postgresql import insert
 
 from nova_lite.conf import CONF
@@ -29,6 +29,14 @@ def record_heartbeat(host, binary, topic):
 def up_since():
     """Services whose last heartbeat is newer than this are up."""
     return models.utcnow() - datetime.timedelta(seconds=CONF.service_down_time)
+
+
+def any_compute_up(session):
+    """Whether any compute service has reported recently. None has after an
+    outage of the bus that carries their reports: a reason to wait, not fail."""
+    return session.scalar(select(exists().where(
+        models.Service.binary == "nova-lite-compute", models.Service.disabled.is_(False),
+        models.Service.last_seen_up >= up_since())))
 
 
 def is_up(service):

@@ -68,6 +68,7 @@ class Publisher:
         self._lock = threading.Lock()
         self.published = 0
         self.confirmed = 0
+        self._nacked = False        # the broker refused a publish: use a new channel
 
     # -- the caller's side ------------------------------------------------------
     def submit(self, topic, body, headers=None, exchange=None, declare=True,
@@ -137,6 +138,7 @@ class Publisher:
                             "sent again", exc, len(inflight))
                 for request in inflight.values():
                     self._retry.append(request)
+                inflight.clear()       # late acks of the dead channel must not settle them
                 self._fail_expired()
                 self._stop.wait(delay)
                 self._fail_expired()
@@ -158,28 +160,39 @@ class Publisher:
                 request = self._next(block=not inflight)
                 if request is None:
                     break
-                if request.declare and request.topic not in declared:
-                    topology.declare(channel, request.topic)
-                    declared.add(request.topic)
-                request.attempts += 1
-                properties = {"delivery_mode": 2, "content_type": "application/json",
-                              "content_encoding": "utf-8", "message_id": request.message_id,
-                              "application_headers": request.headers}
-                if request.correlation_id:
-                    properties["correlation_id"] = request.correlation_id
-                channel.basic_publish(amqp.Message(request.body, **properties),
-                                      exchange=exchange_name if request.exchange is None
-                                      else request.exchange,
-                                      routing_key=request.topic, mandatory=True)
+                try:
+                    if request.declare and request.topic not in declared:
+                        topology.declare(channel, request.topic)
+                        declared.add(request.topic)
+                    request.attempts += 1
+                    properties = {"delivery_mode": 2, "content_type": "application/json",
+                                  "content_encoding": "utf-8",
+                                  "message_id": request.message_id,
+                                  "application_headers": request.headers}
+                    if request.correlation_id:
+                        properties["correlation_id"] = request.correlation_id
+                    channel.basic_publish(amqp.Message(request.body, **properties),
+                                          exchange=exchange_name if request.exchange is None
+                                          else request.exchange,
+                                          routing_key=request.topic, mandatory=True)
+                except Exception:
+                    self._retry.appendleft(request)       # not lost: sent again later
+                    raise
                 tag += 1
                 inflight[tag] = request
                 self.published += 1
+            # Always read the socket: acks when publishing, heartbeats when idle.
+            try:
+                conn.drain_events(timeout=0.05 if inflight else 0.001)
+            except TimeoutError:
+                pass
             if inflight:
-                try:
-                    conn.drain_events(timeout=0.05)
-                except TimeoutError:
-                    pass
                 self._expire_inflight(inflight)
+            if self._nacked:
+                # RabbitMQ may keep refusing publishes on a channel opened while a
+                # quorum queue had no leader; a new channel does not.
+                self._nacked = False
+                raise ConnectionError("the broker refused a publish; reconnecting")
             if beat_every and time.monotonic() >= next_beat:
                 conn.heartbeat_check()
                 next_beat = time.monotonic() + beat_every
@@ -204,9 +217,10 @@ class Publisher:
         tags = [t for t in inflight if t <= tag] if multiple else [tag]
         for t in tags:
             request = inflight.pop(t, None)
-            if request is None:
+            if request is None or request.future.done():
                 continue
             if failure == "nack":
+                self._nacked = True
                 request.not_before = time.monotonic() + min(0.05 * 2 ** request.attempts, 2)
                 if request.deadline > time.monotonic():
                     self._retry.append(request)

@@ -13,10 +13,14 @@ def claim(session, host, request):
     """Claim ``host`` for ``request`` inside ``session``'s transaction.
 
     Returns False if the host no longer fits; raises LostRace if the instance
-    is no longer waiting to be scheduled (deleted meanwhile)."""
-    if not allocations.claim(session, host.node_id, request.instance_uuid, request.vcpus,
-                             request.memory_mb, request.disk_gb):
-        return False
+    is no longer waiting to be scheduled (deleted meanwhile, or placed by a
+    duplicate of this request handled at the same time)."""
+    try:
+        if not allocations.claim(session, host.node_id, request.instance_uuid,
+                                 request.vcpus, request.memory_mb, request.disk_gb):
+            return False
+    except allocations.AlreadyClaimed:
+        raise LostRace(request.instance_uuid) from None
     if not instances.transition(session, request.instance_uuid,
                                 {"vm_state": states.BUILDING,
                                  "task_state": states.SCHEDULING, "host": None},

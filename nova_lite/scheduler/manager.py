@@ -2,7 +2,7 @@
 import logging
 
 from nova_lite.conf import CONF
-from nova_lite.db import actions, instances
+from nova_lite.db import actions, instances, services
 from nova_lite.db.session import reader, transaction
 from nova_lite.objects import payloads, states
 from nova_lite.rpc import casts
@@ -30,6 +30,16 @@ class SchedulerManager:
                           disk_gb=instance.root_gb + instance.ephemeral_gb,
                           availability_zone=instance.availability_zone)
         with reader() as session:
+            # Checked before the candidates (liveness only moves forward), so a
+            # report landing in between cannot turn an outage into a failure.
+            if not services.any_compute_up(session):
+                # No compute has reported lately: the bus that carries their
+                # reports was out, not every host. Leave the instance waiting;
+                # the conductor's reconciler sends it here again.
+                LOG.warning("instance %s: no compute service has reported in the last "
+                            "%d s; leaving it to be retried", instance_uuid,
+                            CONF.service_down_time)
+                return
             hosts = pipeline.select_hosts(session, request)
         for host in hosts[:CONF.scheduler.max_claim_attempts]:
             try:

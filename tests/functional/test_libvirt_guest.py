@@ -78,6 +78,9 @@ def drv(libvirtd, state_path):
     from nova_lite.compute.virt.libvirt import virt_type
     from nova_lite.compute.virt.libvirt.driver import LibvirtDriver
     values = {(None, "state_path"): state_path,
+              # Its own host name: a nova-lite compute on this machine (devstack)
+              # must not take the test's guests for its own.
+              (None, "host"): f"libvirt-test-{uuid.uuid4().hex[:8]}",
               ("libvirt", "connection_uri"): "qemu:///system",
               ("libvirt", "virt_type"): "auto",
               ("libvirt", "attach_nic"): False,

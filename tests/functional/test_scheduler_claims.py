@@ -4,6 +4,8 @@ capacity and service state."""
 import concurrent.futures
 import uuid
 
+import pytest
+
 from sqlalchemy import delete, select
 
 from nova_lite.db import allocations, models, services
@@ -54,9 +56,9 @@ def test_release_is_exact_and_idempotent(configured):
     with transaction() as session:
         assert allocations.claim(session, node_id, instance, 2, 1024, 10)
     with transaction() as session:
-        assert not allocations.claim(session, node_id, instance, 2, 1024, 10), \
-            "a second claim for the same instance must not double-count"
-    assert node(node_id).memory_mb_used == 1024
+        with pytest.raises(allocations.AlreadyClaimed):
+            allocations.claim(session, node_id, instance, 2, 1024, 10)
+    assert node(node_id).memory_mb_used == 1024, "a second claim must not double-count"
     with transaction() as session:
         assert allocations.release(session, instance)
     with transaction() as session:
@@ -79,3 +81,25 @@ def test_candidates_respect_capacity_and_service_state(configured):
     assert down not in found         # no heartbeat
     with transaction() as session:
         session.execute(delete(models.Service).where(models.Service.host.like(f"%-{tag}")))
+
+
+def test_a_second_claim_for_a_placed_instance_is_a_lost_race_not_a_full_host(configured):
+    from nova_lite.scheduler import claim as claim_mod
+    from nova_lite.scheduler.request import HostState
+    node_id = make_node(f"dup-{uuid.uuid4().hex[:6]}")
+    instance = str(uuid.uuid4())
+    with transaction() as session:
+        assert allocations.claim(session, node_id, instance, 1, 256, 1)
+    with transaction() as session:
+        with pytest.raises(allocations.AlreadyClaimed):
+            allocations.claim(session, node_id, instance, 1, 256, 1)
+    request = Request(instance_uuid=instance, vcpus=1, memory_mb=256, disk_gb=1)
+    host = HostState(node_id=node_id, host="h", hypervisor_hostname="h", vcpus=4,
+                     vcpus_used=0, memory_mb=4608, memory_mb_used=0, local_gb=100,
+                     local_gb_used=0, cpu_allocation_ratio=1, ram_allocation_ratio=1,
+                     disk_allocation_ratio=1, reserved_host_memory_mb=512,
+                     reserved_host_disk_mb=0)
+    with transaction() as session:
+        with pytest.raises(claim_mod.LostRace):
+            claim_mod.claim(session, host, request)
+    assert node(node_id).memory_mb_used == 256
