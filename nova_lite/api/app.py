@@ -4,8 +4,8 @@ import logging
 import flask
 
 from nova_lite.api import compute, identity, image
-from nova_lite.api.relay import RELAY_KEY
 from nova_lite.api.middleware import auth, errors, microversion, request_id
+from nova_lite.api.relay import RELAY_KEY
 from nova_lite.conf import CONF
 from nova_lite.rpc import outbox
 

@@ -2,8 +2,14 @@
 bar, and list images (Image v2)."""
 import os
 
-from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                           TimeRemainingColumn, TransferSpeedColumn)
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from nova_lite.cli import errors, parsing, resolve, session
 

@@ -8,8 +8,17 @@ import os
 import sys
 import traceback
 
-from nova_lite.cli import (errors, flavors, images, keypairs, output, parsing,
-                           server_actions, servers, session)
+from nova_lite.cli import (
+    errors,
+    flavors,
+    images,
+    keypairs,
+    output,
+    parsing,
+    server_actions,
+    servers,
+    session,
+)
 from nova_lite.version import __version__
 
 # (option after --os-, environment variable, help)

@@ -5,8 +5,14 @@ without reaching the target, or the timeout."""
 import time
 import typing
 
-from rich.progress import (BarColumn, Progress, SpinnerColumn, TaskProgressColumn,
-                           TextColumn, TimeElapsedColumn)
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 # What a poll finds.
 ACTIVE = "ACTIVE"

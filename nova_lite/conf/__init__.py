@@ -8,8 +8,18 @@ ConfigOpts; services call :func:`parse_args` once at start.
 """
 from oslo_config import cfg
 
-from nova_lite.conf import (api, compute, conductor, database, identity, image, libvirt, rpc,
-                            scheduler, service)
+from nova_lite.conf import (
+    api,
+    compute,
+    conductor,
+    database,
+    identity,
+    image,
+    libvirt,
+    rpc,
+    scheduler,
+    service,
+)
 from nova_lite.version import __version__
 
 CONF = cfg.CONF

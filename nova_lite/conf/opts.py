@@ -1,6 +1,16 @@
 """Entry point for ``oslo-config-generator`` (see etc/oslo-config-generator/)."""
-from nova_lite.conf import (api, compute, conductor, database, identity, image, libvirt, rpc,
-                            scheduler, service)
+from nova_lite.conf import (
+    api,
+    compute,
+    conductor,
+    database,
+    identity,
+    image,
+    libvirt,
+    rpc,
+    scheduler,
+    service,
+)
 
 
 def list_opts():

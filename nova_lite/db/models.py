@@ -2,8 +2,19 @@
 import datetime
 import uuid
 
-from sqlalchemy import (BigInteger, DateTime, Float, ForeignKey, Identity, Index,
-                        Integer, String, Text, UniqueConstraint, text)
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 

@@ -6,7 +6,7 @@
 """
 import datetime
 import json
-import uuid
+import os
 
 VERSION = 1
 SUPPORTED_VERSIONS = frozenset({1})
@@ -24,7 +24,7 @@ def build(method, args=None, context=None):
         "args": args or {},
         "context": context,
         "request_id": context.get("request_id"),
-        "message_id": uuid.uuid4().hex,
+        "message_id": os.urandom(16).hex(),
         "sent_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
     }
 

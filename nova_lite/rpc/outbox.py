@@ -17,7 +17,8 @@ import threading
 from sqlalchemy import delete, select, update
 
 from nova_lite.conf import CONF
-from nova_lite.db import models, session as db_session
+from nova_lite.db import models
+from nova_lite.db import session as db_session
 from nova_lite.rpc import envelope as envelope_mod
 from nova_lite.rpc import publisher as publisher_mod
 

@@ -20,10 +20,9 @@ together keep the pipe full.
 import collections
 import concurrent.futures
 import logging
-import queue
+import os
 import threading
 import time
-import uuid
 
 import amqp
 
@@ -42,26 +41,85 @@ class Unroutable(PublishError):
     """The broker returned the message: nothing is bound to its routing key."""
 
 
-class _Request:
-    __slots__ = ("topic", "body", "headers", "exchange", "declare", "correlation_id",
-                 "message_id", "deadline", "future", "attempts", "not_before")
+_CALLBACK_LOCK = threading.Lock()
 
-    def __init__(self, topic, body, headers, exchange, declare, correlation_id, message_id):
+
+class _Request:
+    """One message to publish; also the caller's handle on its confirm (the
+    subset of concurrent.futures.Future that callers use). No lock is made per
+    message: a caller that must wait creates an Event, which the I/O thread
+    sets when it settles the request."""
+    __slots__ = ("topic", "body", "headers", "exchange", "declare", "correlation_id",
+                 "message_id", "deadline", "attempts", "not_before", "_waiter",
+                 "_error", "_done", "_callbacks")
+
+    def __init__(self, topic, body, headers, exchange, declare, correlation_id,
+                 message_id):
         self.topic, self.body, self.headers = topic, body, headers or {}
         # An exchange name ("" is the default exchange); None means ours.
         self.exchange = getattr(exchange, "name", exchange)
         self.declare, self.correlation_id = declare, correlation_id
-        self.message_id = message_id or uuid.uuid4().hex
+        self.message_id = message_id or os.urandom(16).hex()
         self.deadline = time.monotonic() + CONF.rpc.publish_timeout
-        self.future = concurrent.futures.Future()
         self.attempts = 0
         self.not_before = 0.0
+        self._waiter = None
+        self._error = None
+        self._done = False
+        self._callbacks = None
+
+    # -- set by the I/O thread ---------------------------------------------------
+    def set_result(self, _value=True):
+        self._done = True                  # first done, then look for a waiter:
+        waiter = self._waiter              # a caller registers its waiter first,
+        if waiter is not None:             # then looks at done (see result)
+            waiter.set()
+        if self._callbacks is not None:
+            with _CALLBACK_LOCK:
+                callbacks, self._callbacks = self._callbacks, []
+            for callback in callbacks:
+                callback(self)
+
+    def set_exception(self, error):
+        self._error = error
+        self.set_result()
+
+    # -- read by callers ------------------------------------------------------
+    @property
+    def future(self):
+        return self
+
+    def done(self):
+        return self._done
+
+    def exception(self):
+        return self._error
+
+    def add_done_callback(self, callback):
+        with _CALLBACK_LOCK:
+            if not self._done:
+                if self._callbacks is None:
+                    self._callbacks = []
+                self._callbacks.append(callback)
+                return
+        callback(self)
+
+    def result(self, timeout=None):
+        if not self._done:
+            self._waiter = threading.Event()
+            if not self._done and not self._waiter.wait(timeout):
+                raise concurrent.futures.TimeoutError()
+        if self._error is not None:
+            raise self._error
+        return True
 
 
 class Publisher:
     def __init__(self, window=None):
         self.window = window or CONF.rpc.publish_window
-        self._requests = queue.Queue()
+        self._requests = collections.deque()      # appended by callers, popped by I/O
+        self._wake = threading.Event()            # set when the I/O thread may sleep
+        self._idle = False
         self._retry = collections.deque()
         self._stop = threading.Event()
         self._thread = None
@@ -77,8 +135,10 @@ class Publisher:
         request = _Request(topic, body, headers, exchange, declare, correlation_id,
                            message_id)
         self._ensure_thread()
-        self._requests.put(request)
-        return request.future
+        self._requests.append(request)
+        if self._idle:
+            self._wake.set()
+        return request
 
     def publish_raw(self, topic, body, **kwargs):
         """Publish and wait for the broker's confirm (PublishError if none comes)."""
@@ -154,7 +214,7 @@ class Publisher:
         exchange_name = topology.exchange().name
         tag = 0
         beat_every = max(1.0, CONF.rpc.heartbeat / 3.0) if CONF.rpc.heartbeat else None
-        next_beat = time.monotonic()
+        next_beat = next_expiry_check = time.monotonic()
         while not self._stop.is_set():
             while len(inflight) < self.window:
                 request = self._next(block=not inflight)
@@ -167,8 +227,9 @@ class Publisher:
                     request.attempts += 1
                     properties = {"delivery_mode": 2, "content_type": "application/json",
                                   "content_encoding": "utf-8",
-                                  "message_id": request.message_id,
-                                  "application_headers": request.headers}
+                                  "message_id": request.message_id}
+                    if request.headers:
+                        properties["application_headers"] = request.headers
                     if request.correlation_id:
                         properties["correlation_id"] = request.correlation_id
                     channel.basic_publish(amqp.Message(request.body, **properties),
@@ -186,8 +247,9 @@ class Publisher:
                 conn.drain_events(timeout=0.05 if inflight else 0.001)
             except TimeoutError:
                 pass
-            if inflight:
+            if inflight and time.monotonic() >= next_expiry_check:
                 self._expire_inflight(inflight)
+                next_expiry_check = time.monotonic() + 0.5
             if self._nacked:
                 # RabbitMQ may keep refusing publishes on a channel opened while a
                 # quorum queue had no leader; a new channel does not.
@@ -202,22 +264,39 @@ class Publisher:
         if self._retry and self._retry[0].not_before <= now:
             request = self._retry.popleft()
         else:
-            try:
-                request = self._requests.get(timeout=0.05 if block else 0)
-            except queue.Empty:
+            request = self._pop(block)
+            if request is None:
                 return None
         if request.deadline < now:
-            request.future.set_exception(PublishError(
+            request.set_exception(PublishError(
                 f"broker did not confirm a message to {request.topic!r} within "
                 f"{CONF.rpc.publish_timeout}s"))
             return None
         return request
 
+    def _pop(self, block):
+        try:
+            return self._requests.popleft()
+        except IndexError:
+            if not block:
+                return None
+        self._idle = True
+        try:
+            if not self._requests:        # re-check: a submit may have raced the flag
+                self._wake.wait(0.05)
+            self._wake.clear()
+        finally:
+            self._idle = False
+        try:
+            return self._requests.popleft()
+        except IndexError:
+            return None
+
     def _settle(self, inflight, tag, multiple, failure, returned):
         tags = [t for t in inflight if t <= tag] if multiple else [tag]
         for t in tags:
             request = inflight.pop(t, None)
-            if request is None or request.future.done():
+            if request is None or request.done():
                 continue
             if failure == "nack":
                 self._nacked = True
@@ -225,23 +304,25 @@ class Publisher:
                 if request.deadline > time.monotonic():
                     self._retry.append(request)
                     continue
-                request.future.set_exception(PublishError(
+                request.set_exception(PublishError(
                     f"broker refused a message to {request.topic!r}"))
             elif request.message_id in returned:
                 returned.discard(request.message_id)
-                request.future.set_exception(Unroutable(
+                request.set_exception(Unroutable(
                     f"no queue is bound to routing key {request.topic!r}"))
             else:
                 self.confirmed += 1
-                request.future.set_result(True)
+                request.set_result(True)
 
     def _expire_inflight(self, inflight):
         now = time.monotonic()
-        for t in [t for t, r in inflight.items() if r.deadline < now]:
+        expired = [t for t, r in inflight.items() if r.deadline < now]
+        for t in expired:
             request = inflight.pop(t)
-            request.future.set_exception(PublishError(
+            request.set_exception(PublishError(
                 f"broker did not confirm a message to {request.topic!r} within "
                 f"{CONF.rpc.publish_timeout}s"))
+
 
     def _fail_expired(self):
         """While disconnected: fail every request past its deadline (its caller
@@ -249,15 +330,15 @@ class Publisher:
         the backlog of an outage stays bounded by the deadline."""
         while True:
             try:
-                self._retry.append(self._requests.get_nowait())
-            except queue.Empty:
+                self._retry.append(self._requests.popleft())
+            except IndexError:
                 break
         now = time.monotonic()
         kept = collections.deque()
         while self._retry:
             request = self._retry.popleft()
             if request.deadline < now:
-                request.future.set_exception(PublishError(
+                request.set_exception(PublishError(
                     f"broker unreachable: no confirm for a message to {request.topic!r} "
                     f"within {CONF.rpc.publish_timeout}s"))
             else:

@@ -36,6 +36,7 @@ from nova_lite.rpc import call as call_mod
 from nova_lite.rpc import envelope, publisher, server, topology, transport
 from tests import conftest as root_conftest
 from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD
+from tests.fixtures.waiting import until
 from tests.functional.conftest import CloudClient
 
 pytestmark = pytest.mark.slow
@@ -187,6 +188,12 @@ class IdempotentRecorder:
             return sum(n - 1 for n in self.deliveries.values())
 
 
+
+def settled(futures, timeout):
+    """Wait until every publish confirm handle is done (True) or ``timeout`` passes."""
+    return until(lambda: all(f.done() for f in futures), timeout=timeout, interval=0.01)
+
+
 def test_kill9_one_broker_while_10000_casts_flow(on_cluster, rpc_log):
     cluster = on_cluster
     topic = f"faults{uuid.uuid4().hex[:8]}"
@@ -259,15 +266,13 @@ def test_kill9_one_broker_while_10000_casts_flow(on_cluster, rpc_log):
         for i in range(N_CASTS):
             if len(window) >= MAX_OUTSTANDING:
                 oldest = window.popleft()
-                done, _ = concurrent.futures.wait([futures[oldest]], timeout=SETTLE_WITHIN)
-                if not done:
+                if not settled([futures[oldest]], SETTLE_WITHIN):
                     stuck.add(oldest)
             future = pub.submit_envelope(topic, envelope.build("record", {"id": i}))
             future.add_done_callback(on_done(i))
             futures[i] = future
             window.append(i)
-        concurrent.futures.wait([f for i, f in futures.items() if i not in stuck],
-                                timeout=SETTLE_WITHIN)
+        settled([f for i, f in futures.items() if i not in stuck], SETTLE_WITHIN)
         stuck |= {i for i, f in futures.items() if not f.done()}
         publish_seconds = time.monotonic() - started
         killer_thread.join(5)
@@ -290,7 +295,7 @@ def test_kill9_one_broker_while_10000_casts_flow(on_cluster, rpc_log):
                 future = pub.submit_envelope(topic, envelope.build("record", {"id": i}))
                 future.add_done_callback(on_done(i))
                 retry[i] = future
-            concurrent.futures.wait(list(retry.values()), timeout=SETTLE_WITHIN)
+            settled(list(retry.values()), SETTLE_WITHIN)
             todo = [i for i, f in retry.items() if not f.done() or f.exception() is not None]
             retried_ok += len(retry) - len(todo)
             retry_errors += [repr(retry[i].exception()) if retry[i].done() else "unsettled"

@@ -200,7 +200,7 @@ def test_with_no_broker_publishes_fail_in_time_and_are_not_sent_later(configured
             with pytest.raises(publisher.PublishError):
                 future.result(timeout=10)
         assert pub.published == 0
-        assert pub._requests.empty() and not pub._retry
+        assert not pub._requests and not pub._retry
     finally:
         pub.close()
         configured.set_override("transport_url", saved[0], group="rpc")

@@ -14,8 +14,15 @@ to the workers through the outbox, and the handler answers 202 at once.
 """
 import flask
 
-from nova_lite.api.compute import (flavors, images, instance_actions, keypairs,
-                                   server_actions, servers, versions)
+from nova_lite.api.compute import (
+    flavors,
+    images,
+    instance_actions,
+    keypairs,
+    server_actions,
+    servers,
+    versions,
+)
 
 
 def blueprint():

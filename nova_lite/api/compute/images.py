@@ -10,8 +10,8 @@ import flask
 
 from nova_lite import exception
 from nova_lite.api import context, links, pagination
-from nova_lite.api.timeutil import iso
 from nova_lite.api.image import lifecycle, params, queries, schemas
+from nova_lite.api.timeutil import iso
 from nova_lite.db.session import reader
 
 STATUS = {"active": "ACTIVE", "queued": "SAVING", "saving": "SAVING",

@@ -10,7 +10,8 @@ import flask
 from nova_lite import exception
 from nova_lite.api import context, links, relay, validation
 from nova_lite.api.compute import server_queries
-from nova_lite.db import actions, instances as instance_db, models
+from nova_lite.db import actions, models
+from nova_lite.db import instances as instance_db
 from nova_lite.db.session import reader, transaction
 from nova_lite.objects import states
 from nova_lite.rpc import call as rpc_call
