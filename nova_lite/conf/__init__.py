@@ -24,9 +24,9 @@ from nova_lite.version import __version__
 
 CONF = cfg.CONF
 
-_MODULES = (service, database, rpc, api, identity, image, scheduler, compute, conductor,
+MODULES = (service, database, rpc, api, identity, image, scheduler, compute, conductor,
                 libvirt)
-for _module in _MODULES:
+for _module in MODULES:
     _module.register_opts(CONF)
 
 DEFAULT_CONFIG_FILES = ["/etc/nova-lite/nova-lite.conf"]

@@ -52,15 +52,20 @@ def openstack_env(url, user):
     return env
 
 
-@pytest.fixture(scope="session")
-def cloud_image(cloud):
-    """An active public image in the running cloud (a small qcow2-labelled file)."""
-    image = cloud.admin.image("POST", "/images", json={
-        "name": "e2e-tiny", "disk_format": "qcow2", "container_format": "bare",
+def upload_image(client, name, content):
+    """Create a public qcow2 image with ``content`` through the Image API; its id."""
+    image = client.image("POST", "/images", json={
+        "name": name, "disk_format": "qcow2", "container_format": "bare",
         "visibility": "public"})
     assert image.status_code == 201, image.text
     image_id = image.json()["id"]
-    upload = cloud.admin.image("PUT", f"/images/{image_id}/file", content=b"\0" * 65536,
-                               headers={"Content-Type": "application/octet-stream"})
+    upload = client.image("PUT", f"/images/{image_id}/file", content=content,
+                          headers={"Content-Type": "application/octet-stream"})
     assert upload.status_code == 204, upload.text
     return image_id
+
+
+@pytest.fixture(scope="session")
+def cloud_image(cloud):
+    """An active public image in the running cloud (a small qcow2-labelled file)."""
+    return upload_image(cloud.admin, "e2e-tiny", b"\0" * 65536)

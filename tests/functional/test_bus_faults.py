@@ -37,7 +37,8 @@ from nova_lite.rpc import envelope, publisher, server, topology, transport
 from tests import conftest as root_conftest
 from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD
 from tests.fixtures.waiting import until
-from tests.functional.conftest import CloudClient
+from tests.functional.conftest import CloudClient, upload_image
+from tests.functional.test_rpc import dead_letters
 
 pytestmark = pytest.mark.slow
 
@@ -420,19 +421,6 @@ def test_1000_calls_leave_the_queue_list_as_it_was(on_cluster):
 
 
 # -- 4. poison and a failing handler end in the .dlq of a quorum queue ---------------
-def dead_letters(topic):
-    found = []
-    with transport.connect() as conn:
-        queue = topology.dead_letter_queue(topic)(conn.channel())
-        while True:
-            message = queue.get(no_ack=True)
-            if message is None:
-                return found
-            body = message.body
-            body = body.encode() if isinstance(body, str) else bytes(body)
-            found.append((body, message.headers.get(server.REASON_HEADER)))
-
-
 def test_poison_and_a_failing_handler_end_in_the_dlq_on_the_cluster(on_cluster):
     cluster = on_cluster
     topic = f"poison{uuid.uuid4().hex[:8]}"
@@ -534,14 +522,7 @@ def statuses(client, ids):
 
 def test_all_brokers_down_for_30s_while_servers_are_created(fault_cloud, cluster):
     cloud = fault_cloud
-    image = cloud.admin.image("POST", "/images", json={
-        "name": "faults-tiny", "disk_format": "qcow2", "container_format": "bare",
-        "visibility": "public"})
-    assert image.status_code == 201, image.text
-    image_id = image.json()["id"]
-    upload = cloud.admin.image("PUT", f"/images/{image_id}/file", content=b"\0" * 65536,
-                               headers={"Content-Type": "application/octet-stream"})
-    assert upload.status_code == 204, upload.text
+    image_id = upload_image(cloud.admin, "faults-tiny", b"\0" * 65536)
 
     def create(name):
         return cloud.demo.compute("POST", "/servers", json={"server": {

@@ -5,6 +5,7 @@ devstack/tools/build-image.sh's tiny image.
 
 Also prints the figures the libvirt issue asks for (create -> ACTIVE,
 create -> banner) so a run shows them."""
+import contextlib
 import os
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ import types
 import pytest
 
 from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD, SERVICE_PASSWORD
-from tests.functional.conftest import CloudClient
+from tests.functional.conftest import CloudClient, upload_image
 from tests.functional.test_boot_e2e import server_status, wait_for
 from tests.functional.test_libvirt_guest import BUILD_IMAGE, libvirtd  # noqa: F401
 
@@ -67,16 +68,8 @@ def libvirt_cloud(libvirtd, postgres, rabbit, configured):  # noqa: F811
 
 
 def upload(cloud, name, data_path=None, data=None):
-    image = cloud.admin.image("POST", "/images", json={
-        "name": name, "disk_format": "qcow2", "container_format": "bare",
-        "visibility": "public"})
-    assert image.status_code == 201, image.text
-    image_id = image.json()["id"]
-    content = open(data_path, "rb").read() if data_path else data
-    response = cloud.admin.image("PUT", f"/images/{image_id}/file", content=content,
-                                 headers={"Content-Type": "application/octet-stream"})
-    assert response.status_code == 204, response.text
-    return image_id
+    with open(data_path, "rb") if data_path else contextlib.nullcontext() as f:
+        return upload_image(cloud.admin, name, f.read() if f else data)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ import concurrent.futures
 import uuid
 
 import pytest
-
 from sqlalchemy import delete, select
 
 from nova_lite.db import allocations, models, services

@@ -7,7 +7,8 @@ import json
 import pytest
 from rich.console import Console
 
-from nova_lite.cli import errors, main, output, server_actions as sa, servers, wait
+from nova_lite.cli import errors, main, output, servers, wait
+from nova_lite.cli import server_actions as sa
 
 ENV = {"OS_AUTH_URL": "http://cloud/identity/v3", "OS_USERNAME": "alice",
        "OS_PASSWORD": "secret", "OS_PROJECT_NAME": "demo"}
