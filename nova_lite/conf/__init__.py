@@ -16,6 +16,7 @@ from nova_lite.conf import (
     identity,
     image,
     libvirt,
+    network,
     rpc,
     scheduler,
     service,
@@ -25,7 +26,7 @@ from nova_lite.version import __version__
 CONF = cfg.CONF
 
 MODULES = (service, database, rpc, api, identity, image, scheduler, compute, conductor,
-                libvirt)
+           libvirt, network)
 for _module in MODULES:
     _module.register_opts(CONF)
 

@@ -1,5 +1,29 @@
-"""Networking (IPAM, bridges, DHCP, floating IPs, security groups).
+"""Networking: addresses, ports, floating IPs and security groups (the control
+plane, on PostgreSQL) and each compute host's data plane (``host/``).
 
-Not built yet: servers currently boot without addresses (``addresses`` is
-empty). The design is in ../../doc/architecture.md; the work is tracked as its
-own issue."""
+    API (Networking v2 under /network, compute proxies, server create)
+      │ one transaction: ports + addresses + instance rows + outbox
+      v
+    ports ── ipam           addresses are rows; allocation is an UPDATE ...
+      │                     SKIP LOCKED, so never twice, never waiting
+      v
+    info.for_instances      network_info: what a host needs (vifs, addresses,
+      │                     floating IPs, security rules expanded)
+      v  (in build_and_run_instance / refresh_network messages)
+    host/  on each compute host: a Linux bridge per network, dnsmasq for
+           DHCP (and RAs), nftables for security groups and floating-IP NAT
+
+Modules:
+  exceptions       errors, each with its Neutron error type
+  ipam             populate a subnet's pool, allocate, release
+  networks         networks and subnets: create, validate, delete
+  ports            ports: create (MAC, addresses, groups), delete, list
+  instance_ports   the ports of a server: from its create request, and freed
+  floating_ips     allocate, associate, disassociate, release
+  security_groups  groups and rules; a 'default' group per project
+  info             network_info for compute hosts
+  host/            the data plane (imported by compute only; no database)
+
+Control-plane modules import ``db`` and ``conf`` only; ``host`` imports
+``conf`` only. See doc/networking.md for the model and the choices made.
+"""

@@ -1,10 +1,8 @@
-"""The tables. Change them only together with a migration in migrations/versions/."""
+"""Compute: flavors, keypairs, images, services, nodes, allocations, instances."""
 import datetime
-import uuid
 
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     Float,
     ForeignKey,
     Identity,
@@ -16,59 +14,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from nova_lite.db.models.base import Base, Timestamps, new_uuid, utcnow
 
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def new_uuid():
-    return str(uuid.uuid4())
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {datetime.datetime: DateTime(timezone=True), dict: JSONB}
-
-
-class Timestamps:
-    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime.datetime | None] = mapped_column(onupdate=utcnow)
-
-
-# -- identity -----------------------------------------------------------------
-
-class Project(Timestamps, Base):
-    __tablename__ = "projects"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True,
-                                    default=lambda: uuid.uuid4().hex)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
-    description: Mapped[str] = mapped_column(Text, default="")
-    domain_id: Mapped[str] = mapped_column(String(64), default="default")
-    enabled: Mapped[bool] = mapped_column(default=True)
-
-
-class User(Timestamps, Base):
-    __tablename__ = "users"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True,
-                                    default=lambda: uuid.uuid4().hex)
-    name: Mapped[str] = mapped_column(String(255), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    domain_id: Mapped[str] = mapped_column(String(64), default="default")
-    default_project_id: Mapped[str | None] = mapped_column(String(36))
-    enabled: Mapped[bool] = mapped_column(default=True)
-
-
-class RoleAssignment(Base):
-    __tablename__ = "role_assignments"
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
-                                         primary_key=True)
-    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"),
-                                            primary_key=True)
-    role: Mapped[str] = mapped_column(String(64), primary_key=True)
-
-
-# -- compute resources ----------------------------------------------------------
 
 class Flavor(Timestamps, Base):
     __tablename__ = "flavors"
@@ -176,8 +125,6 @@ class Allocation(Base):
     created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
 
 
-# -- instances -------------------------------------------------------------------
-
 class Instance(Timestamps, Base):
     __tablename__ = "instances"
     __table_args__ = (
@@ -259,19 +206,3 @@ class InstanceActionEvent(Base):
     details: Mapped[str | None] = mapped_column(Text)
     start_time: Mapped[datetime.datetime] = mapped_column(default=utcnow)
     finish_time: Mapped[datetime.datetime | None]
-
-
-# -- messaging ---------------------------------------------------------------------
-
-class OutboxMessage(Base):
-    """A message written in the same transaction as the rows it is about;
-    the relay publishes it with a broker confirm and then stamps ``sent_at``."""
-    __tablename__ = "outbox"
-    __table_args__ = (
-        Index("ix_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL")),
-    )
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    routing_key: Mapped[str] = mapped_column(String(255))
-    body: Mapped[dict]
-    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime.datetime | None]

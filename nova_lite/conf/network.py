@@ -1,0 +1,36 @@
+"""[network]: IPAM limits and each compute host's data plane (bridges, dnsmasq,
+nftables)."""
+from oslo_config import cfg
+
+group = cfg.OptGroup("network", help="Networking: addresses, bridges, DHCP, "
+                                     "floating IPs and security groups.")
+opts = [
+    cfg.IntOpt("max_subnet_addresses", default=1 << 20, min=4,
+               help="Largest IPv4 allocation pool a subnet may have (one row per "
+                    "address is written when the subnet is created)."),
+    cfg.StrOpt("base_mac", default="fa:16:3e:00:00:00",
+               help="MAC prefix of ports; the last three octets are random."),
+    cfg.BoolOpt("enabled", default=True,
+                help="Plug guests into their networks on this compute host "
+                     "(bridges, dnsmasq, nftables). Off for drivers without NICs."),
+    cfg.StrOpt("dnsmasq_binary", default="dnsmasq",
+               help="dnsmasq executable serving DHCP and router advertisements."),
+    cfg.StrOpt("nft_binary", default="nft", help="nftables command."),
+    cfg.StrOpt("nft_table", default="nova_lite",
+               help="nftables table (family inet) holding security groups and "
+                    "floating IP NAT. Each compute host service on a machine "
+                    "needs its own."),
+    cfg.StrOpt("dhcp_domain", default="novalocal",
+               help="Domain dnsmasq gives guests."),
+    cfg.IntOpt("dhcp_lease_time", default=86400, min=120,
+               help="Seconds a DHCP lease lasts."),
+]
+
+
+def register_opts(conf):
+    conf.register_group(group)
+    conf.register_opts(opts, group=group)
+
+
+def list_opts():
+    return [(group.name, opts)]

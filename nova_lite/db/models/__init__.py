@@ -1,0 +1,65 @@
+"""The tables, one module per area. Change them only together with a
+migration in migrations/versions/.
+
+  base       Base, Timestamps, utcnow, new_uuid
+  identity   Project, User, RoleAssignment
+  compute    Flavor, KeyPair, Image, Service, ComputeNode, Allocation,
+             Instance, InstanceFault, InstanceAction, InstanceActionEvent
+  network    Network, Subnet, IpAllocation, Port, FloatingIP,
+             SecurityGroup, SecurityGroupRule, PortSecurityGroup
+  messaging  OutboxMessage
+"""
+from nova_lite.db.models.base import Base, Timestamps, new_uuid, utcnow
+from nova_lite.db.models.compute import (
+                                         Allocation,
+                                         ComputeNode,
+                                         Flavor,
+                                         Image,
+                                         Instance,
+                                         InstanceAction,
+                                         InstanceActionEvent,
+                                         InstanceFault,
+                                         KeyPair,
+                                         Service,
+)
+from nova_lite.db.models.identity import Project, RoleAssignment, User
+from nova_lite.db.models.messaging import OutboxMessage
+from nova_lite.db.models.network import (
+                                         FloatingIP,
+                                         IpAllocation,
+                                         Network,
+                                         Port,
+                                         PortSecurityGroup,
+                                         SecurityGroup,
+                                         SecurityGroupRule,
+                                         Subnet,
+)
+
+__all__ = [
+                                         "Allocation",
+                                         "Base",
+                                         "ComputeNode",
+                                         "Flavor",
+                                         "FloatingIP",
+                                         "Image",
+                                         "Instance",
+                                         "InstanceAction",
+                                         "InstanceActionEvent",
+                                         "InstanceFault",
+                                         "IpAllocation",
+                                         "KeyPair",
+                                         "Network",
+                                         "OutboxMessage",
+                                         "Port",
+                                         "PortSecurityGroup",
+                                         "Project",
+                                         "RoleAssignment",
+                                         "SecurityGroup",
+                                         "SecurityGroupRule",
+                                         "Service",
+                                         "Subnet",
+                                         "Timestamps",
+                                         "User",
+                                         "new_uuid",
+                                         "utcnow",
+]
