@@ -60,6 +60,7 @@ def upgrade():
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('binding_host_id', sa.String(length=255), nullable=True),
     sa.Column('port_security_enabled', sa.Boolean(), nullable=False),
+    sa.Column('preserve_on_delete', sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['network_id'], ['networks.id'], ondelete='RESTRICT'),

@@ -2,7 +2,9 @@
 import logging
 
 from nova_lite.db import actions, images, instances, models, services
-from nova_lite.db.session import transaction
+from nova_lite.db.session import reader, transaction
+from nova_lite.network import info as network_info
+from nova_lite.network import instance_ports
 from nova_lite.objects import states
 from nova_lite.rpc import casts, topology
 
@@ -24,7 +26,7 @@ class ConductorManager:
     RPC_METHODS = ("build_instance", "schedule_failed", "instance_spawned",
                    "instance_spawn_failed", "instance_terminated", "compute_node_update",
                    "instance_action_done", "instance_action_failed", "snapshot_done",
-                   "power_states")
+                   "power_states", "network_changed")
 
     def build_instance(self, context, instance_uuid):
         with transaction() as session:
@@ -42,6 +44,7 @@ class ConductorManager:
                 actions.event(session, instance_uuid, "create", "schedule_instances",
                               result="Error", details=reason)
                 actions.finish(session, instance_uuid, "create", "Error")
+                instance_ports.release(session, [instance_uuid])
                 LOG.warning("instance %s could not be scheduled: %s", instance_uuid, reason)
 
     def instance_spawned(self, context, instance_uuid, host, power_state):
@@ -55,6 +58,7 @@ class ConductorManager:
                 actions.event(session, instance_uuid, "create",
                               "compute_build_and_run_instance", host=host)
                 actions.finish(session, instance_uuid, "create")
+                instance_ports.bind(session, instance_uuid, host, status="ACTIVE")
                 return
             instance = instances.get(session, instance_uuid)
             orphan = instance is None or instance.deleted or instance.host != host
@@ -74,6 +78,7 @@ class ConductorManager:
                               "compute_build_and_run_instance", host=host, result="Error",
                               details=details)
                 actions.finish(session, instance_uuid, "create", "Error")
+                instance_ports.release(session, [instance_uuid])
                 LOG.warning("instance %s failed to spawn on %s: %s", instance_uuid, host,
                             reason)
 
@@ -81,6 +86,7 @@ class ConductorManager:
         with transaction() as session:
             if instances.mark_deleted(session, instance_uuid, host=host):
                 actions.finish(session, instance_uuid, "delete")
+                instance_ports.release(session, [instance_uuid])
 
     def compute_node_update(self, context, host, resources):
         with transaction() as session:
@@ -155,3 +161,18 @@ class ConductorManager:
             LOG.warning("guest %s on %s belongs to no live instance there; removing it",
                         uuid, host)
             casts.send(casts.terminate_instance(host, uuid), context)
+
+    # -- networking ---------------------------------------------------------------------
+    def network_changed(self, context, instance_uuids=(), security_group_ids=()):
+        """Rules, membership or floating IPs changed: send each affected host
+        the new network_info of its instances there."""
+        with reader() as session:
+            uuids = set(instance_uuids) | set(
+                network_info.instances_affected(session, security_group_ids))
+            placed = instances.placed(session, uuids)
+            infos = network_info.for_instances(session, [row.uuid for row in placed])
+        by_host = {}
+        for row in placed:
+            by_host.setdefault(row.host, {})[row.uuid] = infos.get(row.uuid, [])
+        for host, host_instances in by_host.items():
+            casts.send(casts.refresh_network(host, host_instances), context)

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from nova_lite.conf import CONF
 from nova_lite.db import actions, instances, models
 from nova_lite.db.session import transaction
+from nova_lite.network import instance_ports
 from nova_lite.objects import payloads, states
 from nova_lite.rpc import casts, envelope
 from nova_lite.rpc import publisher as publisher_mod
@@ -80,6 +81,7 @@ def expire(session, instance, age):
         done = instances.mark_deleted(session, uuid)
         if done:
             actions.finish(session, uuid, "delete", "Timed out: completed in the database")
+            instance_ports.release(session, [uuid])
         return done
     done = instances.transition(session, uuid, {"task_state": task}, task_state=None)
     if done:

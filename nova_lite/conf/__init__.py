@@ -20,13 +20,14 @@ from nova_lite.conf import (
     rpc,
     scheduler,
     service,
+    sim,
 )
 from nova_lite.version import __version__
 
 CONF = cfg.CONF
 
 MODULES = (service, database, rpc, api, identity, image, scheduler, compute, conductor,
-           libvirt, network)
+           libvirt, network, sim)
 for _module in MODULES:
     _module.register_opts(CONF)
 

@@ -81,3 +81,12 @@ def on_host(session, host):
     """(uuid, vm_state, task_state, power_state) of the live instances on ``host``."""
     return session.execute(select(I.uuid, I.vm_state, I.task_state, I.power_state)
                            .where(I.host == host, I.deleted.is_(False))).all()
+
+
+def placed(session, instance_uuids):
+    """(uuid, host) of the live instances among these that have a host."""
+    if not instance_uuids:
+        return []
+    return session.execute(select(I.uuid, I.host).where(
+        I.uuid.in_(list(instance_uuids)), I.deleted.is_(False),
+        I.host.is_not(None))).all()

@@ -26,7 +26,7 @@ when the rule names neither. Traffic a rule does not allow is dropped unless
 """
 import ipaddress
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from nova_lite.db import models
 from nova_lite.network import ipam
@@ -149,3 +149,20 @@ def _rule_info(rule, members):
     return {"direction": rule.direction, "ethertype": rule.ethertype,
             "protocol": rule.protocol, "port_range_min": rule.port_range_min,
             "port_range_max": rule.port_range_max, "remote_ip_prefixes": prefixes}
+
+
+def instances_affected(session, security_group_ids):
+    """Servers whose rules depend on these groups: their members, and the
+    members of groups with a rule naming one of them as remote group."""
+    ids = list(security_group_ids)
+    if not ids:
+        return []
+    referring = select(models.SecurityGroupRule.security_group_id).where(
+        models.SecurityGroupRule.remote_group_id.in_(ids))
+    return session.scalars(
+        select(models.Port.device_id).distinct()
+        .join(models.PortSecurityGroup,
+              models.PortSecurityGroup.port_id == models.Port.id)
+        .where(models.Port.device_owner.startswith("compute:"),
+               or_(models.PortSecurityGroup.security_group_id.in_(ids),
+                   models.PortSecurityGroup.security_group_id.in_(referring)))).all()

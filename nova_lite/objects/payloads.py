@@ -1,5 +1,18 @@
 """What a compute host is told about an instance. Compute hosts never read the
-database, so build_and_run_instance carries everything the driver needs."""
+database, so build_and_run_instance carries everything the driver needs,
+including its network_info (see nova_lite.network.info)."""
+from sqlalchemy.orm import object_session
+
+from nova_lite.db.session import reader
+from nova_lite.network import info as network_info
+
+
+def _network_info(instance):
+    session = object_session(instance)
+    if session is not None:
+        return network_info.for_instances(session, [instance.uuid])[instance.uuid]
+    with reader() as session:
+        return network_info.for_instances(session, [instance.uuid])[instance.uuid]
 
 
 def instance_payload(instance):
@@ -24,4 +37,5 @@ def instance_payload(instance):
         "launch_index": instance.launch_index,
         "host": instance.host,
         "node": instance.node,
+        "network_info": _network_info(instance),
     }

@@ -75,6 +75,13 @@ def compute_node_update(host, resources):
                    {"host": host, "resources": resources})
 
 
+def network_changed(instance_uuids, security_group_ids):
+    """Rules, group membership or floating IPs changed: refresh the hosts."""
+    return Message("conductor", "network_changed",
+                   {"instance_uuids": list(instance_uuids),
+                    "security_group_ids": list(security_group_ids)})
+
+
 # -- scheduler ---------------------------------------------------------------
 def schedule_instance(instance_uuid):
     return Message("scheduler", "schedule_instance", {"instance_uuid": instance_uuid})
@@ -111,3 +118,9 @@ def get_console_output(host, instance_uuid):
     """A call (see rpc.call): returns the guest's console log as text."""
     return Message(topology.compute_topic(host), "get_console_output",
                    {"instance_uuid": instance_uuid})
+
+
+def refresh_network(host, instances):
+    """Re-apply firewall, NAT and DHCP entries for {instance_uuid: network_info}."""
+    return Message(topology.compute_topic(host), "refresh_network",
+                   {"instances": instances})

@@ -1,6 +1,9 @@
 """POST /servers: check the request, then write the instance rows, their
 'create' actions and one outbox message each, in one transaction.
 
+Its ports (addresses, groups) are made in that same transaction, so an
+exhausted network fails the request, never a server half-built.
+
 Nothing here waits for a worker: the conductor picks the build up from the
 outbox, and the client polls GET /servers/{id} for BUILD -> ACTIVE."""
 import base64
@@ -15,6 +18,7 @@ from nova_lite import exception
 from nova_lite.api import validation
 from nova_lite.api.image import queries as image_queries
 from nova_lite.db import actions, models
+from nova_lite.network import instance_ports
 from nova_lite.objects import states
 from nova_lite.rpc import casts, outbox
 
@@ -47,7 +51,14 @@ SCHEMA = {
                 "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]},
                 "security_groups": {"type": "array", "items": {
                     "type": "object", "properties": {"name": {"type": "string"}}}},
-                "networks": {"oneOf": [{"type": "array"}, {"enum": ["auto", "none"]}]},
+                "networks": {"oneOf": [
+                    {"type": "array", "items": {
+                        "type": "object", "additionalProperties": False,
+                        "properties": {"uuid": {"type": "string"},
+                                       "port": {"type": ["string", "null"]},
+                                       "fixed_ip": {"type": "string"},
+                                       "tag": {"type": "string"}}}},
+                    {"enum": ["auto", "none"]}]},
                 "block_device_mapping": {"type": "array"},
                 "block_device_mapping_v2": {"type": "array"},
             },
@@ -141,6 +152,9 @@ def create(session, context, body):
     _check_fit(flavor, image)
     keypair = _keypair(session, context, spec.get("key_name"))
     user_data = _user_data(spec.get("user_data"))
+    nics = instance_ports.plan(session, context, spec.get("networks"), count)
+    group_ids = instance_ports.security_group_ids(session, context,
+                                                  spec.get("security_groups"))
     reservation_id = "r-" + secrets.token_hex(4)
     rpc_context = context.to_rpc()
     instances = []
@@ -162,6 +176,7 @@ def create(session, context, body):
             vm_state=states.BUILDING, task_state=states.SCHEDULING,
             power_state=states.NOSTATE)
         session.add(instance)
+        instance_ports.allocate(session, context, instance.uuid, nics, group_ids)
         actions.start(session, instance.uuid, "create", rpc_context)
         outbox.enqueue(session, casts.build_instance(instance.uuid), rpc_context)
         instances.append(instance)

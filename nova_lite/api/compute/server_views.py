@@ -35,7 +35,8 @@ def faults_for(session, instances):
     return {row.instance_uuid: row for row in rows}   # later rows win: newest
 
 
-def detail(instance, context, fault=None):
+def detail(instance, context, fault=None, network=None):
+    """``network`` is the server's server_addresses.ServerNetwork (None: no ports)."""
     status = states.status_from_state(instance.vm_state, instance.task_state)
     body = {
         "id": instance.uuid,
@@ -52,7 +53,7 @@ def detail(instance, context, fault=None):
                    "links": links.bookmark("flavors", instance.flavor_id)},
         "created": iso(instance.created_at),
         "updated": iso(instance.updated_at or instance.created_at),
-        "addresses": {},
+        "addresses": network.addresses if network else {},
         "accessIPv4": instance.access_ip_v4 or "",
         "accessIPv6": instance.access_ip_v6 or "",
         "links": links.compute_links("servers", instance.uuid),
@@ -66,7 +67,7 @@ def detail(instance, context, fault=None):
         "OS-SRV-USG:launched_at": iso_micro(instance.launched_at),
         "OS-SRV-USG:terminated_at": iso_micro(instance.terminated_at),
         "os-extended-volumes:volumes_attached": [],
-        "security_groups": [{"name": "default"}],
+        "security_groups": network.security_groups if network else [],
     }
     if status in PROGRESS_STATUSES:
         body["progress"] = instance.progress or 0

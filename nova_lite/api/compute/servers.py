@@ -7,10 +7,11 @@ import flask
 
 from nova_lite import exception
 from nova_lite.api import context, links, pagination, relay, validation
-from nova_lite.api.compute import server_create, server_queries, server_views
+from nova_lite.api.compute import server_addresses, server_create, server_queries, server_views
 from nova_lite.db import actions, models
 from nova_lite.db import instances as instance_db
 from nova_lite.db.session import reader, transaction
+from nova_lite.network import instance_ports
 from nova_lite.objects import states
 from nova_lite.rpc import casts, outbox
 
@@ -36,7 +37,10 @@ def create(body):
         return flask.jsonify({"reservation_id": reservation_id}), 202
     first = created[0]
     server = {"id": first.uuid, "links": links.compute_links("servers", first.uuid),
-              "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
+              "OS-DCF:diskConfig": "MANUAL",
+              "security_groups": [{"name": g.get("name")} for g in
+                                  body["server"].get("security_groups") or []
+                                  if g.get("name")] or [{"name": "default"}],
               "adminPass": body["server"].get("adminPass") or server_create.admin_password()}
     return flask.jsonify({"server": server}), 202
 
@@ -46,8 +50,11 @@ def _list(detail):
     with reader() as session:
         found, limit = server_queries.page(session, ctx)
         faults = server_views.faults_for(session, found) if detail else {}
+        nets = server_addresses.for_servers(session, [i.uuid for i in found]) \
+            if detail else {}
     if detail:
-        items = [server_views.detail(i, ctx, faults.get(i.uuid)) for i in found]
+        items = [server_views.detail(i, ctx, faults.get(i.uuid), nets.get(i.uuid))
+                 for i in found]
     else:
         items = [server_views.summary(i) for i in found]
     body = {"servers": items}
@@ -71,7 +78,8 @@ def show(server_id):
     with reader() as session:
         instance = server_queries.get(session, ctx, server_id)
         fault = server_views.faults_for(session, [instance]).get(instance.uuid)
-    return flask.jsonify({"server": server_views.detail(instance, ctx, fault)})
+        net = server_addresses.for_servers(session, [instance.uuid]).get(instance.uuid)
+    return flask.jsonify({"server": server_views.detail(instance, ctx, fault, net)})
 
 
 @validation.body(UPDATE_SCHEMA)
@@ -89,7 +97,8 @@ def update(server_id, body):
         instance.updated_at = models.utcnow()
     with reader() as session:
         fault = server_views.faults_for(session, [instance]).get(instance.uuid)
-    return flask.jsonify({"server": server_views.detail(instance, ctx, fault)})
+        net = server_addresses.for_servers(session, [instance.uuid]).get(instance.uuid)
+    return flask.jsonify({"server": server_views.detail(instance, ctx, fault, net)})
 
 
 def delete(server_id):
@@ -105,6 +114,7 @@ def delete(server_id):
         if instance.host is None:
             # Never placed (or its build failed): nothing runs anywhere to stop.
             instance_db.mark_deleted(session, instance.uuid)
+            instance_ports.release(session, [instance.uuid])
             actions.finish(session, instance.uuid, "delete")
         else:
             instance_db.transition(session, instance.uuid, {}, task_state=states.DELETING)

@@ -93,6 +93,9 @@ class Port(Timestamps, Base):
     status: Mapped[str] = mapped_column(String(16), default="DOWN")
     binding_host_id: Mapped[str | None] = mapped_column(String(255))
     port_security_enabled: Mapped[bool] = mapped_column(default=True)
+    # A port the user made and handed to a server is unbound, not deleted,
+    # when the server goes (Nova's preserve_on_delete).
+    preserve_on_delete: Mapped[bool] = mapped_column(default=False)
 
 
 class FloatingIP(Timestamps, Base):

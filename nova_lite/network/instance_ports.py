@@ -1,0 +1,173 @@
+"""The ports of a server: planned from its create request, made in the same
+transaction as its row, freed when it is deleted or its build fails.
+
+``networks`` on server create (Compute API 2.1):
+  absent or "auto"  the project's own network, else the shared default one
+                    (absent and nothing found: no NIC, as Nova 2.1 does)
+  "none"            no NIC
+  [{"uuid": net, "fixed_ip": addr}, {"port": port_id}, ...]   one NIC each
+
+Everything is checked (``plan``) before the first row is written, and an
+address that cannot be had (exhausted pool, address taken) aborts the whole
+request: never a half-built server."""
+import ipaddress
+import uuid
+from typing import NamedTuple
+
+from sqlalchemy import or_, select, update
+
+from nova_lite import exception
+from nova_lite.db import models
+from nova_lite.network import exceptions, ports, security_groups
+
+
+class Nic(NamedTuple):
+    network: models.Network
+    fixed_ip: str | None = None
+    port: models.Port | None = None
+
+
+def _is_uuid(value):
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_ip(value):
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _visible_networks(session, project_id):
+    return session.scalars(select(models.Network).where(
+        ~models.Network.external,
+        or_(models.Network.project_id == project_id, models.Network.shared))
+        .order_by(models.Network.created_at, models.Network.id)).all()
+
+
+def _auto_network(session, project_id, required):
+    networks = _visible_networks(session, project_id)
+    own = [n for n in networks if n.project_id == project_id]
+    for candidates in (own, [n for n in networks if n not in own]):
+        if len(candidates) == 1:
+            return candidates[0]
+        defaults = [n for n in candidates if n.is_default]
+        if len(defaults) == 1:
+            return defaults[0]
+        if candidates:
+            raise exception.Conflict("Multiple possible networks found, use a Network "
+                                     "ID to be more specific.")
+    if required:
+        raise exception.Invalid(f"Unable to automatically allocate a network for "
+                                f"project {project_id}")
+    return None
+
+
+def _network(session, context, network_id):
+    if not _is_uuid(network_id):
+        raise exception.Invalid(f"Bad networks format: network uuid is not in proper "
+                                f"format ({network_id})")
+    network = session.get(models.Network, network_id)
+    if network is None or not (network.shared or network.project_id == context.project_id
+                               or context.is_admin):
+        raise exception.Invalid(f"Network {network_id} could not be found.")
+    if network.external:
+        raise exception.Invalid(f"Network {network_id} is external: attach servers to "
+                                f"it with a floating IP instead.")
+    return network
+
+
+def _port(session, context, port_id):
+    port = session.get(models.Port, port_id, with_for_update=True)
+    if port is None or not (port.project_id == context.project_id or context.is_admin):
+        raise exception.Invalid(f"Port {port_id} could not be found.")
+    if port.device_id:
+        raise exception.Conflict(f"Port {port_id} is still in use.")
+    return port
+
+
+def plan(session, context, requested, count):
+    """The NICs each server of this request gets (checked, nothing written)."""
+    if requested == "none":
+        return []
+    if requested in (None, "auto"):
+        network = _auto_network(session, context.project_id, requested == "auto")
+        return [Nic(network)] if network else []
+    nics = []
+    for item in requested:
+        if not isinstance(item, dict):
+            raise exception.Invalid("Bad networks format")
+        if item.get("port"):
+            if count > 1:
+                raise exception.Invalid("Unable to launch multiple instances with a "
+                                        "single configured port ID. Please launch your "
+                                        "instance one by one with different ports.")
+            if not _is_uuid(item["port"]):
+                raise exception.Invalid(f"Bad networks format: port uuid is not in "
+                                        f"proper format ({item['port']})")
+            port = _port(session, context, item["port"])
+            nics.append(Nic(session.get(models.Network, port.network_id), port=port))
+            continue
+        network = _network(session, context, item.get("uuid", ""))
+        fixed_ip = item.get("fixed_ip")
+        if fixed_ip is not None:
+            if count > 1:
+                raise exception.Invalid("max_count cannot be greater than 1 if an "
+                                        "fixed_ip is specified.")
+            if not _is_ip(fixed_ip):
+                raise exception.Invalid(f"Invalid fixed IP address ({fixed_ip})")
+        nics.append(Nic(network, fixed_ip=fixed_ip))
+    return nics
+
+
+def security_group_ids(session, context, requested):
+    """Ids of the groups named in the request ('default' when none)."""
+    names = [g.get("name") for g in requested or [] if g.get("name")] or ["default"]
+    return security_groups.resolve(session, context.project_id, names)
+
+
+def allocate(session, context, instance_uuid, nics, group_ids):
+    """Make (or bind) each NIC's port for one server."""
+    for nic in nics:
+        if nic.port is not None:
+            nic.port.device_id = instance_uuid
+            nic.port.device_owner = ports.COMPUTE_OWNER
+            nic.port.preserve_on_delete = True
+            continue
+        fixed = [{"ip_address": nic.fixed_ip}] if nic.fixed_ip else None
+        try:
+            ports.create(session, nic.network, context.project_id, device_id=instance_uuid,
+                         device_owner=ports.COMPUTE_OWNER, fixed_ips=fixed,
+                         security_group_ids=group_ids)
+        except exceptions.IpAddressExhausted:
+            raise exceptions.IpAddressExhausted(
+                network=nic.network.name or nic.network.id) from None
+
+
+def release(session, instance_uuids):
+    """Free the servers' ports: delete the ones made for them, unbind the ones
+    the user brought. Returns how many ports were let go."""
+    found = ports.of_devices(session, list(instance_uuids))
+    for port in found:
+        if port.preserve_on_delete:
+            session.execute(update(models.Port).where(models.Port.id == port.id).values(
+                device_id="", device_owner="", binding_host_id=None, status="DOWN",
+                preserve_on_delete=False))
+        else:
+            ports.delete(session, port.id)
+    return len(found)
+
+
+def bind(session, instance_uuid, host, status=None):
+    """Record where the server's ports live (and that they are up)."""
+    values = {"binding_host_id": host}
+    if status:
+        values["status"] = status
+    session.execute(update(models.Port).where(
+        models.Port.device_id == instance_uuid,
+        models.Port.device_owner.startswith("compute:")).values(**values))

@@ -1,0 +1,250 @@
+"""Servers and their networks through the Compute API: ``networks`` on create
+(uuid, fixed_ip, port, auto, none), ``addresses`` in the server body,
+addresses held exactly while the server lives and freed on delete and on a
+failed build, and a whole request refused (nothing written) when a network
+has no room. Real services (fake virt driver), real PostgreSQL."""
+import ipaddress
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import DEMO_PASSWORD
+from tests.fixtures.waiting import wait_for
+from tests.functional.conftest import CloudClient
+from tests.functional.test_boot_e2e import server_status
+
+PROJECT = "nettest"
+
+
+@pytest.fixture(scope="module")
+def net_client(cloud):
+    """A client in a project of its own, so its networks don't change what
+    'auto' means for the other tests' projects."""
+    from nova_lite.db import bootstrap
+    bootstrap.ensure_project(PROJECT)
+    bootstrap.ensure_user("nettest-user", DEMO_PASSWORD, PROJECT, "member")
+    return CloudClient(cloud.url, "nettest-user", DEMO_PASSWORD, PROJECT)
+
+
+def make_network(project_id, cidr, name=None, shared=False, external=False):
+    """A network and its subnet, written directly (the Networking API has its
+    own tests); returns (network_id, subnet_id)."""
+    from nova_lite.db import models
+    from nova_lite.db.session import transaction
+    from nova_lite.network import ipam
+    net = ipaddress.ip_network(cidr)
+    network_id, subnet_id = str(uuid.uuid4()), str(uuid.uuid4())
+    gateway = ipam.default_gateway(net)
+    with transaction() as session:
+        session.add(models.Network(id=network_id, name=name or f"net-{network_id[:6]}",
+                                   project_id=project_id, shared=shared,
+                                   external=external, bridge="nlbr-" + network_id[:8]))
+        session.flush()
+        pools = ipam.default_pools(net, gateway)
+        session.add(models.Subnet(id=subnet_id, network_id=network_id,
+                                  project_id=project_id, ip_version=net.version,
+                                  cidr=cidr, gateway_ip=gateway, allocation_pools=pools))
+        session.flush()
+        ipam.populate(session, subnet_id, net, pools, gateway)
+    return network_id, subnet_id
+
+
+def drop_network(network_id):
+    from nova_lite.db.session import transaction
+    with transaction() as session:
+        session.execute(text("DELETE FROM networks WHERE id = :id"), {"id": network_id})
+
+
+def used(subnet_id):
+    from nova_lite.db.session import reader
+    from nova_lite.network import ipam
+    with reader() as session:
+        return ipam.usage(session, subnet_id)[0]
+
+
+def project_id(client):
+    return client.http.get("/identity/v3/auth/tokens", headers={
+        "X-Subject-Token": client.token}).json()["token"]["project"]["id"]
+
+
+def boot(client, image, name, expect=202, **extra):
+    response = client.compute("POST", "/servers", json={"server": {
+        "name": name, "imageRef": image, "flavorRef": "1", **extra}})
+    assert response.status_code == expect, response.text
+    return response
+
+
+def wait_status(client, server_id, wanted, timeout=60):
+    return wait_for(lambda: server_status(client, server_id),
+                    lambda s: s[0] in (wanted, "ERROR"), timeout)[1]
+
+
+def delete_and_wait(client, server_id):
+    assert client.compute("DELETE", f"/servers/{server_id}").status_code == 204
+    wait_for(lambda: server_status(client, server_id)[0], lambda s: s == "GONE", 60)
+
+
+@pytest.fixture
+def network(net_client):
+    network_id, subnet_id = make_network(project_id(net_client), "10.66.0.0/24",
+                                         name="private")
+    yield network_id, subnet_id
+    drop_network(network_id)
+
+
+def test_server_gets_an_address_shown_in_addresses_and_freed_on_delete(
+        net_client, cloud_image, network):
+    network_id, subnet_id = network
+    server_id = boot(net_client, cloud_image, "n1",
+                     networks=[{"uuid": network_id}]).json()["server"]["id"]
+    server = wait_status(net_client, server_id, "ACTIVE")
+    (entry,) = server["addresses"]["private"]
+    assert entry["version"] == 4 and entry["OS-EXT-IPS:type"] == "fixed"
+    assert ipaddress.ip_address(entry["addr"]) in ipaddress.ip_network("10.66.0.0/24")
+    assert entry["addr"] != "10.66.0.1"                         # the gateway
+    assert entry["OS-EXT-IPS-MAC:mac_addr"].startswith("fa:16:3e:")
+    assert server["security_groups"] == [{"name": "default"}]
+    assert used(subnet_id) == 1
+    detail = net_client.compute("GET", "/servers/detail").json()["servers"]
+    assert [s["addresses"] for s in detail if s["id"] == server_id] == [server["addresses"]]
+    delete_and_wait(net_client, server_id)
+    assert used(subnet_id) == 0
+
+
+def test_auto_and_absent_pick_the_projects_network_and_none_gives_no_nic(
+        net_client, cloud_image, network):
+    auto = boot(net_client, cloud_image, "auto", networks="auto").json()["server"]["id"]
+    absent = boot(net_client, cloud_image, "absent").json()["server"]["id"]
+    none = boot(net_client, cloud_image, "none", networks="none").json()["server"]["id"]
+    assert list(wait_status(net_client, auto, "ACTIVE")["addresses"]) == ["private"]
+    assert list(wait_status(net_client, absent, "ACTIVE")["addresses"]) == ["private"]
+    assert wait_status(net_client, none, "ACTIVE")["addresses"] == {}
+    assert used(network[1]) == 2
+    for server_id in (auto, absent, none):
+        delete_and_wait(net_client, server_id)
+    assert used(network[1]) == 0
+
+
+def test_fixed_ip_is_honoured_and_a_taken_one_refused_with_nothing_written(
+        net_client, cloud_image, network, postgres):
+    network_id, subnet_id = network
+    first = boot(net_client, cloud_image, "fixed", networks=[
+        {"uuid": network_id, "fixed_ip": "10.66.0.77"}]).json()["server"]["id"]
+    server = wait_status(net_client, first, "ACTIVE")
+    assert server["addresses"]["private"][0]["addr"] == "10.66.0.77"
+    before = net_client.compute("GET", "/servers").json()["servers"]
+    taken = boot(net_client, cloud_image, "again", expect=409, networks=[
+        {"uuid": network_id, "fixed_ip": "10.66.0.77"}])
+    assert "10.66.0.77" in taken.json()["conflictingRequest"]["message"]
+    outside = boot(net_client, cloud_image, "outside", expect=400, networks=[
+        {"uuid": network_id, "fixed_ip": "10.99.0.5"}])
+    assert "not a valid IP" in outside.json()["badRequest"]["message"]
+    assert net_client.compute("GET", "/servers").json()["servers"] == before
+    delete_and_wait(net_client, first)
+
+
+def test_exhausted_network_refuses_the_whole_request(net_client, cloud_image):
+    network_id, subnet_id = make_network(project_id(net_client), "10.67.0.0/29",
+                                         name="tiny")      # 5 usable addresses
+    try:
+        before = net_client.compute("GET", "/servers").json()["servers"]
+        refused = boot(net_client, cloud_image, "many", expect=409,
+                       networks=[{"uuid": network_id}], min_count=6, max_count=6)
+        assert "No more IP addresses available on network tiny" in \
+            refused.json()["conflictingRequest"]["message"]
+        assert net_client.compute("GET", "/servers").json()["servers"] == before
+        assert used(subnet_id) == 0
+        boot(net_client, cloud_image, "five", networks=[{"uuid": network_id}],
+             min_count=5, max_count=5)
+        servers = [s for s in net_client.compute("GET", "/servers/detail").json()["servers"]
+                   if s["name"].startswith("five-")]
+        addresses = {s["addresses"]["tiny"][0]["addr"] for s in servers}
+        assert len(servers) == 5 and len(addresses) == 5
+        assert used(subnet_id) == 5
+        for server in servers:
+            delete_and_wait(net_client, server["id"])
+        assert used(subnet_id) == 0
+    finally:
+        drop_network(network_id)
+
+
+@pytest.mark.parametrize("how", ["no valid host", "spawn error"])
+def test_failed_build_frees_its_address(net_client, cloud, cloud_image, network, how):
+    network_id, subnet_id = network
+    extra = {"metadata": {"fake_spawn_error": "disk exploded"}}
+    if how == "no valid host":
+        from nova_lite.db import bootstrap
+        bootstrap.ensure_flavor("net-huge", "net.huge", 1, 10 ** 7, 1)
+        extra = {"flavorRef": "net-huge"}
+    server_id = boot(net_client, cloud_image, "doomed", networks=[{"uuid": network_id}],
+                     **extra).json()["server"]["id"]
+    server = wait_for(lambda: server_status(net_client, server_id)[1],
+                      lambda s: s["status"] in ("ACTIVE", "ERROR"), 60)
+    assert server["status"] == "ERROR"
+    assert server["addresses"] == {}
+    assert used(subnet_id) == 0
+    delete_and_wait(net_client, server_id)
+
+
+def test_a_users_port_is_bound_then_kept_unbound_after_delete(net_client, cloud_image,
+                                                              network):
+    from nova_lite.db import models
+    from nova_lite.db.session import reader, transaction
+    from nova_lite.network import ports
+    network_id, subnet_id = network
+    with transaction() as session:
+        port = ports.create(session, session.get(models.Network, network_id),
+                            project_id(net_client), name="mine")
+        port_id = port.id
+    server_id = boot(net_client, cloud_image, "withport",
+                     networks=[{"port": port_id}]).json()["server"]["id"]
+    wait_status(net_client, server_id, "ACTIVE")
+    with reader() as session:
+        bound = session.get(models.Port, port_id)
+        assert (bound.device_id, bound.status, bound.binding_host_id is not None) == \
+            (server_id, "ACTIVE", True)
+    in_use = boot(net_client, cloud_image, "stealer", expect=409,
+                  networks=[{"port": port_id}])
+    assert "in use" in in_use.json()["conflictingRequest"]["message"]
+    delete_and_wait(net_client, server_id)
+    with reader() as session:
+        kept = session.get(models.Port, port_id)
+        assert kept is not None and kept.device_id == "" and kept.status == "DOWN"
+    assert used(subnet_id) == 1            # the port still holds its address
+    with transaction() as session:
+        ports.delete(session, port_id)
+    assert used(subnet_id) == 0
+
+
+@pytest.mark.parametrize("networks, code, words", [
+    ([{"uuid": "not-a-uuid"}], 400, "network uuid is not in proper format"),
+    ([{"uuid": str(uuid.uuid4())}], 400, "could not be found"),
+    ([{"port": str(uuid.uuid4())}], 400, "could not be found"),
+    ([{"uuid": "x", "bogus": 1}], 400, ""),
+    ("everything", 400, ""),
+])
+def test_bad_networks_get_clear_400s(net_client, cloud_image, networks, code, words):
+    response = boot(net_client, cloud_image, "bad", expect=code, networks=networks)
+    assert words in response.json()["badRequest"]["message"]
+
+
+def test_unknown_security_group_is_a_400(net_client, cloud_image):
+    response = boot(net_client, cloud_image, "sg", expect=400, networks="none",
+                    security_groups=[{"name": "no-such-group"}])
+    assert "no-such-group" in response.json()["badRequest"]["message"]
+
+
+def test_two_networks_make_absent_ambiguous(net_client, cloud_image, network):
+    other, _ = make_network(project_id(net_client), "10.68.0.0/24", name="second")
+    try:
+        response = boot(net_client, cloud_image, "ambiguous", expect=409)
+        assert "Multiple possible networks" in response.json()["conflictingRequest"][
+            "message"]
+        explicit = boot(net_client, cloud_image, "both", networks=[
+            {"uuid": network[0]}, {"uuid": other}]).json()["server"]["id"]
+        server = wait_status(net_client, explicit, "ACTIVE")
+        assert sorted(server["addresses"]) == ["private", "second"]
+        delete_and_wait(net_client, explicit)
+    finally:
+        drop_network(other)
