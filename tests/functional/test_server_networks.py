@@ -248,3 +248,43 @@ def test_two_networks_make_absent_ambiguous(net_client, cloud_image, network):
         delete_and_wait(net_client, explicit)
     finally:
         drop_network(other)
+
+
+def test_add_and_remove_security_group_changes_every_port(net_client, cloud_image,
+                                                         network):
+    from nova_lite.db import models
+    from nova_lite.db.session import transaction
+    with transaction() as session:
+        group = models.SecurityGroup(project_id=project_id(net_client), name="web")
+        session.add(group)
+        session.flush()
+        group_id = group.id
+    try:
+        server_id = boot(net_client, cloud_image, "sg", networks=[
+            {"uuid": network[0]}]).json()["server"]["id"]
+        wait_status(net_client, server_id, "ACTIVE")
+        action = f"/servers/{server_id}/action"
+        added = net_client.compute("POST", action, json={"addSecurityGroup": {"name": "web"}})
+        assert added.status_code == 202, added.text
+        again = net_client.compute("POST", action, json={"addSecurityGroup": {"name": "web"}})
+        assert again.status_code == 400 and "already associated" in again.text
+        server = server_status(net_client, server_id)[1]
+        assert server["security_groups"] == [{"name": "default"}, {"name": "web"}]
+        listed = net_client.compute("GET", f"/servers/{server_id}/os-security-groups")
+        assert [g["name"] for g in listed.json()["security_groups"]] == ["default", "web"]
+        missing = net_client.compute("POST", action,
+                                     json={"addSecurityGroup": {"name": "nope"}})
+        assert missing.status_code == 404, missing.text
+        removed = net_client.compute("POST", action,
+                                     json={"removeSecurityGroup": {"name": "web"}})
+        assert removed.status_code == 202, removed.text
+        twice = net_client.compute("POST", action,
+                                   json={"removeSecurityGroup": {"name": "web"}})
+        assert twice.status_code == 400 and "not associated" in twice.text
+        assert server_status(net_client, server_id)[1]["security_groups"] == [
+            {"name": "default"}]
+        delete_and_wait(net_client, server_id)
+    finally:
+        with transaction() as session:
+            session.execute(text("DELETE FROM security_groups WHERE id = :id"),
+                            {"id": group_id})

@@ -5,7 +5,8 @@
     keypairs   /os-keypairs
     servers    /servers, /servers/detail, /servers/{id}   (views in server_views)
     server_actions    /servers/{id}/action (stop, start, reboot, pause, ..., createImage,
-                      os-getConsoleOutput)
+                      os-getConsoleOutput, add/removeSecurityGroup)
+    server_security_groups  /servers/{id}/os-security-groups
     instance_actions  /servers/{id}/os-instance-actions
     images     /images proxy onto the Image API's table
 
@@ -20,6 +21,7 @@ from nova_lite.api.compute import (
     instance_actions,
     keypairs,
     server_actions,
+    server_security_groups,
     servers,
     versions,
 )
@@ -28,6 +30,6 @@ from nova_lite.api.compute import (
 def blueprint():
     bp = flask.Blueprint("compute", __name__, url_prefix="/compute")
     for module in (versions, flavors, keypairs, servers, server_actions, instance_actions,
-                   images):
+                   images, server_security_groups):
         module.register(bp)
     return bp

@@ -9,7 +9,7 @@ import flask
 
 from nova_lite import exception
 from nova_lite.api import context, links, relay, validation
-from nova_lite.api.compute import server_queries
+from nova_lite.api.compute import server_queries, server_security_groups
 from nova_lite.db import actions, models
 from nova_lite.db import instances as instance_db
 from nova_lite.db.session import reader, transaction
@@ -147,6 +147,8 @@ HANDLERS = {
     "reboot": _reboot,
     "createImage": _create_image,
     "os-getConsoleOutput": _console_output,
+    "addSecurityGroup": server_security_groups.add,
+    "removeSecurityGroup": server_security_groups.remove,
 }
 
 
