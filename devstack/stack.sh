@@ -29,6 +29,8 @@ REPO_DIR=$(cd "$DEVSTACK_DIR/.." && pwd)
 # shellcheck source=lib/image.sh
 . "$DEVSTACK_DIR/lib/image.sh"
 . "$DEVSTACK_DIR/lib/libvirt.sh"
+# shellcheck source=lib/network.sh
+. "$DEVSTACK_DIR/lib/network.sh"
 
 install_error_trap
 require_root
@@ -98,12 +100,17 @@ for attempt in 1 2 3; do
     [ "$attempt" -eq 3 ] || { info "retrying in 5s (attempt $attempt of 3 failed)"; sleep 5; }
 done
 
+step "Creating the default networks ($PRIVATE_NETWORK, $PUBLIC_NETWORK)"
+NETWORK_OK=yes
+ensure_default_networks || NETWORK_OK=no
+
 step "Done in $((SECONDS - START_TIME))s"
 cat <<END
     Endpoints (one API process on port $API_PORT):
       Identity v3   http://$HOST_IP:$API_PORT/identity/v3
       Compute v2.1  http://$HOST_IP:$API_PORT/compute/v2.1
       Image v2      http://$HOST_IP:$API_PORT/image
+      Network v2    http://$HOST_IP:$API_PORT/network
     Credentials:    $NOVA_LITE_ETC/openrc-admin  $NOVA_LITE_ETC/openrc-demo
     Passwords:      $NOVA_LITE_STACK_ENV
     Configuration:  $NOVA_LITE_CONF
@@ -119,13 +126,19 @@ cat <<END
     Try it:
       source $NOVA_LITE_ETC/openrc-demo
       openstack server create --flavor m1.tiny --image $IMAGE_NAME --wait vm1
-      openstack server list
+      openstack server list                     (vm1 has an address on $PRIVATE_NETWORK)
+      openstack floating ip create $PUBLIC_NETWORK
+      openstack server add floating ip vm1 <the address it printed>
       openstack server delete --wait vm1
       nova-lite server create --flavor m1.tiny --image $IMAGE_NAME --wait vm2
 
     Stop the services:  $DEVSTACK_DIR/unstack.sh   (--all also stops RabbitMQ and PostgreSQL)
 END
 
+if [ "$NETWORK_OK" != yes ]; then
+    CURRENT_STEP="Creating the default networks"
+    die "the services run, but the default networks could not be created (see the messages above and $(log_file api)); re-run $0 to retry"
+fi
 if [ "$IMAGE_OK" != yes ]; then
     CURRENT_STEP="Uploading the $IMAGE_NAME image"
     die "the services run, but the image $IMAGE_NAME could not be uploaded (see the messages above and $(log_file api)); re-run $0 to retry"

@@ -1,6 +1,7 @@
 """The conductor's RPC handlers (see the package docstring for the flows)."""
 import logging
 
+from nova_lite.conf import CONF
 from nova_lite.db import actions, images, instances, models, services
 from nova_lite.db.session import reader, transaction
 from nova_lite.network import info as network_info
@@ -59,9 +60,14 @@ class ConductorManager:
                               "compute_build_and_run_instance", host=host)
                 actions.finish(session, instance_uuid, "create")
                 instance_ports.bind(session, instance_uuid, host, status="ACTIVE")
-                return
-            instance = instances.get(session, instance_uuid)
-            orphan = instance is None or instance.deleted or instance.host != host
+                peers = network_info.referenced_groups(session, instance_uuid)
+            else:
+                instance = instances.get(session, instance_uuid)
+                orphan = instance is None or instance.deleted or instance.host != host
+                peers = []
+        if peers:
+            # A new member: the rules of groups that name its groups change.
+            casts.send(casts.network_changed([], peers), context)
         if orphan:
             # Deleted (or moved) while it was being built: the guest on this
             # host belongs to nobody, so have the host remove it.
@@ -83,10 +89,14 @@ class ConductorManager:
                             reason)
 
     def instance_terminated(self, context, instance_uuid, host):
+        peers = []
         with transaction() as session:
             if instances.mark_deleted(session, instance_uuid, host=host):
                 actions.finish(session, instance_uuid, "delete")
+                peers = network_info.referenced_groups(session, instance_uuid)
                 instance_ports.release(session, [instance_uuid])
+        if peers:
+            casts.send(casts.network_changed([], peers), context)
 
     def compute_node_update(self, context, host, resources):
         with transaction() as session:
@@ -169,7 +179,8 @@ class ConductorManager:
         with reader() as session:
             uuids = set(instance_uuids) | set(
                 network_info.instances_affected(session, security_group_ids))
-            placed = instances.placed(session, uuids)
+            placed = instances.placed(session, uuids,
+                                      CONF.conductor.network_refresh_skip_hypervisors)
             infos = network_info.for_instances(session, [row.uuid for row in placed])
         by_host = {}
         for row in placed:

@@ -83,10 +83,15 @@ def on_host(session, host):
                            .where(I.host == host, I.deleted.is_(False))).all()
 
 
-def placed(session, instance_uuids):
-    """(uuid, host) of the live instances among these that have a host."""
+def placed(session, instance_uuids, skip_hypervisors=()):
+    """(uuid, host) of the live instances among these that have a host (but
+    not one whose compute node is of a hypervisor type in ``skip_hypervisors``)."""
     if not instance_uuids:
         return []
-    return session.execute(select(I.uuid, I.host).where(
-        I.uuid.in_(list(instance_uuids)), I.deleted.is_(False),
-        I.host.is_not(None))).all()
+    query = select(I.uuid, I.host).where(
+        I.uuid.in_(list(instance_uuids)), I.deleted.is_(False), I.host.is_not(None))
+    if skip_hypervisors:
+        skipped = select(models.ComputeNode.host).where(
+            models.ComputeNode.hypervisor_type.in_(list(skip_hypervisors)))
+        query = query.where(I.host.not_in(skipped))
+    return session.execute(query).all()

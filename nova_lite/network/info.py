@@ -166,3 +166,15 @@ def instances_affected(session, security_group_ids):
         .where(models.Port.device_owner.startswith("compute:"),
                or_(models.PortSecurityGroup.security_group_id.in_(ids),
                    models.PortSecurityGroup.security_group_id.in_(referring)))).all()
+
+
+def referenced_groups(session, instance_uuid):
+    """The instance's groups that some rule names as remote group: when it
+    comes or goes, the members of the naming groups need new rules."""
+    return session.scalars(
+        select(models.PortSecurityGroup.security_group_id).distinct()
+        .join(models.Port, models.Port.id == models.PortSecurityGroup.port_id)
+        .where(models.Port.device_id == instance_uuid,
+               models.PortSecurityGroup.security_group_id.in_(
+                   select(models.SecurityGroupRule.remote_group_id).where(
+                       models.SecurityGroupRule.remote_group_id.is_not(None))))).all()
