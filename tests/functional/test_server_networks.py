@@ -288,3 +288,58 @@ def test_add_and_remove_security_group_changes_every_port(net_client, cloud_imag
         with transaction() as session:
             session.execute(text("DELETE FROM security_groups WHERE id = :id"),
                             {"id": group_id})
+
+
+def test_add_and_remove_floating_ip_through_the_compute_api(net_client, cloud_image,
+                                                            network):
+    import types
+
+    from nova_lite.db import models
+    from nova_lite.db.session import reader, transaction
+    from nova_lite.network import floating_ips
+    public, _ = make_network(None, "172.30.9.0/24", name="public-test", external=True)
+    project = project_id(net_client)
+    ctx = types.SimpleNamespace(project_id=project, is_admin=True, user_id=None,
+                                to_rpc=lambda: {"project_id": project})
+    try:
+        with transaction() as session:
+            fip = floating_ips.allocate(session, ctx, public, project_id=project)
+            address = floating_ips.fip_address(fip)
+        server_id = boot(net_client, cloud_image, "fip", networks=[
+            {"uuid": network[0]}]).json()["server"]["id"]
+        fixed = wait_status(net_client, server_id, "ACTIVE")["addresses"]["private"][0][
+            "addr"]
+        action = f"/servers/{server_id}/action"
+        wrong = net_client.compute("POST", action, json={"addFloatingIp": {
+            "address": address, "fixed_address": "10.66.0.250"}})
+        assert wrong.status_code == 400 and "not assigned" in wrong.text
+        added = net_client.compute("POST", action, json={"addFloatingIp": {
+            "address": address}})
+        assert added.status_code == 202, added.text
+        entries = server_status(net_client, server_id)[1]["addresses"]["private"]
+        assert [(e["addr"], e["OS-EXT-IPS:type"]) for e in entries] == [
+            (fixed, "fixed"), (address, "floating")]
+        with reader() as session:
+            row = session.scalars(select_fip(models, address)).one()
+            assert (str(row.fixed_ip_address), row.status) == (fixed, "ACTIVE")
+        removed = net_client.compute("POST", action, json={"removeFloatingIp": {
+            "address": address}})
+        assert removed.status_code == 202, removed.text
+        again = net_client.compute("POST", action, json={"removeFloatingIp": {
+            "address": address}})
+        assert again.status_code == 409, again.text
+        unknown = net_client.compute("POST", action, json={"addFloatingIp": {
+            "address": "172.30.9.254"}})
+        assert unknown.status_code == 404, unknown.text
+        assert [e["OS-EXT-IPS:type"] for e in server_status(net_client, server_id)[1][
+            "addresses"]["private"]] == ["fixed"]
+        delete_and_wait(net_client, server_id)
+        with transaction() as session:
+            floating_ips.release(session, ctx, fip.id)
+    finally:
+        drop_network(public)
+
+
+def select_fip(models, address):
+    from sqlalchemy import select
+    return select(models.FloatingIP).where(models.FloatingIP.floating_ip_address == address)

@@ -1,6 +1,7 @@
 """POST /servers/{id}/action: stop, start, reboot, pause, unpause, suspend,
-resume, createImage (all 202, done by the instance's compute host) and
-os-getConsoleOutput (200, the one synchronous call).
+resume, createImage (all 202, done by the instance's compute host),
+os-getConsoleOutput (200, the one synchronous call), and the network ones
+(add/removeSecurityGroup, add/removeFloatingIp: 202, refreshed on the host).
 
 Each asynchronous action is one transaction: check the instance is in a
 state the action allows (409 otherwise, as Nova says it), set its task_state,
@@ -9,7 +10,11 @@ import flask
 
 from nova_lite import exception
 from nova_lite.api import context, links, relay, validation
-from nova_lite.api.compute import server_queries, server_security_groups
+from nova_lite.api.compute import (
+    server_floating_ips,
+    server_queries,
+    server_security_groups,
+)
 from nova_lite.db import actions, models
 from nova_lite.db import instances as instance_db
 from nova_lite.db.session import reader, transaction
@@ -149,6 +154,8 @@ HANDLERS = {
     "os-getConsoleOutput": _console_output,
     "addSecurityGroup": server_security_groups.add,
     "removeSecurityGroup": server_security_groups.remove,
+    "addFloatingIp": server_floating_ips.add,
+    "removeFloatingIp": server_floating_ips.remove,
 }
 
 

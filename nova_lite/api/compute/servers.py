@@ -7,7 +7,12 @@ import flask
 
 from nova_lite import exception
 from nova_lite.api import context, links, pagination, relay, validation
-from nova_lite.api.compute import server_addresses, server_create, server_queries, server_views
+from nova_lite.api.compute import (
+    server_addresses,
+    server_create,
+    server_queries,
+    server_views,
+)
 from nova_lite.db import actions, models
 from nova_lite.db import instances as instance_db
 from nova_lite.db.session import reader, transaction
