@@ -13,6 +13,7 @@ from nova_lite.cli import (
     flavors,
     images,
     keypairs,
+    networks,
     output,
     parsing,
     server_actions,
@@ -37,7 +38,7 @@ AUTH_OPTIONS = (
     ("cacert", "OS_CACERT", "CA bundle to verify TLS certificates with"),
 )
 
-COMMAND_MODULES = (servers, flavors, images, keypairs)
+COMMAND_MODULES = (servers, flavors, images, keypairs, networks)
 # Modules adding actions to a resource another module registered.
 ACTION_MODULES = {servers: (server_actions,)}
 

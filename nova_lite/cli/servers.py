@@ -5,6 +5,7 @@ import base64
 import re
 
 from nova_lite.cli import errors, flavors, images, parsing, resolve, session, wait
+from nova_lite.cli import networks as net_cli
 
 SERVER = resolve.Kind(name="server", service=session.COMPUTE, get_path="/servers/{}",
                       get_key="server", list_path="/servers/detail",
@@ -30,9 +31,14 @@ def counts(minimum, maximum):
 
 
 def create_body(name, image_id, flavor_id, key_name=None, user_data=None,
-                properties=(), min_count=1, max_count=1):
-    """The ``POST /servers`` body."""
+                properties=(), min_count=1, max_count=1, networks=None):
+    """The ``POST /servers`` body. ``networks``: a list of network ids,
+    "auto", "none", or None (the API's default: the project's network)."""
     server = {"name": name, "imageRef": image_id, "flavorRef": flavor_id}
+    if isinstance(networks, list):
+        server["networks"] = [{"uuid": network_id} for network_id in networks]
+    elif networks:
+        server["networks"] = networks
     if key_name:
         server["key_name"] = key_name
     if user_data is not None:
@@ -199,10 +205,15 @@ def create_server(client, out, args):
     user_data = _read_user_data(args.user_data) if args.user_data else None
     flavor = resolve.find(client, flavors.FLAVOR, args.flavor)
     image = resolve.find(client, images.IMAGE, args.image)
+    requested = args.nic
+    if args.network:
+        if args.nic:
+            raise errors.CliError("--network and --nic cannot be used together")
+        requested = [resolve.find(client, net_cli.NETWORK, n)["id"] for n in args.network]
     created = client.post(session.COMPUTE, "/servers", create_body(
         args.name, image["id"], flavor["id"], key_name=args.key_name,
         user_data=user_data, properties=args.property,
-        min_count=min_count, max_count=max_count))["server"]
+        min_count=min_count, max_count=max_count, networks=requested))["server"]
     extra = {"adminPass": created["adminPass"]} if created.get("adminPass") else None
     server = {"id": created["id"], "name": args.name}
     if args.wait:
@@ -263,6 +274,11 @@ def register(top, common):
     parser.add_argument("--user-data", metavar="FILE",
                         help="file to hand to the server as user data")
     parsing.add_property_option(parser, "server")
+    parser.add_argument("--network", action="append", metavar="NETWORK",
+                        help="attach a NIC on this network (name or ID; repeat for "
+                             "more; default: the project's network)")
+    parser.add_argument("--nic", choices=("auto", "none"),
+                        help="'none': no NIC; 'auto': the project's network")
     parser.add_argument("--min", type=parsing.positive_int, metavar="N",
                         help="create at least N servers (default: 1)")
     parser.add_argument("--max", type=parsing.positive_int, metavar="N",

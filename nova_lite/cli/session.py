@@ -13,6 +13,7 @@ from nova_lite.version import __version__
 
 COMPUTE = "compute"
 IMAGE = "image"
+NETWORK = "network"
 
 # Headers every request to a service carries.
 SERVICE_HEADERS = {

@@ -144,3 +144,11 @@ def test_private_key_file_unwritable(tmp_path):
     with pytest.raises(errors.CliError, match="Cannot write the private key"):
         with keypairs.private_key_file(str(tmp_path / "no" / "such" / "dir")):
             pass
+
+
+def test_create_body_networks_by_id_auto_or_none():
+    body = servers.create_body("web", "i1", "1", networks=["n1", "n2"])
+    assert body["server"]["networks"] == [{"uuid": "n1"}, {"uuid": "n2"}]
+    assert servers.create_body("web", "i1", "1", networks="none")["server"][
+        "networks"] == "none"
+    assert "networks" not in servers.create_body("web", "i1", "1")["server"]
