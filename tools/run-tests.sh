@@ -16,12 +16,13 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # PostgreSQL and RabbitMQ (the tests start their own), libvirt and QEMU (real
-# guests under TCG), what the libvirt binding builds with, and what
-# devstack/tools/build-image.sh makes the tiny guest image from.
+# guests under TCG), what the libvirt binding builds with, what
+# devstack/tools/build-image.sh makes the tiny guest image from, and the
+# network data plane (bridges, nftables, dnsmasq; ping in its tests).
 PACKAGES="postgresql rabbitmq-server python3-venv python3-dev build-essential pkg-config
  libvirt-daemon-system libvirt-dev qemu-system-x86 qemu-utils genisoimage xorriso
  linux-image-amd64 busybox-static syslinux syslinux-common mtools dosfstools fdisk
- cpio kmod"
+ cpio kmod iproute2 nftables dnsmasq-base iputils-ping"
 
 missing=""
 for pkg in $PACKAGES; do

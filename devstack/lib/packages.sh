@@ -4,7 +4,7 @@
 # psycopg2-binary ships its own libpq, so libpq-dev is not needed; set
 # NEED_LIBPQ_DEV=1 to install it anyway (e.g. to build psycopg2 from source).
 STACK_PACKAGES=(postgresql rabbitmq-server python3-venv python3-dev build-essential
-                qemu-utils curl)
+                qemu-utils curl iproute2 nftables dnsmasq-base iputils-ping)
 
 package_installed() {
     [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null | cut -c1-2)" = "ii" ]

@@ -7,6 +7,7 @@ import traceback
 from nova_lite.compute import locks
 from nova_lite.compute.virt import driver as driver_mod
 from nova_lite.conf import CONF
+from nova_lite.network.host import plug as network_host
 from nova_lite.objects import states
 from nova_lite.rpc import casts
 
@@ -25,13 +26,15 @@ POWER_ACTIONS = {
 
 class ComputeManager:
     RPC_METHODS = ("build_and_run_instance", "terminate_instance", "reboot_instance",
-                   "snapshot_instance", "get_console_output", *POWER_ACTIONS)
+                   "snapshot_instance", "get_console_output", "refresh_network",
+                   *POWER_ACTIONS)
 
     def __init__(self, driver=None, host=None, images=None):
         self.host = host or CONF.host
         self.driver = driver or driver_mod.load(CONF.compute.virt_driver)
         self._images = images
         self._locks = locks.InstanceLocks()
+        self.sync_network()
 
     @property
     def images(self):
@@ -49,10 +52,13 @@ class ComputeManager:
                     image = None
                     if self.driver.needs_image and instance.get("image_ref"):
                         image = self.images.download(instance["image_ref"])
+                    if self.plugs_vifs:
+                        network_host.plug(uuid, instance.get("network_info") or [])
                     self.driver.spawn(instance, image)
                 except Exception as exc:  # noqa: BLE001 - any failure ends the build
                     LOG.warning("spawn of %s failed: %s", uuid, exc)
                     self._cleanup(uuid)
+                    self._unplug(uuid)
                     casts.send(casts.instance_spawn_failed(
                         uuid, self.host, f"Build of instance {uuid} aborted: {exc}",
                         details=traceback.format_exc()[-4000:]), context)
@@ -63,6 +69,7 @@ class ComputeManager:
     def terminate_instance(self, context, instance_uuid):
         with self._locks(instance_uuid):
             self.driver.destroy(instance_uuid)
+            self._unplug(instance_uuid)
         casts.send(casts.instance_terminated(instance_uuid, self.host), context)
 
     def _cleanup(self, uuid):
@@ -70,6 +77,38 @@ class ComputeManager:
             self.driver.destroy(uuid)
         except Exception:  # noqa: BLE001 - report the spawn error, log this one
             LOG.exception("cleanup of failed instance %s failed", uuid)
+
+    # -- networking (nova_lite.network.host: bridges, dnsmasq, nftables) --------------
+    @property
+    def plugs_vifs(self):
+        return CONF.network.enabled and self.driver.plugs_vifs
+
+    def refresh_network(self, context, instances):
+        """Re-apply DHCP, security groups and floating IPs with the new
+        network_info of ``instances`` ({uuid: network_info}) plugged here."""
+        if self.plugs_vifs:
+            network_host.refresh(instances)
+
+    def _unplug(self, uuid):
+        """Remove the instance's network entries; a failure is logged (the next
+        plug, refresh or unplug re-applies the host without them)."""
+        if not self.plugs_vifs:
+            return
+        try:
+            network_host.unplug(uuid)
+        except Exception:  # noqa: BLE001 - the guest is gone either way
+            LOG.exception("unplugging the network of %s failed", uuid)
+
+    def sync_network(self):
+        """Re-apply what is plugged here: at start (bridges, dnsmasq, nftables
+        may be gone after a reboot) and, run periodically, to restart a dnsmasq
+        that died. Never raises."""
+        if not self.plugs_vifs:
+            return
+        try:
+            network_host.restore()
+        except Exception:  # noqa: BLE001 - the service must keep running
+            LOG.exception("re-applying the network of this host failed")
 
     # -- power actions --------------------------------------------------------------
     def _power_action(self, context, method, instance_uuid, task_state, **kwargs):

@@ -11,11 +11,6 @@ opts = [
                     "runs under it, else qemu (TCG)."),
     cfg.StrOpt("instances_path", help="Where instance disks and console logs live. "
                                       "Defaults to <state_path>/instances."),
-    cfg.StrOpt("bridge", default="virbr0",
-               help="Bridge each guest's NIC is plugged into (until nova_lite.network "
-                    "provides one per network)."),
-    cfg.BoolOpt("attach_nic", default=False,
-                help="Give guests a NIC on [libvirt] bridge."),
     cfg.IntOpt("graceful_shutdown_timeout", default=30, min=0,
                help="Seconds to wait for a guest to shut down before forcing it off."),
 ]

@@ -15,11 +15,16 @@ opts = [
                      "(bridges, dnsmasq, nftables). Off for drivers without NICs."),
     cfg.StrOpt("dnsmasq_binary", default="dnsmasq",
                help="dnsmasq executable serving DHCP and router advertisements."),
+    cfg.StrOpt("dnsmasq_user", default="root",
+               help="User each dnsmasq runs as. It re-reads its hosts file under "
+                    "<state_path>/network/ whenever guests come and go, so that user "
+                    "must be able to read it (every directory above included)."),
     cfg.StrOpt("nft_binary", default="nft", help="nftables command."),
     cfg.StrOpt("nft_table", default="nova_lite",
-               help="nftables table (family inet) holding security groups and "
-                    "floating IP NAT. Each compute host service on a machine "
-                    "needs its own."),
+               help="nftables tables (family inet: security groups and floating "
+                    "IP NAT; family bridge: anti-spoofing) of this compute "
+                    "service. Each compute service on a machine needs its own; "
+                    "nothing else is ever touched."),
     cfg.StrOpt("dhcp_domain", default="novalocal",
                help="Domain dnsmasq gives guests."),
     cfg.IntOpt("dhcp_lease_time", default=86400, min=120,

@@ -83,7 +83,6 @@ def drv(libvirtd, state_path):
               (None, "host"): f"libvirt-test-{uuid.uuid4().hex[:8]}",
               ("libvirt", "connection_uri"): "qemu:///system",
               ("libvirt", "virt_type"): "auto",
-              ("libvirt", "attach_nic"): False,
               ("libvirt", "graceful_shutdown_timeout"): 30}
     with conf_overrides(values):
         virt_type.reset()
@@ -201,8 +200,9 @@ def test_corrupt_image_fails_and_leaves_nothing(drv, state_path):
 def test_failure_to_start_the_domain_leaves_nothing(drv, tiny_image, state_path):
     import libvirt
     inst = instance("no-bridge")
-    no_bridge = {("libvirt", "attach_nic"): True, ("libvirt", "bridge"): "nl-no-such-br"}
-    with conf_overrides(no_bridge), pytest.raises(libvirt.libvirtError):
+    inst["network_info"] = [{"port_id": "0b7ae1a4-3c64", "mac": "fa:16:3e:00:00:01",
+                             "bridge": "nl-no-such-br", "tap": "tap0b7ae1a4-3c"}]
+    with pytest.raises(libvirt.libvirtError):
         drv.spawn(inst, tiny_image)
     assert not drv.exists(inst["uuid"])
     names = [dom.name() for dom in libvirt.open("qemu:///system").listAllDomains()]

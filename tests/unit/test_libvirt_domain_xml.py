@@ -11,10 +11,15 @@ INSTANCE = {"uuid": UUID, "name": "web <1>", "vcpus": 2, "memory_mb": 128,
             "project_id": "p1", "user_id": "u1", "flavor": {"name": "m1.tiny"}}
 
 
-def build(virt_type="qemu", attach_nic=False, bridge="br-test"):
-    with conf_overrides({("libvirt", "attach_nic"): attach_nic,
-                         ("libvirt", "bridge"): bridge}):
-        xml = domain_xml.build(INSTANCE, virt_type, "/i/x/disk", "/i/x/disk.config",
+VIF = {"port_id": "1a2b3c4d-5e6f", "mac": "fa:16:3e:01:02:03", "network_id": "n1",
+       "bridge": "nlbr-1a2b3c4d", "mtu": 1450, "tap": "tap1a2b3c4d-5e"}
+
+
+def build(virt_type="qemu", network_info=None):
+    instance = dict(INSTANCE, network_info=network_info) if network_info is not None \
+        else INSTANCE
+    with conf_overrides({}):
+        xml = domain_xml.build(instance, virt_type, "/i/x/disk", "/i/x/disk.config",
                                "/i/x/console.log")
     return ET.fromstring(xml)
 
@@ -54,12 +59,28 @@ def test_serial_console_appends_to_the_log_file():
     assert serial.find("source").get("append") == "on"
 
 
-def test_no_nic_unless_enabled():
+def test_no_nic_without_network_info():
     assert build().find("devices/interface") is None
-    nic = build(attach_nic=True).find("devices/interface")
+    assert build(network_info=[]).find("devices/interface") is None
+
+
+def test_one_virtio_nic_per_vif_on_its_bridge_and_tap():
+    nic = build(network_info=[VIF]).find("devices/interface")
     assert nic.get("type") == "bridge"
-    assert nic.find("source").get("bridge") == "br-test"
+    assert nic.find("mac").get("address") == "fa:16:3e:01:02:03"
+    assert nic.find("source").get("bridge") == "nlbr-1a2b3c4d"
+    assert nic.find("target").get("dev") == "tap1a2b3c4d-5e"
     assert nic.find("model").get("type") == "virtio"
+    assert nic.find("mtu").get("size") == "1450"
+
+
+def test_nics_keep_the_order_of_network_info():
+    second = dict(VIF, port_id="9f8e", mac="fa:16:3e:0a:0b:0c", bridge="nlbr-9f8e7d6c",
+                  tap="tap9f8e-7d", mtu=None)
+    nics = build(network_info=[VIF, second]).findall("devices/interface")
+    assert [n.find("mac").get("address") for n in nics] == [VIF["mac"], second["mac"]]
+    assert [n.find("source").get("bridge") for n in nics] == [VIF["bridge"], "nlbr-9f8e7d6c"]
+    assert nics[1].find("mtu") is None
 
 
 def test_marked_as_ours_with_escaped_instance_data():
@@ -77,7 +98,7 @@ def test_smbios_says_openstack_nova():
 
 @pytest.mark.parametrize("memory_mb,vcpus", [(96, 1), (4096, 8)])
 def test_sizes_follow_the_flavor(memory_mb, vcpus):
-    with conf_overrides({("libvirt", "attach_nic"): False}):
+    with conf_overrides({}):
         dom = ET.fromstring(domain_xml.build(dict(INSTANCE, memory_mb=memory_mb, vcpus=vcpus),
                                              "qemu", "/d", "/c", "/l"))
     assert int(dom.findtext("memory")) == memory_mb * 1024

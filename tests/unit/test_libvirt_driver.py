@@ -28,7 +28,6 @@ def drv(tmp_path):
     values = {(None, "state_path"): str(tmp_path / "state"),
               ("libvirt", "connection_uri"): TEST_URI,
               ("libvirt", "virt_type"): "qemu",
-              ("libvirt", "attach_nic"): False,
               ("libvirt", "graceful_shutdown_timeout"): 2}
     with conf_overrides(values):
         driver = LibvirtDriver()

@@ -4,6 +4,7 @@ import importlib
 DRIVERS = {
     "fake": "nova_lite.compute.virt.fake:FakeDriver",
     "libvirt": "nova_lite.compute.virt.libvirt.driver:LibvirtDriver",
+    "sim": "nova_lite.compute.virt.sim.driver:SimDriver",
 }
 
 
@@ -17,6 +18,7 @@ class ComputeDriver:
 
     hypervisor_type = "unknown"
     needs_image = True          # spawn() wants the image file on this host
+    plugs_vifs = False          # guests get NICs on the bridges of network_info
 
     def host_resources(self):
         """{"vcpus", "memory_mb", "local_gb", "hypervisor_hostname",
@@ -30,8 +32,11 @@ class ComputeDriver:
         """Create and start the guest described by the instance payload.
 
         ``image`` is a LocalImage (path on this host, disk_format) or None for
-        drivers that need no disk. On failure the driver leaves nothing behind
-        (the manager also calls destroy to be sure)."""
+        drivers that need no disk. ``instance["network_info"]`` (a list, maybe
+        empty or missing: no NIC) lists the NICs; for drivers with
+        ``plugs_vifs`` the manager has plugged them (nova_lite.network.host)
+        before spawn. On failure the driver leaves nothing behind (the manager
+        also calls destroy to be sure)."""
         raise NotImplementedError
 
     def destroy(self, instance_uuid):

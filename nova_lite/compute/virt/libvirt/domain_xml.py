@@ -2,8 +2,8 @@
 
 One x86_64 "pc" machine: ``vcpus`` CPUs, ``memory_mb`` of RAM, the qcow2
 root disk as virtio vda, the config drive as a read-only virtio vdb, the
-serial console appended to console.log, no graphics, and with
-[libvirt] attach_nic a virtio NIC on [libvirt] bridge. SMBIOS says
+serial console appended to console.log, no graphics, and a virtio NIC per
+vif of ``instance["network_info"]`` on the vif's bridge. SMBIOS says
 "OpenStack Nova" as Nova does, which cloud-init looks for. The domain is named
 ``nova-lite-<uuid>``, has the instance's uuid, and carries a nova-lite
 ``<metadata>`` element: that marks it as ours.
@@ -52,9 +52,8 @@ def build(instance, virt_type, root_disk, config_drive, console_log):
     devices = ET.SubElement(domain, "devices")
     devices.append(_disk(root_disk, "qcow2", "vda"))
     devices.append(_disk(config_drive, "raw", "vdb", readonly=True))
-    nic = interface()
-    if nic is not None:
-        devices.append(nic)
+    for vif in instance.get("network_info") or ():
+        devices.append(interface(vif))
     serial = ET.SubElement(devices, "serial", type="file")
     ET.SubElement(serial, "source", path=console_log, append="on")
     ET.SubElement(serial, "target", port="0")
@@ -62,13 +61,17 @@ def build(instance, virt_type, root_disk, config_drive, console_log):
     return ET.tostring(domain, encoding="unicode")
 
 
-def interface():
-    """The guest's NIC, or None. (nova_lite.network will replace this.)"""
-    if not CONF.libvirt.attach_nic:
-        return None
+def interface(vif):
+    """A NIC for one vif of network_info (see nova_lite/network/info.py): a tap
+    named ``vif["tap"]`` (the name the host's firewall matches) on the vif's
+    bridge, which nova_lite.network.host has set up before the guest starts."""
     nic = ET.Element("interface", type="bridge")
-    ET.SubElement(nic, "source", bridge=CONF.libvirt.bridge)
+    ET.SubElement(nic, "mac", address=vif["mac"])
+    ET.SubElement(nic, "source", bridge=vif["bridge"])
+    ET.SubElement(nic, "target", dev=vif["tap"])
     ET.SubElement(nic, "model", type="virtio")
+    if vif.get("mtu"):
+        ET.SubElement(nic, "mtu", size=str(int(vif["mtu"])))
     return nic
 
 

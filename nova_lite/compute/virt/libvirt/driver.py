@@ -32,6 +32,7 @@ PAUSED = (power.PAUSED,)
 
 class LibvirtDriver(driver.ComputeDriver):
     hypervisor_type = host.HYPERVISOR_TYPE
+    plugs_vifs = True
 
     def __init__(self, uri=None):
         self._connection = Connection(uri)

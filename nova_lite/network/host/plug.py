@@ -1,0 +1,177 @@
+"""What the compute manager calls: plug, refresh, unplug (and restore).
+
+Every call records what changed in the state files (state.py) and then
+reconciles the whole host with all of them (``_apply``), so the order of
+calls, a failed apply or a restarted service never leaves entries behind:
+
+    1. kernel switches: IP forwarding; br_netfilter (sysctl.py)
+    2. each network's bridge, up, with its gateway addresses (bridge.py);
+       each floating network's bridge with its gateway and the floating
+       addresses as /32s (addresses no longer used are removed)
+    3. both nftables tables, replaced in one transaction (nftables.py)
+    4. each network's dnsmasq started, reloaded or restarted; dnsmasq of
+       networks nothing here uses any more stopped (dhcp.py)
+
+With nothing plugged, the tables are deleted and no dnsmasq runs; bridges
+stay. One lock serialises all of it (the manager runs handlers in threads).
+"""
+import logging
+import threading
+import time
+
+from nova_lite.network.host import bridge, dhcp, model, nat, nftables, state, sysctl
+
+LOG = logging.getLogger(__name__)
+_LOCK = threading.RLock()
+# Refreshes for instances not plugged (yet): {uuid: (monotonic time, network_info)}.
+_PENDING = {}
+PENDING_SECONDS = 3600
+PENDING_MAX = 10000
+
+
+def plug(instance_uuid, network_info):
+    """Wire the instance's vifs: its bridges, DHCP entries, security groups and
+    floating IPs. Idempotent. Raises if the host could not be configured (the
+    instance's state is kept, so unplug removes whatever was applied).
+
+    A refresh that arrived for the instance before it was plugged (its build
+    was still downloading the image) is newer than the build's network_info
+    and is used instead."""
+    model.parse(network_info)                         # refuse bad input before saving
+    with _LOCK:
+        pending = _PENDING.pop(instance_uuid, None)
+        if pending is not None:
+            LOG.info("plugging %s with the refresh that came before its build",
+                     instance_uuid)
+            network_info = pending[1]
+        if not network_info and state.load_instance(instance_uuid) is None:
+            return
+        state.save_instance(instance_uuid, network_info or [])
+        _apply()
+
+
+def refresh(instances):
+    """Re-apply with new network_info for ``instances`` ({uuid: network_info}),
+    e.g. after a security group rule, group membership or floating IP changed.
+    Instances not plugged here are only remembered for a while, for a build
+    still on its way to plug: a late message never brings back a deleted
+    instance's entries."""
+    with _LOCK:
+        _expire_pending()
+        changed = False
+        for instance_uuid, network_info in instances.items():
+            try:
+                model.parse(network_info)
+            except model.InvalidNetworkInfo as exc:
+                LOG.error("refresh of %s ignored: %s", instance_uuid, exc)
+                continue
+            if state.load_instance(instance_uuid) is None:
+                LOG.debug("refresh: %s is not plugged here (yet)", instance_uuid)
+                _PENDING[instance_uuid] = (time.monotonic(), network_info or [])
+                continue
+            state.save_instance(instance_uuid, network_info or [])
+            changed = True
+        if changed:
+            _apply()
+
+
+def unplug(instance_uuid):
+    """Remove the instance's entries, and what nothing else uses any more
+    (dnsmasq of its networks, floating addresses; bridges stay)."""
+    with _LOCK:
+        _PENDING.pop(instance_uuid, None)
+        if state.delete_instance(instance_uuid):
+            _apply()
+
+
+def restore():
+    """Re-apply everything recorded (a restarted service, a rebooted host)."""
+    with _LOCK:
+        if state.load_instances() or state.load_host():
+            _apply()
+
+
+def plugged():
+    """{instance uuid: network_info} of what is plugged here."""
+    with _LOCK:
+        return state.load_instances()
+
+
+def _expire_pending():
+    now = time.monotonic()
+    for instance_uuid, (since, _info) in list(_PENDING.items()):
+        if now - since > PENDING_SECONDS:
+            del _PENDING[instance_uuid]
+    while len(_PENDING) >= PENDING_MAX:
+        del _PENDING[next(iter(_PENDING))]
+
+
+# -- reconciling ------------------------------------------------------------------
+def _apply():
+    vifs = []
+    for instance_uuid, network_info in state.load_instances().items():
+        try:
+            vifs.extend(model.parse(network_info))
+        except model.InvalidNetworkInfo as exc:
+            LOG.error("ignoring the recorded network_info of %s: %s", instance_uuid, exc)
+    networks = _networks(vifs)
+    if vifs:
+        sysctl.ensure_br_netfilter()
+        sysctl.ensure_forwarding(ipv6=any(s.version == 6 for n in networks.values()
+                                          for s in n["subnets"]))
+    for network in networks.values():
+        bridge.ensure(network["bridge"], network["mtu"],
+                      [str(s.gateway_interface) for s in network["subnets"]
+                       if s.gateway_interface is not None])
+    _apply_floating(vifs, {n["bridge"] for n in networks.values()})
+    if vifs:
+        nftables.apply(nftables.ruleset(vifs, {n["bridge"] for n in networks.values()},
+                                        warn=LOG.warning))
+    else:
+        nftables.remove()
+    _apply_dhcp(networks)
+
+
+def _apply_floating(vifs, network_bridges):
+    """External bridges with their gateways, and the floating addresses on
+    them as /32s; the ones no longer used are removed. host.json lists every
+    address we may have added before any is, so none is ever forgotten."""
+    wanted = {name: sorted(addresses)
+              for name, addresses in nat.external_addresses(vifs).items()}
+    recorded = state.load_host().get("floating") or {}
+    state.save_host({"floating": {name: sorted(set(recorded.get(name, ()))
+                                               | set(wanted.get(name, ())))
+                                  for name in set(recorded) | set(wanted)}})
+    for name, gateways in nat.external_gateways(vifs).items():
+        if name not in network_bridges:
+            bridge.ensure(name, None, sorted(gateways))
+        bridge.add_addresses(name, wanted[name])
+    for name, addresses in recorded.items():
+        stale = set(addresses) - set(wanted.get(name, ()))
+        if stale:
+            bridge.remove_addresses(name, stale)
+    state.save_host({"floating": wanted} if wanted else {})
+
+
+def _apply_dhcp(networks):
+    """A dnsmasq for each network with DHCP or RAs to serve; none for others."""
+    served = set()
+    for network_id, network in networks.items():
+        if dhcp.dhcp_subnets(network["subnets"]):
+            dhcp.ensure(network_id, network["bridge"], network["subnets"], network["vifs"],
+                        network["mtu"])
+            served.add(network_id)
+    for network_id in state.network_ids():
+        if network_id not in served:
+            dhcp.stop(network_id)
+
+
+def _networks(vifs):
+    """{network id: {"bridge", "mtu", "subnets", "vifs"}}; for a network seen
+    on several vifs, the last one's bridge, MTU and subnets win (newest file)."""
+    networks = {}
+    for vif in vifs:
+        network = networks.setdefault(vif.network_id, {"vifs": []})
+        network.update(bridge=vif.bridge, mtu=vif.mtu, subnets=list(vif.subnets))
+        network["vifs"].append(vif)
+    return networks
