@@ -86,6 +86,8 @@ class ComputeManager:
     def refresh_network(self, context, instances):
         """Re-apply DHCP, security groups and floating IPs with the new
         network_info of ``instances`` ({uuid: network_info}) plugged here."""
+        LOG.info("network of %s changed%s", ", ".join(sorted(instances)),
+                 "" if self.plugs_vifs else " (this driver plugs no NICs)")
         if self.plugs_vifs:
             network_host.refresh(instances)
 

@@ -343,3 +343,37 @@ def test_add_and_remove_floating_ip_through_the_compute_api(net_client, cloud_im
 def select_fip(models, address):
     from sqlalchemy import select
     return select(models.FloatingIP).where(models.FloatingIP.floating_ip_address == address)
+
+
+def test_membership_change_reaches_the_servers_host(net_client, cloud, cloud_image,
+                                                   network):
+    """A new member, and addSecurityGroup, go API -> outbox -> conductor -> the
+    server's compute host, which logs the refresh of the server's network."""
+    from nova_lite.db import models
+    from nova_lite.db.session import transaction
+    with transaction() as session:
+        group = models.SecurityGroup(project_id=project_id(net_client), name="watch")
+        session.add(group)
+        session.flush()
+        group_id = group.id
+    try:
+        server_id = boot(net_client, cloud_image, "watched", networks=[
+            {"uuid": network[0]}]).json()["server"]["id"]
+        wait_status(net_client, server_id, "ACTIVE")
+        host = server_status(cloud.admin, server_id)[1]["OS-EXT-SRV-ATTR:host"]
+        # Its own start already refreshed it once (it joined 'default', whose
+        # rules name 'default'), so count: the change must add one more.
+        log = f"compute-{host}"
+        wait_for(lambda: cloud.log_tail(log, 2000),
+                 lambda text_: f"network of {server_id} changed" in text_, 60)
+        before = cloud.log_tail(log, 5000).count(f"network of {server_id} changed")
+        added = net_client.compute("POST", f"/servers/{server_id}/action",
+                                   json={"addSecurityGroup": {"name": "watch"}})
+        assert added.status_code == 202, added.text
+        wait_for(lambda: cloud.log_tail(log, 5000).count(f"network of {server_id} changed"),
+                 lambda count: count > before, 60)
+        delete_and_wait(net_client, server_id)
+    finally:
+        with transaction() as session:
+            session.execute(text("DELETE FROM security_groups WHERE id = :id"),
+                            {"id": group_id})
