@@ -3,7 +3,7 @@ import logging
 
 import flask
 
-from nova_lite.api import compute, identity, image
+from nova_lite.api import compute, identity, image, network
 from nova_lite.api.middleware import auth, errors, microversion, request_id
 from nova_lite.api.relay import RELAY_KEY
 from nova_lite.conf import CONF
@@ -23,6 +23,7 @@ def create_app(start_relay=True):
     app.register_blueprint(identity.blueprint())
     app.register_blueprint(compute.blueprint())
     app.register_blueprint(image.blueprint())
+    app.register_blueprint(network.blueprint())
     app.add_url_rule("/", "root", _root)
     setattr(_root, auth.PUBLIC_ATTR, True)
     relay = outbox.Relay(CONF.api.outbox_sweep_interval)
@@ -36,4 +37,5 @@ def _root():
     base = flask.request.host_url.rstrip("/")
     return flask.jsonify({"services": {"identity": base + "/identity",
                                        "compute": base + "/compute",
-                                       "image": base + "/image"}})
+                                       "image": base + "/image",
+                                       "network": base + "/network"}})

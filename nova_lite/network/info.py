@@ -51,7 +51,8 @@ def for_instances(session, instance_uuids):
     result = {uuid: [] for uuid in uuids}
     if not uuids:
         return result
-    ports = session.scalars(select(models.Port).where(models.Port.device_id.in_(uuids))
+    ports = session.scalars(select(models.Port).where(
+        models.Port.device_id.in_(uuids), models.Port.device_owner.startswith("compute:"))
                             .order_by(models.Port.created_at, models.Port.id)).all()
     if not ports:
         return result

@@ -72,7 +72,9 @@ def _network(session, context, network_id):
     if not _is_uuid(network_id):
         raise exception.Invalid(f"Bad networks format: network uuid is not in proper "
                                 f"format ({network_id})")
-    network = session.get(models.Network, network_id)
+    # Share-locked: a network deleted at the same moment waits for this request.
+    network = session.get(models.Network, network_id,
+                          with_for_update={"read": True, "key_share": True})
     if network is None or not (network.shared or network.project_id == context.project_id
                                or context.is_admin):
         raise exception.Invalid(f"Network {network_id} could not be found.")

@@ -11,11 +11,14 @@ IPv6 subnets in SLAAC or DHCPv6-stateless mode give each port its EUI-64
 address (from the MAC), inserted on demand; the primary key rejects a clash.
 """
 import ipaddress
+import time
 
 from sqlalchemy import text
 
 from nova_lite.conf import CONF
 from nova_lite.network import exceptions
+
+WAIT_FOR_LOCKED = 10.0      # seconds to wait for in-flight allocations to settle
 
 _FIRST_FREE = text("""
     UPDATE ip_allocations SET port_id = :port_id, allocated_at = now()
@@ -134,14 +137,20 @@ def allocate(session, subnet, port_id, address=None, network_label=None):
                 raise exceptions.IpAddressInUse(address=address, subnet=subnet.id)
             raise exceptions.InvalidIpForSubnet(address=address)
         return got
-    got = session.execute(text(_FIRST_FREE.text.format(skip="SKIP LOCKED")), params).scalar()
-    if got is None:
-        # Every free row may be locked by allocators that will roll back:
-        # wait for them before saying the pool is exhausted.
-        got = session.execute(text(_FIRST_FREE.text.format(skip="")), params).scalar()
-    if got is None:
-        raise exceptions.IpAddressExhausted(network=network_label or subnet.network_id)
-    return got
+    first_free = text(_FIRST_FREE.text.format(skip="SKIP LOCKED"))
+    deadline, pause = time.monotonic() + WAIT_FOR_LOCKED, 0.005
+    while True:
+        got = session.execute(first_free, params).scalar()
+        if got is not None:
+            return got
+        # Nothing free and unlocked. Rows that still look free are held by
+        # allocations in flight, which may roll back: wait for them without
+        # holding any lock (a blocking FOR UPDATE scan keeps its locks on rows
+        # others took meanwhile, and two such scans deadlock).
+        if not _any_free(session, subnet.id) or time.monotonic() > deadline:
+            raise exceptions.IpAddressExhausted(network=network_label or subnet.network_id)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def allocate_slaac(session, subnet, port_id, mac):
@@ -222,6 +231,12 @@ def _check_in_subnet(subnet, address):
         raise exceptions.InvalidIpForSubnet(address=address) from None
     if ip not in ipaddress.ip_network(str(subnet.cidr)):
         raise exceptions.InvalidIpForSubnet(address=address)
+
+
+def _any_free(session, subnet_id):
+    return session.execute(text(
+        "SELECT 1 FROM ip_allocations WHERE subnet_id = :subnet_id AND port_id IS NULL "
+        "LIMIT 1"), {"subnet_id": subnet_id}).first() is not None
 
 
 def _exists(session, subnet_id, address):

@@ -9,6 +9,12 @@
     server_security_groups  /servers/{id}/os-security-groups
     instance_actions  /servers/{id}/os-instance-actions
     images     /images proxy onto the Image API's table
+    proxies onto the Networking API (nova_lite.network), for older clients:
+      networks              /os-networks (list, show)
+      floating_ips          /os-floating-ip-pools, /os-floating-ips
+      security_groups       /os-security-groups
+      security_group_rules  /os-security-group-rules
+      interfaces            /servers/{id}/os-interface (list, show)
 
 Handlers are thin: validate, one transaction, a view. Anything slow is handed
 to the workers through the outbox, and the handler answers 202 at once.
@@ -17,9 +23,14 @@ import flask
 
 from nova_lite.api.compute import (
     flavors,
+    floating_ips,
     images,
     instance_actions,
+    interfaces,
     keypairs,
+    networks,
+    security_group_rules,
+    security_groups,
     server_actions,
     server_security_groups,
     servers,
@@ -30,6 +41,7 @@ from nova_lite.api.compute import (
 def blueprint():
     bp = flask.Blueprint("compute", __name__, url_prefix="/compute")
     for module in (versions, flavors, keypairs, servers, server_actions, instance_actions,
-                   images, server_security_groups):
+                   images, server_security_groups, networks, floating_ips,
+                   security_groups, security_group_rules, interfaces):
         module.register(bp)
     return bp

@@ -2,6 +2,8 @@
 
 Compute and Image:  {"badRequest": {"code": 400, "message": "..."}}
 Identity:           {"error": {"code": 401, "title": "Unauthorized", "message": "..."}}
+Networking:         {"NeutronError": {"type": "NetworkNotFound", "message": "...",
+                                      "detail": ""}}
 """
 import logging
 
@@ -22,10 +24,14 @@ FAULT_NAMES = {
 }
 
 
-def error_response(code, message, title=None):
+def error_response(code, message, title=None, neutron_type=None):
     if flask.request.path.startswith("/identity"):
         body = {"error": {"code": code, "title": title or http_title(code),
                           "message": message}}
+    elif flask.request.path.startswith("/network"):
+        body = {"NeutronError": {"type": neutron_type or NEUTRON_TYPES.get(
+            code, "HTTPInternalServerError" if code >= 500 else "HTTPBadRequest"),
+            "message": message, "detail": ""}}
     else:
         body = {FAULT_NAMES.get(code, "computeFault"): {"code": code, "message": message}}
     response = flask.jsonify(body)
@@ -36,6 +42,15 @@ def error_response(code, message, title=None):
     return response
 
 
+# Networking v2 error types when the error names none (werkzeug's, schema checks).
+NEUTRON_TYPES = {
+    400: "HTTPBadRequest", 401: "HTTPUnauthorized", 403: "HTTPForbidden",
+    404: "HTTPNotFound", 405: "HTTPMethodNotAllowed", 406: "HTTPNotAcceptable",
+    409: "HTTPConflict", 413: "HTTPRequestEntityTooLarge", 415: "HTTPUnsupportedMediaType",
+    501: "HTTPNotImplemented", 503: "HTTPServiceUnavailable",
+}
+
+
 def http_title(code):
     return HTTP_STATUS_CODES.get(code, "Error")
 
@@ -43,7 +58,8 @@ def http_title(code):
 def handle_nova_lite_error(exc):
     if exc.code >= 500:
         LOG.error("request failed: %s", exc)
-    return error_response(exc.code, exc.message)
+    return error_response(exc.code, exc.message,
+                          neutron_type=getattr(exc, "neutron_type", None))
 
 
 def handle_http_error(exc):
@@ -61,6 +77,27 @@ def handle_data_error(exc):
                                "database cannot use.")
 
 
+def handle_integrity_error(exc):
+    """A row that changed under the request (a network deleted while a port was
+    being made on it, a duplicate made at the same instant): retryable."""
+    LOG.info("request conflicted in the database: %s", exc.orig)
+    return error_response(409, "The request conflicts with a concurrent change to the "
+                               "same resources; try again.")
+
+
+RETRYABLE = ("40P01", "40001", "55P03")   # deadlock, serialization, lock not available
+
+
+def handle_operational_error(exc):
+    """PostgreSQL aborted the request (two requests locked the same rows in
+    opposite orders): it changed nothing and may be retried."""
+    if getattr(exc.orig, "pgcode", None) in RETRYABLE:
+        LOG.info("request aborted by the database: %s", exc.orig)
+        return error_response(409, "The request conflicted with a concurrent change to "
+                                   "the same resources and was not applied; try again.")
+    return handle_unexpected(exc)
+
+
 def handle_unexpected(exc):
     LOG.exception("unexpected error handling %s %s", flask.request.method,
                   flask.request.path)
@@ -73,4 +110,6 @@ def install(app):
     app.register_error_handler(exception.NovaLiteError, handle_nova_lite_error)
     app.register_error_handler(http_exc.HTTPException, handle_http_error)
     app.register_error_handler(sqlalchemy.exc.DataError, handle_data_error)
+    app.register_error_handler(sqlalchemy.exc.IntegrityError, handle_integrity_error)
+    app.register_error_handler(sqlalchemy.exc.OperationalError, handle_operational_error)
     app.register_error_handler(Exception, handle_unexpected)
