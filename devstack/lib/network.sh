@@ -49,13 +49,13 @@ ensure_subnet() {
     fi
 }
 
-# ensure_rule WHO GROUP PROTOCOL [PORT]
+# ensure_rule WHO GROUP PROTOCOL [PORT]: an ingress rule from anywhere
 ensure_rule() {
     local who=$1 group=$2 protocol=$3 port=${4:-}
-    local existing
-    existing=$(openstack_as "$who" security group rule list --ingress --protocol "$protocol" \
-        -f value -c "Port Range" "$group" 2>/dev/null || true)
-    if [ -n "$existing" ] && { [ -z "$port" ] || grep -q "^$port:$port$" <<<"$existing"; }; then
+    local wanted="$protocol ${port:+$port:$port}"
+    if openstack_as "$who" security group rule list --ingress -f value \
+            -c "IP Protocol" -c "Port Range" "$group" 2>/dev/null |
+            grep -qx -- "${wanted% } *"; then
         info "rule $protocol${port:+ $port} in $group exists"
         return
     fi

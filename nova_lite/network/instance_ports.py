@@ -2,7 +2,7 @@
 transaction as its row, freed when it is deleted or its build fails.
 
 ``networks`` on server create (Compute API 2.1):
-  absent or "auto"  the project's own network, else the shared default one
+  absent, [] or "auto"  the project's own network, else the shared default one
                     (absent and nothing found: no NIC, as Nova 2.1 does)
   "none"            no NIC
   [{"uuid": net, "fixed_ip": addr}, {"port": port_id}, ...]   one NIC each
@@ -97,7 +97,9 @@ def plan(session, context, requested, count):
     """The NICs each server of this request gets (checked, nothing written)."""
     if requested == "none":
         return []
-    if requested in (None, "auto"):
+    if requested in (None, "auto") or requested == []:
+        # [] is what openstackclient sends at 2.1 when no --nic is given; Nova
+        # treats it as "not asked".
         network = _auto_network(session, context.project_id, requested == "auto")
         return [Nic(network)] if network else []
     nics = []

@@ -382,6 +382,7 @@ def test_a_floating_ip_reaches_the_guest_from_outside_and_from_the_host(env, gue
     # The floating IP's traffic passes the guest's security group.
     plug.refresh({guest["uuid"]: guest["info"]([ni.SSH_IN, ni.ALL_OUT], [fip])})
     assert blocked(env.floating, client)
+    assert blocked(env.floating)              # the host's own ping, DNATed in output
     assert tcp_open(env.floating, 22, netns=client)
 
 

@@ -12,7 +12,9 @@ does not on this kernel. Chains:
                    chain (vmap on source address . input bridge) and the
                    receiving port's ingress chain (vmap on destination address
                    . output bridge): guest<->guest, guest<->outside, floating IPs
-    output         the host's own packets to a guest: the port's ingress chain
+    output         the host's own packets to a guest, also through a floating IP
+                   (vmap on destination address alone: after DNAT the output
+                   hook still names "lo"): the port's ingress chain
     input          packets from a guest bridge to the host: guest_to_host
     guest_to_host  the port's egress chain, then only DHCP, ICMP echo and
                    ICMPv6 reach the host (its other services stay private)
@@ -20,8 +22,9 @@ does not on this kernel. Chains:
     out_<tap>      ct invalid drop; DHCP/ICMPv6 ND; the egress rules; drop
 
 Port chains end in ``return`` when a rule allows the packet (the next check
-still applies) and ``drop`` otherwise. Keys are address . bridge, so the same
-address on two networks is two ports. Ports without port security are in no
+still applies) and ``drop`` otherwise. Keys of the forward maps are
+address . bridge; the output maps key on the address alone (subnets never
+overlap, so an address names one port). Ports without port security are in no
 map: nothing filters them.
 
 ``table bridge <name>`` — stateless anti-spoofing on each port's tap (the
@@ -73,6 +76,16 @@ def inet_body(vifs, warn=None):
             if elements:
                 lines.append("\telements = { " + ",\n\t\t".join(elements) + " }")
             lines.append("}")
+    for version, kind in ((4, "ipv4_addr"), (6, "ipv6_addr")):
+        # The host's own packets: a floating IP is a local address, so its
+        # packets leave by "lo" as far as the output hook is concerned, even
+        # after DNAT turned them towards the guest. Key on the address only
+        # (subnets never overlap, so an address names one port).
+        elements = _local_elements(vifs, version)
+        lines += [f"map host_in{version} {{", f"\ttype {kind} : verdict"]
+        if elements:
+            lines.append("\telements = { " + ",\n\t\t".join(elements) + " }")
+        lines.append("}")
     lines += _chain("forward", "type filter hook forward priority filter; policy accept;", [
         "ct state established,related accept",
         "ip saddr . iifname vmap @ports_out4",
@@ -82,8 +95,8 @@ def inet_body(vifs, warn=None):
     ])
     lines += _chain("output", "type filter hook output priority filter; policy accept;", [
         "ct state established,related accept",
-        "ip daddr . oifname vmap @ports_in4",
-        "ip6 daddr . oifname vmap @ports_in6",
+        "ip daddr vmap @host_in4",
+        "ip6 daddr vmap @host_in6",
     ])
     return lines + [line for vif in vifs for line in port_chains(vif, warn)]
 
@@ -111,6 +124,14 @@ def _map_elements(vifs, direction, version):
     chain = "in" if direction == "in" else "out"
     return [f'{address} . "{vif.bridge}" : jump {chain_name(chain, vif.tap)}'
             for vif in vifs for address in sorted(set(vif.addresses(version)))]
+
+
+def _local_elements(vifs, version):
+    chains = {}
+    for vif in vifs:
+        for address in sorted(set(vif.addresses(version))):
+            chains.setdefault(address, chain_name("in", vif.tap))   # first one wins
+    return [f"{address} : jump {chain}" for address, chain in chains.items()]
 
 
 def port_chains(vif, warn=None):
