@@ -32,7 +32,10 @@ def gunicorn_options():
         "worker_class": "gthread",
         "timeout": 120,
         "graceful_timeout": 30,
-        "keepalive": 5,
+        # Longer than any client's poll interval (openstackclient --wait polls
+        # every 5 s): a server closing an idle connection just as the client
+        # reuses it makes the client fail with "Remote end closed connection".
+        "keepalive": 75,
         "backlog": 2048,
         "preload_app": False,
         "accesslog": log_target,
