@@ -153,3 +153,30 @@ def test_concurrent_requests_on_an_exhausted_pool_fail_exactly_the_surplus(wide_
         assert _port_count(network.id) == 61           # refused requests left nothing
     finally:
         _drop(network.id)
+
+
+def test_a_double_release_is_refused_and_changes_nothing(configured):
+    from nova_lite.db import models
+    from nova_lite.db.session import transaction
+    from nova_lite.network import exceptions, ipam, ports
+    ctx = _context()
+    network, subnet, _group = _network(ctx, "10.79.0.0/29")
+    try:
+        with transaction() as session:
+            port = ports.create(session, session.get(models.Network, network.id),
+                                ctx.project_id)
+            port_id = port.id
+            ((subnet_id, address),) = ipam.addresses_of(session, [port_id])[port_id]
+        with transaction() as session:
+            ipam.release(session, subnet_id, address, port_id)
+        with transaction() as session, \
+                pytest.raises(exceptions.AddressNotAllocated, match=address):
+            ipam.release(session, subnet_id, address, port_id)
+        with transaction() as session:
+            assert ipam.usage(session, subnet_id) == (0, 5)
+            # The freed address is handed out again, once.
+            other = ports.create(session, session.get(models.Network, network.id),
+                                 ctx.project_id)
+            assert ipam.addresses_of(session, [other.id])[other.id] == [(subnet_id, address)]
+    finally:
+        _drop(network.id)
