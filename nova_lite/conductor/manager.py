@@ -1,6 +1,7 @@
 """The conductor's RPC handlers (see the package docstring for the flows)."""
 import logging
 
+from nova_lite.conductor import host_reports
 from nova_lite.conf import CONF
 from nova_lite.db import actions, images, instances, models, services
 from nova_lite.db.session import reader, transaction
@@ -27,7 +28,7 @@ class ConductorManager:
     RPC_METHODS = ("build_instance", "schedule_failed", "instance_spawned",
                    "instance_spawn_failed", "instance_terminated", "compute_node_update",
                    "instance_action_done", "instance_action_failed", "snapshot_done",
-                   "power_states", "network_changed")
+                   "power_states", "network_changed", "compute_nodes_update")
 
     def build_instance(self, context, instance_uuid):
         with transaction() as session:
@@ -103,6 +104,11 @@ class ConductorManager:
             services.upsert_compute_node(session, host, resources)
             services.heartbeat(session, host, "nova-lite-compute",
                                topology.compute_topic(host))
+
+    def compute_nodes_update(self, context, reports):
+        """Many hosts' resources and heartbeats in one transaction (a process
+        of simulated hosts sends these; see conductor/host_reports.py)."""
+        host_reports.compute_nodes_update(context, reports)
 
     # -- actions on running instances -------------------------------------------------
     def instance_action_done(self, context, instance_uuid, host, task_state, vm_state,

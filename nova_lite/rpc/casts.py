@@ -75,6 +75,11 @@ def compute_node_update(host, resources):
                    {"host": host, "resources": resources})
 
 
+def compute_nodes_update(reports):
+    """Many hosts at once: [{"host", "resources"}, ...] (simulated hosts)."""
+    return Message("conductor", "compute_nodes_update", {"reports": list(reports)})
+
+
 def network_changed(instance_uuids, security_group_ids):
     """Rules, group membership or floating IPs changed: refresh the hosts."""
     return Message("conductor", "network_changed",
