@@ -53,8 +53,19 @@ def setup(binary, argv):
 
 
 def serve(binary, topic, manager, periodic_tasks=()):
-    """Consume ``topic`` with ``manager``'s endpoints until told to stop."""
-    server = rpc_server.RPCServer(topic, endpoints(manager))
+    """Consume ``topic`` with ``manager``'s endpoints until told to stop.
+
+    A manager may say how many messages it handles at once (its
+    ``rpc_concurrency``, e.g. the scheduler's batch size); else
+    [rpc] prefetch_count."""
+    server = rpc_server.RPCServer(topic, endpoints(manager),
+                                  concurrency=getattr(manager, "rpc_concurrency", None))
+    run(binary, server, periodic_tasks, topic)
+
+
+def run(binary, server, periodic_tasks=(), topic=None):
+    """Run ``server`` (an RPCServer or MultiTopicServer) until SIGTERM/SIGINT."""
+    topic = topic or getattr(server, "topic", "?")
     tasks = [task.start() for task in periodic_tasks]
 
     def _stop(signum, frame):

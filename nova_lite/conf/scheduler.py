@@ -6,6 +6,13 @@ opts = [
     cfg.IntOpt("max_candidates", default=1000, min=1,
                help="Most hosts the candidate query returns for one request "
                     "(Nova's max_placement_results)."),
+    cfg.StrOpt("candidate_order", default="sample", choices=[
+        ("sample", "the first max_candidates nodes with room from a random node id "
+                   "on (cost independent of the number of hosts)"),
+        ("free_ram", "the max_candidates nodes with the most free RAM of all (exact, "
+                     "costs a sort of every up node per query)")],
+        help="How the candidate query picks its nodes; the weighers then rank "
+             "them."),
     cfg.IntOpt("max_claim_attempts", default=10, min=1,
                help="Hosts tried, best first, before a request fails with "
                     "'No valid host'."),
@@ -14,6 +21,21 @@ opts = [
                 help="Filters every candidate must pass, in order."),
     cfg.ListOpt("enabled_weighers", default=["free_ram"],
                 help="Weighers that rank the candidates that pass."),
+    cfg.IntOpt("batch_size", default=64, min=1,
+               help="Most requests one scheduler places in one batch (one candidate "
+                    "query per flavor shape and one claim transaction for the "
+                    "batch); also the requests a scheduler holds at once."),
+    cfg.FloatOpt("batch_wait", default=0.01, min=0.0,
+                 help="Seconds a batch waits for more requests after its first."),
+    cfg.IntOpt("host_subset_size", default=4, min=1,
+               help="Each instance goes to a random one of this many best hosts, "
+                    "so schedulers working side by side rarely pick the same host "
+                    "(Nova's host_subset_size)."),
+    cfg.FloatOpt("redrive_grace", default=10.0, min=0.0,
+                 help="A schedule request for an instance placed less than this many "
+                      "seconds ago is not re-sent to its host (it was placed by a "
+                      "batch, e.g. with its multi-create siblings, whose build went "
+                      "out with it); older ones are (a redelivery after a crash)."),
 ]
 
 

@@ -37,10 +37,10 @@ opts = [
                help="Seconds between two heartbeats (resource reports) of one "
                     "simulated host; the reports of all hosts are spread evenly over "
                     "this interval. Keep it well under [DEFAULT] service_down_time."),
-    cfg.BoolOpt("batch_reports", default=False,
+    cfg.BoolOpt("batch_reports", default=True,
                 help="Send the heartbeats of many hosts in one conductor message "
-                     "(compute_nodes_update). Needs a conductor that has that method "
-                     "(see doc/scale.md)."),
+                     "(compute_nodes_update: one transaction for them all) instead "
+                     "of one compute_node_update per host."),
     cfg.IntOpt("report_batch_size", default=500, min=1,
                help="Most hosts in one batched report."),
     cfg.IntOpt("power_sync_interval", default=600, min=0,

@@ -1,0 +1,326 @@
+"""Scheduling in batches: the requests that arrive together are placed together.
+
+    handler threads (one per schedule_instance message, up to [scheduler] batch_size)
+        │ submit(uuid) and wait
+        v
+    Batcher thread: gathers up to batch_size requests, waiting at most batch_wait
+        │
+        ├─ one query: the requested instances (+ one for multi-create siblings)
+        ├─ per round (up to max_claim_attempts):
+        │     one candidate query per flavor shape (SQL, limit)
+        │     assign in Python: filters -> weighers -> a random one of the
+        │       host_subset_size best, usage tracked as instances are assigned
+        │     one claim transaction for the whole round (db/claims.claim_batch)
+        │     instances whose node filled up meanwhile go to the next round
+        └─ each handler gets its message back (build_and_run_instance to the
+           host, or schedule_failed) and casts it itself, so its delivery is
+           acknowledged only once that cast is confirmed
+
+A multi-create (instances sharing a reservation id, written by one API
+request) is placed all or nothing, as in Nova: the first of its messages
+brings every sibling still waiting into the batch; if one of them cannot be
+placed, none is, and all fail with 'No valid host'. The siblings' own
+messages, arriving later, find them placed moments ago and do nothing (see
+[scheduler] redrive_grace)."""
+import collections
+import dataclasses
+import datetime
+import inspect
+import logging
+import random
+import threading
+import time
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
+
+from nova_lite.conf import CONF
+from nova_lite.db import claims, models, services
+from nova_lite.db.session import reader, transaction
+from nova_lite.network import info as network_info
+from nova_lite.objects import payloads, states
+from nova_lite.rpc import casts
+from nova_lite.rpc import envelope as envelope_mod
+from nova_lite.rpc import publisher as publisher_mod
+from nova_lite.scheduler import candidates, filters, weighers
+from nova_lite.scheduler.request import Request
+
+LOG = logging.getLogger(__name__)
+I = models.Instance
+NO_VALID_HOST = "No valid host was found. "
+RETRYABLE_PGCODES = ("40P01", "40001")      # deadlock detected, serialization failure
+SIBLING_WINDOW = datetime.timedelta(seconds=5)
+
+
+@dataclasses.dataclass
+class _Item:
+    uuid: str
+    context: dict
+    done: threading.Event = dataclasses.field(default_factory=threading.Event)
+    result: object = None
+    error: BaseException | None = None
+
+
+class Batcher:
+    """Collects requests from handler threads and runs ``process`` on batches."""
+
+    def __init__(self, process, size=None, wait=None):
+        self.process = process
+        self.size = size or CONF.scheduler.batch_size
+        self.wait = CONF.scheduler.batch_wait if wait is None else wait
+        self._items = collections.deque()
+        self._cond = threading.Condition()
+        self._thread = None
+        self.batches = 0
+        self.requests = 0
+
+    def submit(self, uuid, context):
+        item = _Item(uuid, dict(context or {}))
+        with self._cond:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="scheduler-batch",
+                                                daemon=True)
+                self._thread.start()
+            self._items.append(item)
+            self._cond.notify()
+        item.done.wait()
+        if item.error is not None:
+            raise item.error
+        return item.result
+
+    def _take(self):
+        with self._cond:
+            while not self._items:
+                self._cond.wait()
+            deadline = time.monotonic() + self.wait
+            while len(self._items) < self.size:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            return [self._items.popleft() for _ in range(min(self.size, len(self._items)))]
+
+    def _run(self):
+        while True:
+            items = self._take()
+            self.batches += 1
+            self.requests += len(items)
+            try:
+                results = self.process([(i.uuid, i.context) for i in items])
+                for item in items:
+                    item.result = results.get(item.uuid)
+            except Exception as exc:  # noqa: BLE001 - every waiting handler retries
+                LOG.exception("scheduling a batch of %d failed", len(items))
+                for item in items:
+                    item.error = exc
+            finally:
+                for item in items:
+                    item.done.set()
+
+
+# -- the pipeline for a batch ---------------------------------------------------------
+def _request(row):
+    return Request(instance_uuid=row.uuid, vcpus=row.vcpus, memory_mb=row.memory_mb,
+                   disk_gb=row.root_gb + row.ephemeral_gb,
+                   availability_zone=row.availability_zone)
+
+
+def _shape(row):
+    return (row.vcpus, row.memory_mb, row.root_gb + row.ephemeral_gb)
+
+
+def _maybe_multi(row):
+    """Could this instance have siblings from the same request? Multi-create
+    names them <name>-1, <name>-2, ... (launch_index 0, 1, ...)."""
+    return row.launch_index > 0 or (row.name or "").endswith("-1")
+
+
+def _age(row):
+    if row.task_updated_at is None:
+        return float("inf")
+    return (models.utcnow() - row.task_updated_at).total_seconds()
+
+
+def _redrive(row):
+    """A request for an instance that is no longer waiting to be scheduled."""
+    if row.vm_state == states.BUILDING and row.task_state == states.SPAWNING and row.host:
+        if _age(row) < CONF.scheduler.redrive_grace:
+            return None          # placed moments ago (a batch); its build went with it
+        return casts.build_and_run_instance(row.host, payloads.instance_payload(row))
+    return None
+
+
+def _payloads(uuids):
+    """Build payloads of placed instances: one query for the rows, and their
+    network_info in one batched lookup when payloads accept it."""
+    if not uuids:
+        return {}
+    with reader() as session:
+        rows = session.scalars(select(I).where(I.uuid.in_(uuids))).all()
+        if _PAYLOAD_TAKES_NETWORK_INFO:
+            nets = network_info.for_instances(session, [r.uuid for r in rows])
+            return {r.uuid: payloads.instance_payload(r, network_info=nets[r.uuid])
+                    for r in rows}
+        return {r.uuid: payloads.instance_payload(r) for r in rows}
+
+
+_PAYLOAD_TAKES_NETWORK_INFO = "network_info" in inspect.signature(
+    payloads.instance_payload).parameters
+
+
+def _load(uuids):
+    with reader() as session:
+        rows = session.scalars(select(I).where(I.uuid.in_(uuids))).all()
+        waiting = [r for r in rows if not r.deleted and r.task_state == states.SCHEDULING
+                   and r.vm_state == states.BUILDING and r.host is None]
+        multi = [r for r in waiting if _maybe_multi(r)]
+        siblings = []
+        if multi:
+            siblings = session.scalars(select(I).where(
+                I.project_id.in_({r.project_id for r in multi}), I.deleted.is_(False),
+                I.created_at >= min(r.created_at for r in multi) - SIBLING_WINDOW,
+                I.created_at <= max(r.created_at for r in multi) + SIBLING_WINDOW,
+                I.reservation_id.in_({r.reservation_id for r in multi}),
+                I.task_state == states.SCHEDULING, I.host.is_(None),
+                I.uuid.not_in(uuids))).all()
+        up = services.any_compute_up(session) if waiting else True
+    return rows, siblings, up
+
+
+def _assign(pending, hosts_by_shape, groups):
+    """Choose a host for each pending instance, tracking usage as we go."""
+    placements, no_host = {}, set()
+    names_f, names_w = CONF.scheduler.enabled_filters, CONF.scheduler.enabled_weighers
+    subset = CONF.scheduler.host_subset_size
+    for uuid, row in pending.items():
+        if uuid in no_host:
+            continue
+        request = _request(row)
+        passing = filters.apply(hosts_by_shape[_shape(row)], request, names_f)
+        if not passing:
+            no_host.update(groups.get(uuid, (uuid,)))
+            continue
+        ranked = weighers.rank(passing, request, names_w)
+        host = random.choice(ranked[:subset])
+        host.vcpus_used += request.vcpus
+        host.memory_mb_used += request.memory_mb
+        host.local_gb_used += request.disk_gb
+        placements[uuid] = claims.Placement(uuid, host.node_id, host.host,
+                                            host.hypervisor_hostname, request.vcpus,
+                                            request.memory_mb, request.disk_gb)
+    return [p for u, p in placements.items() if u not in no_host], no_host
+
+
+def _candidates(pending):
+    shapes = collections.Counter(_shape(r) for r in pending.values())
+    nodes = {}
+    hosts_by_shape = {}
+    subset = CONF.scheduler.host_subset_size
+    with reader() as session:
+        for shape, count in shapes.items():
+            limit = min(CONF.scheduler.max_candidates, max(2 * count, 4 * subset, 16))
+            found = candidates.query(session, Request("", *shape), limit=limit)
+            # One HostState per node, shared by every shape, so the usage
+            # tracked while assigning is the node's.
+            hosts_by_shape[shape] = [nodes.setdefault(h.node_id, h) for h in found]
+    return hosts_by_shape
+
+
+def _claim(placements, groups):
+    for attempt in range(5):
+        try:
+            with transaction() as session:
+                return claims.claim_batch(session, sorted(
+                    placements, key=lambda p: p.instance_uuid), groups)
+        except sa_exc.DBAPIError as exc:
+            code = getattr(exc.orig, "pgcode", None)
+            if code not in RETRYABLE_PGCODES or attempt == 4:
+                raise
+            LOG.info("batch claim hit %s; retrying", code)
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def schedule(items):
+    """Place the instances of ``items`` [(uuid, context)]; return
+    {uuid: Message to send for it, or None}. Messages for multi-create
+    siblings that were not asked for here are sent (and confirmed) here."""
+    uuids = [u for u, _ in items]
+    contexts = dict(items)
+    results = dict.fromkeys(uuids)
+    rows, siblings, up = _load(uuids)
+    pending = {}
+    for row in rows:
+        if row.deleted:
+            continue
+        if row.task_state != states.SCHEDULING or row.host is not None:
+            results[row.uuid] = _redrive(row)
+            continue
+        if row.vm_state == states.BUILDING:
+            pending[row.uuid] = row
+    if not pending:
+        return results
+    if not up:
+        # No compute has reported lately: the bus that carries their reports
+        # was out, not every host. Leave them waiting; the reconciler resends.
+        LOG.warning("%d instances: no compute service has reported in the last %d s; "
+                    "leaving them to be retried", len(pending), CONF.service_down_time)
+        return results
+    reservation_of = {}
+    for row in list(pending.values()) + siblings:
+        reservation_of.setdefault(row.reservation_id, []).append(row.uuid)
+    for row in siblings:
+        pending.setdefault(row.uuid, row)
+        contexts.setdefault(row.uuid, next(
+            (contexts[u] for u in reservation_of[row.reservation_id] if u in results), {}))
+    groups = {}
+    for members in reservation_of.values():
+        if len(members) > 1:
+            for uuid in members:
+                groups[uuid] = members
+    # Members of one group next to each other, in launch order.
+    pending = dict(sorted(pending.items(), key=lambda kv: (kv[1].reservation_id,
+                                                           kv[1].launch_index)))
+    messages = {}
+    tried = 0
+    remaining = pending
+    while remaining and tried < CONF.scheduler.max_claim_attempts:
+        tried += 1
+        placements, no_host = _assign(remaining, _candidates(remaining), groups)
+        for uuid in no_host:
+            messages[uuid] = _failed(uuid, tried)
+        outcome = _claim(placements, groups) if placements else claims.Outcome({}, set(),
+                                                                                set())
+        for uuid, payload in _payloads(list(outcome.placed)).items():
+            messages[uuid] = casts.build_and_run_instance(payload["host"], payload)
+        for uuid in outcome.lost:
+            messages[uuid] = None
+        remaining = {u: pending[u] for u in outcome.full}
+    for uuid in remaining:
+        messages[uuid] = _failed(uuid, tried)
+    placed = sum(1 for m in messages.values() if m and m.method == "build_and_run_instance")
+    LOG.info("batch: %d requested, %d with siblings, %d placed, %d failed, %d rounds",
+             len(uuids), len(pending), placed,
+             sum(1 for m in messages.values() if m and m.method == "schedule_failed"), tried)
+    _send_extra({u: m for u, m in messages.items() if u not in results}, contexts)
+    results.update({u: m for u, m in messages.items() if u in results})
+    return results
+
+
+def _failed(uuid, tried):
+    return casts.schedule_failed(uuid, NO_VALID_HOST + (
+        f"There are not enough hosts available (tried {tried} "
+        f"time{'s' if tried != 1 else ''})."))
+
+
+def _send_extra(messages, contexts):
+    """Send the messages of siblings no handler here waits for; confirmed."""
+    publisher = publisher_mod.get_publisher()
+    futures = [publisher.submit_envelope(m.topic, envelope_mod.build(
+        m.method, m.args, contexts.get(u))) for u, m in messages.items() if m is not None]
+    for future in futures:
+        try:
+            future.result(timeout=CONF.rpc.publish_timeout + 5)
+        except Exception as exc:  # noqa: BLE001 - the reconciler re-sends it
+            LOG.warning("a multi-create sibling's message was not confirmed (%s); the "
+                        "reconciler will re-send it", exc)
