@@ -22,7 +22,10 @@ def main(argv=None):
                                     manager.report_resources),
                    service.Periodic("sync_power_states",
                                     CONF.compute.sync_power_state_interval,
-                                    manager.sync_power_states, run_first=False)])
+                                    manager.sync_power_states, run_first=False),
+                   # Re-applies bridges, dnsmasq and nftables (a dnsmasq that died).
+                   service.Periodic("sync_network", CONF.report_interval,
+                                    manager.sync_network, run_first=False)])
 
 
 def run_sim_fleet():

@@ -15,7 +15,8 @@ def _network_info(instance):
         return network_info.for_instances(session, [instance.uuid])[instance.uuid]
 
 
-def instance_payload(instance):
+def instance_payload(instance, network_info=None):
+    """``network_info``: the instance's, when the caller fetched it for a batch."""
     return {
         "uuid": instance.uuid,
         "name": instance.name,
@@ -37,5 +38,6 @@ def instance_payload(instance):
         "launch_index": instance.launch_index,
         "host": instance.host,
         "node": instance.node,
-        "network_info": _network_info(instance),
+        "network_info": network_info if network_info is not None
+        else _network_info(instance),
     }

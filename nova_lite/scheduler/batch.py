@@ -25,7 +25,6 @@ messages, arriving later, find them placed moments ago and do nothing (see
 import collections
 import dataclasses
 import datetime
-import inspect
 import logging
 import random
 import threading
@@ -152,20 +151,14 @@ def _redrive(row):
 
 def _payloads(uuids):
     """Build payloads of placed instances: one query for the rows, and their
-    network_info in one batched lookup when payloads accept it."""
+    network_info in one batched lookup."""
     if not uuids:
         return {}
     with reader() as session:
         rows = session.scalars(select(I).where(I.uuid.in_(uuids))).all()
-        if _PAYLOAD_TAKES_NETWORK_INFO:
-            nets = network_info.for_instances(session, [r.uuid for r in rows])
-            return {r.uuid: payloads.instance_payload(r, network_info=nets[r.uuid])
-                    for r in rows}
-        return {r.uuid: payloads.instance_payload(r) for r in rows}
-
-
-_PAYLOAD_TAKES_NETWORK_INFO = "network_info" in inspect.signature(
-    payloads.instance_payload).parameters
+        nets = network_info.for_instances(session, [r.uuid for r in rows])
+        return {r.uuid: payloads.instance_payload(r, network_info=nets[r.uuid])
+                for r in rows}
 
 
 def _load(uuids):
