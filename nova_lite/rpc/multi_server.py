@@ -214,21 +214,8 @@ class MultiTopicServer(server_mod.RPCServer):
 
     def _invoke(self, generation, message, topic, handler, env):
         try:
-            try:
-                with publisher_mod.deferred_confirms() as casts_made:
-                    result = handler(env["context"], **env["args"])
-            except Exception as exc:
-                if message.properties.get("reply_to"):
-                    self._reply(message, error={"type": type(exc).__name__,
-                                                "message": str(exc)})
-                    self._done.put((generation, message, "ack", None))
-                    return
-                raise
-            self._reply(message, result=result)
-            if casts_made.futures:
-                self._done.put((generation, message, "await-confirms", casts_made.futures))
-            else:
-                self._done.put((generation, message, "ack", None))
+            outcome, detail = server_mod.invoke(handler, env, message, self._reply)
+            self._done.put((generation, message, outcome, detail))
         except Exception as exc:  # noqa: BLE001 - the worker must keep consuming
             reason = f"{type(exc).__name__}: {exc}"
             LOG.warning("handler failed on %s: %s\n%s", topic, reason,

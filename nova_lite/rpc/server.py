@@ -131,22 +131,8 @@ class RPCServer:
             except TypeError as exc:
                 raise envelope_mod.PoisonMessage(
                     f"bad arguments for {env['method']}: {exc}") from None
-            try:
-                with publisher_mod.deferred_confirms() as casts_made:
-                    result = handler(env["context"], **env["args"])
-            except Exception as exc:
-                if message.properties.get("reply_to"):
-                    # A call: the caller gets the error; retrying is its choice.
-                    self._reply(message, error={"type": type(exc).__name__,
-                                                "message": str(exc)})
-                    self._done.put((generation, message, "ack", None))
-                    return
-                raise
-            self._reply(message, result=result)
-            if casts_made.futures:
-                self._done.put((generation, message, "await-confirms", casts_made.futures))
-            else:
-                self._done.put((generation, message, "ack", None))
+            outcome, detail = invoke(handler, env, message, self._reply)
+            self._done.put((generation, message, outcome, detail))
         except envelope_mod.PoisonMessage as exc:
             LOG.error("poison message on %s: %s", self.topic, exc)
             self._done.put((generation, message, "dead-letter", str(exc)))
@@ -242,3 +228,22 @@ class RPCServer:
 
     def _drain_inflight(self):
         self._pool.shutdown(wait=True)
+
+
+def invoke(handler, env, message, reply):
+    """Run the handler of a decoded, checked message; return how to settle it:
+    ("ack", None) or ("await-confirms", futures of the casts it made). A
+    call's failure goes back to its caller (retrying is the caller's choice)
+    and the message is acked; a cast's failure raises, to be retried."""
+    try:
+        with publisher_mod.deferred_confirms() as casts_made:
+            result = handler(env["context"], **env["args"])
+    except Exception as exc:
+        if message.properties.get("reply_to"):
+            reply(message, error={"type": type(exc).__name__, "message": str(exc)})
+            return "ack", None
+        raise
+    reply(message, result=result)
+    if casts_made.futures:
+        return "await-confirms", casts_made.futures
+    return "ack", None
