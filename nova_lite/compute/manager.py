@@ -5,6 +5,7 @@ import tempfile
 import traceback
 
 from nova_lite.compute import locks
+from nova_lite.compute import reports as build_reports
 from nova_lite.compute.virt import driver as driver_mod
 from nova_lite.conf import CONF
 from nova_lite.network.host import plug as network_host
@@ -29,8 +30,9 @@ class ComputeManager:
                    "snapshot_instance", "get_console_output", "refresh_network",
                    *POWER_ACTIONS)
 
-    def __init__(self, driver=None, host=None, images=None):
+    def __init__(self, driver=None, host=None, images=None, reports=None):
         self.host = host or CONF.host
+        self.reports = reports or build_reports.DirectReports()
         self.driver = driver or driver_mod.load(CONF.compute.virt_driver)
         self._images = images
         self._locks = locks.InstanceLocks()
@@ -64,13 +66,13 @@ class ComputeManager:
                         details=traceback.format_exc()[-4000:]), context)
                     return
             state = self.driver.power_state(uuid)
-        casts.send(casts.instance_spawned(uuid, self.host, state), context)
+        self.reports.spawned(context, uuid, self.host, state)
 
     def terminate_instance(self, context, instance_uuid):
         with self._locks(instance_uuid):
             self.driver.destroy(instance_uuid)
             self._unplug(instance_uuid)
-        casts.send(casts.instance_terminated(instance_uuid, self.host), context)
+        self.reports.terminated(context, instance_uuid, self.host)
 
     def _cleanup(self, uuid):
         try:

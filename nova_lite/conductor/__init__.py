@@ -3,12 +3,15 @@ compute hosts report (they never connect to PostgreSQL themselves).
 
 Build, as the conductor sees it:
 
-    build_instance         (from the API outbox)   -> cast scheduler.schedule_instance
+    (the API outbox casts scheduler.schedule_instance directly; build_instance
+     here only forwards messages queued by older versions)
     schedule_failed        (from the scheduler)    -> ERROR + fault "No valid host"
     instance_spawned       (from compute.<host>)   -> ACTIVE (CAS from building/spawning)
+    instances_spawned      (many, coalesced)       -> the same, one transaction
     instance_spawn_failed  (from compute.<host>)   -> ERROR + fault, claim released
 Delete:
     instance_terminated    (from compute.<host>)   -> row soft-deleted, claim released
+    instances_terminated   (many, coalesced)       -> the same, one transaction
 Hosts:
     compute_node_update    (from compute.<host>)   -> compute_nodes row + heartbeat
 

@@ -1,9 +1,9 @@
 """The conductor's RPC handlers (see the package docstring for the flows)."""
 import logging
 
-from nova_lite.conductor import host_reports
+from nova_lite.conductor import build_reports, host_reports
 from nova_lite.conf import CONF
-from nova_lite.db import actions, images, instances, models, services
+from nova_lite.db import actions, images, instances, services
 from nova_lite.db.session import reader, transaction
 from nova_lite.network import info as network_info
 from nova_lite.network import instance_ports
@@ -28,7 +28,8 @@ class ConductorManager:
     RPC_METHODS = ("build_instance", "schedule_failed", "instance_spawned",
                    "instance_spawn_failed", "instance_terminated", "compute_node_update",
                    "instance_action_done", "instance_action_failed", "snapshot_done",
-                   "power_states", "network_changed", "compute_nodes_update")
+                   "power_states", "network_changed", "compute_nodes_update",
+                   "instances_spawned", "instances_terminated")
 
     def build_instance(self, context, instance_uuid):
         with transaction() as session:
@@ -50,31 +51,11 @@ class ConductorManager:
                 LOG.warning("instance %s could not be scheduled: %s", instance_uuid, reason)
 
     def instance_spawned(self, context, instance_uuid, host, power_state):
-        orphan = False
-        with transaction() as session:
-            if instances.transition(
-                    session, instance_uuid,
-                    {"vm_state": states.BUILDING, "task_state": states.SPAWNING, "host": host},
-                    vm_state=states.ACTIVE, task_state=None, power_state=power_state,
-                    launched_at=models.utcnow()):
-                actions.event(session, instance_uuid, "create",
-                              "compute_build_and_run_instance", host=host)
-                actions.finish(session, instance_uuid, "create")
-                instance_ports.bind(session, instance_uuid, host, status="ACTIVE")
-                peers = network_info.referenced_groups(session, instance_uuid)
-            else:
-                instance = instances.get(session, instance_uuid)
-                orphan = instance is None or instance.deleted or instance.host != host
-                peers = []
-        if peers:
-            # A new member: the rules of groups that name its groups change.
-            casts.send(casts.network_changed([], peers), context)
-        if orphan:
-            # Deleted (or moved) while it was being built: the guest on this
-            # host belongs to nobody, so have the host remove it.
-            LOG.info("instance %s spawned on %s after it was deleted; cleaning up",
-                     instance_uuid, host)
-            casts.send(casts.terminate_instance(host, instance_uuid), context)
+        build_reports.spawned(context, [{"instance_uuid": instance_uuid, "host": host,
+                                         "power_state": power_state}])
+
+    def instances_spawned(self, context, reports):
+        build_reports.spawned(context, reports)
 
     def instance_spawn_failed(self, context, instance_uuid, host, reason, details=None):
         with transaction() as session:
@@ -90,14 +71,10 @@ class ConductorManager:
                             reason)
 
     def instance_terminated(self, context, instance_uuid, host):
-        peers = []
-        with transaction() as session:
-            if instances.mark_deleted(session, instance_uuid, host=host):
-                actions.finish(session, instance_uuid, "delete")
-                peers = network_info.referenced_groups(session, instance_uuid)
-                instance_ports.release(session, [instance_uuid])
-        if peers:
-            casts.send(casts.network_changed([], peers), context)
+        build_reports.terminated(context, [{"instance_uuid": instance_uuid, "host": host}])
+
+    def instances_terminated(self, context, reports):
+        build_reports.terminated(context, reports)
 
     def compute_node_update(self, context, host, resources):
         with transaction() as session:

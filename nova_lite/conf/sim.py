@@ -43,6 +43,11 @@ opts = [
                      "of one compute_node_update per host."),
     cfg.IntOpt("report_batch_size", default=500, min=1,
                help="Most hosts in one batched report."),
+    cfg.FloatOpt("coalesce_interval", default=0.02, min=0.0,
+                 help="Seconds the hosts' build and delete reports are gathered "
+                      "before they leave as one instances_spawned / "
+                      "instances_terminated message (up to report_batch_size "
+                      "each); 0 sends one message per report, as a real host does."),
     cfg.IntOpt("power_sync_interval", default=600, min=0,
                help="Seconds between two power-state reports of one simulated host, "
                     "spread over all hosts; 0 turns them off."),

@@ -169,13 +169,18 @@ def instances_affected(session, security_group_ids):
                    models.PortSecurityGroup.security_group_id.in_(referring)))).all()
 
 
-def referenced_groups(session, instance_uuid):
-    """The instance's groups that some rule names as remote group: when it
-    comes or goes, the members of the naming groups need new rules."""
+def referenced_groups(session, instance_uuids):
+    """The groups of these instances that some rule names as remote group:
+    when one comes or goes, the members of the naming groups need new rules.
+    ``instance_uuids``: one uuid or a list."""
+    if isinstance(instance_uuids, str):
+        instance_uuids = [instance_uuids]
+    if not instance_uuids:
+        return []
     return session.scalars(
         select(models.PortSecurityGroup.security_group_id).distinct()
         .join(models.Port, models.Port.id == models.PortSecurityGroup.port_id)
-        .where(models.Port.device_id == instance_uuid,
+        .where(models.Port.device_id.in_(list(instance_uuids)),
                models.PortSecurityGroup.security_group_id.in_(
                    select(models.SecurityGroupRule.remote_group_id).where(
                        models.SecurityGroupRule.remote_group_id.is_not(None))))).all()

@@ -22,7 +22,10 @@ def send(message, context=None):
 
 # -- conductor ---------------------------------------------------------------
 def build_instance(instance_uuid):
-    return Message("conductor", "build_instance", {"instance_uuid": instance_uuid})
+    """What the API's outbox sends for a new instance. The scheduler takes it
+    directly (its batch checks that the instance still waits to be placed);
+    the conductor's build_instance handler only forwards older messages."""
+    return schedule_instance(instance_uuid)
 
 
 def schedule_failed(instance_uuid, reason):
@@ -40,6 +43,17 @@ def instance_spawn_failed(instance_uuid, host, reason, details=None):
     return Message("conductor", "instance_spawn_failed",
                    {"instance_uuid": instance_uuid, "host": host, "reason": reason,
                     "details": details})
+
+
+def instances_spawned(reports):
+    """Many builds at once: [{"instance_uuid", "host", "power_state"}] (a
+    process of simulated hosts coalesces its hosts' reports)."""
+    return Message("conductor", "instances_spawned", {"reports": list(reports)})
+
+
+def instances_terminated(reports):
+    """Many deletes at once: [{"instance_uuid", "host"}]."""
+    return Message("conductor", "instances_terminated", {"reports": list(reports)})
 
 
 def instance_terminated(instance_uuid, host):

@@ -397,3 +397,15 @@ def cast(topic, method, args=None, context=None):
         pending.append(get_publisher().submit_envelope(topic, env))
         return
     get_publisher().publish_envelope(topic, env)
+
+
+def track(future):
+    """Make ``future`` (a confirm someone else will settle, e.g. a share of a
+    coalesced message) part of this thread's casts: inside
+    ``deferred_confirms`` the RPC server waits for it before acking; outside,
+    wait for it here."""
+    pending = getattr(_deferred, "futures", None)
+    if pending is not None:
+        pending.append(future)
+        return
+    future.result(timeout=CONF.rpc.publish_timeout + 5)

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 
+from nova_lite.compute import reports as build_reports
 from nova_lite.compute.manager import ComputeManager
 from nova_lite.compute.virt.sim.driver import SimDriver
 from nova_lite.conf import CONF
@@ -70,7 +71,11 @@ class Spreader:
 class SimFleet:
     def __init__(self, names=None):
         self.names = names or host_names()
-        self.managers = {name: ComputeManager(driver=SimDriver(name), host=name)
+        self.reports = (build_reports.CoalescedReports(CONF.sim.coalesce_interval,
+                                                       CONF.sim.report_batch_size)
+                        if CONF.sim.coalesce_interval > 0 else build_reports.DirectReports())
+        self.managers = {name: ComputeManager(driver=SimDriver(name), host=name,
+                                              reports=self.reports)
                          for name in self.names}
         routes = {}
         for name, manager in self.managers.items():
@@ -151,6 +156,7 @@ class SimFleet:
     def stop(self):
         self._stop.set()
         self.server.stop()
+        self.reports.stop()
 
     def stats(self):
         drivers = [m.driver for m in self.managers.values()]
@@ -158,4 +164,5 @@ class SimFleet:
                 "spawned": sum(d.spawned for d in drivers),
                 "failed": sum(d.failed for d in drivers),
                 "delayed": self.server.delayed, "handled": self.server.handled,
-                "reports_sent": self.reports_sent}
+                "reports_sent": self.reports_sent,
+                **(self.reports.stats() if hasattr(self.reports, "stats") else {})}
