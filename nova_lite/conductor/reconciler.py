@@ -10,10 +10,14 @@
         │                  its power-state report shows it)
         │     others    -> task cleared, fault recorded (power sync fixes power_state)
         └─ otherwise     → send the task's message again (every handler is
-                           idempotent, so a nudge that was not needed does nothing)
+                           idempotent, so a nudge that was not needed does nothing),
+                           then wait twice as long before the next nudge of that
+                           task (redrive_after, 2x, 4x, ... until its deadline)
 
 A lost message, a crashed worker or a broker outage therefore costs at most
-one redrive interval, and nothing waits forever."""
+one redrive interval, and nothing waits forever. The backoff is for a task
+that is only slow because its queue is long (a flood): nudging it every pass
+would add a duplicate behind the backlog each time and make it longer."""
 import datetime
 import logging
 
@@ -89,7 +93,35 @@ def expire(session, instance, age):
     return done
 
 
-def reconcile_once(now=None):
+class Backoff:
+    """When each task (instance, task_state) was last nudged, and how often:
+    its next nudge waits redrive_after * 2**n. Kept in memory (a restarted
+    conductor nudges once early, which is harmless) and only for the tasks
+    the last pass saw stuck."""
+
+    def __init__(self):
+        self._seen = {}          # uuid -> (task_state, nudges, not_before)
+
+    def due(self, instance, now):
+        seen = self._seen.get(instance.uuid)
+        return seen is None or seen[0] != instance.task_state or now >= seen[2]
+
+    def nudged(self, instance, now):
+        seen = self._seen.get(instance.uuid)
+        count = seen[1] + 1 if seen and seen[0] == instance.task_state else 1
+        wait = CONF.conductor.redrive_after * 2 ** min(count, 16)
+        self._seen[instance.uuid] = (instance.task_state, count,
+                                     now + datetime.timedelta(seconds=wait))
+
+    def keep_only(self, uuids):
+        for uuid in set(self._seen) - set(uuids):
+            del self._seen[uuid]
+
+
+BACKOFF = Backoff()
+
+
+def reconcile_once(now=None, backoff=BACKOFF):
     """One pass; returns (nudged, expired) counts."""
     now = now or models.utcnow()
     oldest_allowed = now - datetime.timedelta(seconds=CONF.conductor.redrive_after)
@@ -108,9 +140,13 @@ def reconcile_once(now=None):
                     LOG.warning("instance %s: task %s timed out after %d s", instance.uuid,
                                 instance.task_state, age)
                 continue
+            if not backoff.due(instance, now):
+                continue
             message = nudge(instance)
             if message is not None:
                 nudges.append(message)
+                backoff.nudged(instance, now)
+        backoff.keep_only(instance.uuid for instance in stuck)
     publisher = publisher_mod.get_publisher()
     futures = [publisher.submit_envelope(m.topic, envelope.build(
         m.method, m.args, {"request_id": "req-reconciler"})) for m in nudges]

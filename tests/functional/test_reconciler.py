@@ -65,6 +65,27 @@ def test_a_stalled_build_is_sent_again(quiet):
     assert get(stalled).vm_state == states.BUILDING and get(fresh).vm_state == states.BUILDING
 
 
+def test_a_task_that_stays_slow_is_nudged_less_and_less_often(quiet):
+    """A build that is only slow (its queue is long) gets a nudge, then
+    waits 2x, 4x ... redrive_after before the next, not one every pass."""
+    after = datetime.timedelta(seconds=reconciler.CONF.conductor.redrive_after)
+    with transaction() as session:       # other tests' tasks: out of this test's clock
+        session.execute(update(I).where(I.task_state.is_not(None)).values(
+            task_updated_at=models.utcnow() + datetime.timedelta(days=1)))
+    before = queued("scheduler")
+    make_instance(states.BUILDING, states.SCHEDULING, age=after.total_seconds() + 5)
+    backoff = reconciler.Backoff()
+    now = models.utcnow()
+    assert reconciler.reconcile_once(now, backoff) == (1, 0)
+    assert reconciler.reconcile_once(now + after, backoff) == (0, 0)
+    assert reconciler.reconcile_once(now + 2 * after + datetime.timedelta(seconds=1),
+                                     backoff) == (1, 0)
+    assert reconciler.reconcile_once(now + 4 * after, backoff) == (0, 0)
+    assert reconciler.reconcile_once(now + 6 * after + datetime.timedelta(seconds=2),
+                                     backoff) == (1, 0)
+    assert queued("scheduler") == before + 3
+
+
 def test_a_spawn_stalled_on_a_host_is_resent_to_that_host(quiet):
     host = f"rh-{uuid.uuid4().hex[:6]}"
     before = queued(topology.compute_topic(host))
