@@ -222,7 +222,11 @@ class Publisher:
                     break
                 try:
                     if request.declare and request.topic not in declared:
-                        topology.declare(channel, request.topic)
+                        # Exchanges once per channel; a host's queues pipelined
+                        # (a fleet of 10,000 hosts is 20,000 queues to declare).
+                        topology.declare(channel, request.topic,
+                                         exchanges=not declared,
+                                         nowait=request.topic.startswith("compute."))
                         declared.add(request.topic)
                     request.attempts += 1
                     properties = {"delivery_mode": 2, "content_type": "application/json",

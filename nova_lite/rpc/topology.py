@@ -46,9 +46,13 @@ def dead_letter_queue(topic):
                  durable=True, queue_arguments={"x-queue-type": queue_type(topic)})
 
 
-def declare(channel, topic):
-    """Declare the exchanges, the topic's queue and its dead-letter queue."""
-    for ex in (exchange(), dead_letter_exchange()):
-        ex.declare(channel=channel)
+def declare(channel, topic, exchanges=True, nowait=False):
+    """Declare the exchanges (unless ``exchanges`` is False: already done on
+    this channel), the topic's queue and its dead-letter queue. ``nowait``
+    pipelines the declarations (no round trip each; an error closes the
+    channel later instead of raising here)."""
+    if exchanges:
+        for ex in (exchange(), dead_letter_exchange()):
+            ex.declare(channel=channel)
     for q in (dead_letter_queue(topic), work_queue(topic)):
-        q.declare(channel=channel)
+        q.declare(channel=channel, nowait=nowait)
