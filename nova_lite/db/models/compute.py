@@ -133,6 +133,8 @@ class Instance(Timestamps, Base):
         Index("ix_instances_host_live", "host", postgresql_where=text("NOT deleted")),
         Index("ix_instances_task_deadline", "task_updated_at",
               postgresql_where=text("task_state IS NOT NULL")),
+        Index("ix_instances_reservation_live", "reservation_id",
+              postgresql_where=text("NOT deleted")),
     )
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
