@@ -1,7 +1,7 @@
 """Service registry and heartbeats (``services`` table), and compute node rows."""
 import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, false, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
 from nova_lite.conf import CONF
@@ -46,7 +46,8 @@ def is_up(service):
 
 def upsert_compute_node(session, host, resources):
     """Record what a hypervisor reports it has; usage columns are never touched
-    here (only claims and releases move them)."""
+    here (only claims and releases move them), and a report that changes
+    nothing leaves the row alone (claims lock it; a heartbeat should not)."""
     values = {k: resources[k] for k in (
         "hypervisor_hostname", "hypervisor_type", "hypervisor_version", "host_ip", "vcpus",
         "memory_mb", "local_gb", "cpu_allocation_ratio", "ram_allocation_ratio",
@@ -56,8 +57,12 @@ def upsert_compute_node(session, host, resources):
     stmt = insert(models.ComputeNode).values(host=host, created_at=now, updated_at=now,
                                              uuid=resources.get("uuid") or models.new_uuid(),
                                              **values)
+    N = models.ComputeNode
+    changed = or_(false(), *(getattr(N, k).is_distinct_from(stmt.excluded[k])
+                             for k in values))
     session.execute(stmt.on_conflict_do_update(index_elements=["host"],
-                                               set_={**values, "updated_at": now}))
+                                               set_={**values, "updated_at": now},
+                                               where=changed))
 
 
 def list_services(session):

@@ -51,3 +51,25 @@ def test_five_hundred_hosts_report_in_two_statements(configured):
                         {"h": names[7]})
         session.execute(text("UPDATE services SET disabled = true WHERE host LIKE :p"),
                         {"p": prefix + "%"})
+
+
+def test_one_hosts_unchanged_report_leaves_its_node_row_alone(configured):
+    from nova_lite.db import services
+    host = f"hr1-{uuid.uuid4().hex[:6]}"
+    report = fleet.resources(type("M", (), {"driver": fleet.SimDriver(host)})())
+
+    def node():
+        with reader() as session:
+            return session.execute(text("SELECT vcpus, updated_at, xmin::text AS x "
+                                        "FROM compute_nodes WHERE host = :h"),
+                                   {"h": host}).one()
+
+    with transaction() as session:
+        services.upsert_compute_node(session, host, report)
+    first = node()
+    with transaction() as session:
+        services.upsert_compute_node(session, host, report)
+    assert node() == first, "an unchanged report writes no new row version"
+    with transaction() as session:
+        services.upsert_compute_node(session, host, {**report, "vcpus": 48})
+    assert node().vcpus == 48 and node().updated_at > first.updated_at
