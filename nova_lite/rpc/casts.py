@@ -81,17 +81,19 @@ def snapshot_done(instance_uuid, host, image_id, error=None):
 
 def power_states(host, observed):
     """What the host's hypervisor says each of its guests is doing {uuid: power_state}."""
-    return Message("conductor", "power_states", {"host": host, "observed": observed})
+    return Message(topology.REPORTS_TOPIC, "power_states",
+                   {"host": host, "observed": observed})
 
 
 def compute_node_update(host, resources):
-    return Message("conductor", "compute_node_update",
+    return Message(topology.REPORTS_TOPIC, "compute_node_update",
                    {"host": host, "resources": resources})
 
 
 def compute_nodes_update(reports):
     """Many hosts at once: [{"host", "resources"}, ...] (simulated hosts)."""
-    return Message("conductor", "compute_nodes_update", {"reports": list(reports)})
+    return Message(topology.REPORTS_TOPIC, "compute_nodes_update",
+                   {"reports": list(reports)})
 
 
 def network_changed(instance_uuids, security_group_ids):

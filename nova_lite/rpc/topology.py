@@ -1,12 +1,16 @@
 """Exchanges and queues. Every name is fixed and derived from its topic:
-``conductor``, ``scheduler``, ``network``, ``compute.<host>``, each with a
+``conductor``, ``conductor.reports``, ``scheduler``, ``compute.<host>``, each with a
 dead-letter queue ``<queue>.dlq``. Declaring is idempotent, so every client
 declares what it uses when it (re)connects."""
 from kombu import Exchange, Queue
 
 from nova_lite.conf import CONF
 
-SHARED_TOPICS = ("conductor", "scheduler")
+# Hosts' periodic reports (heartbeats, resources, power states) have a lane
+# of their own, consumed by the conductor beside its work queue, so liveness
+# never waits behind a backlog of builds and deletes.
+REPORTS_TOPIC = "conductor.reports"
+SHARED_TOPICS = ("conductor", REPORTS_TOPIC, "scheduler")
 DLQ_SUFFIX = ".dlq"
 
 
