@@ -1,0 +1,110 @@
+"""The cloud a flood drives: a running one (a Target), or one of its own
+(own_cloud: PostgreSQL, RabbitMQ and every service from the test fixtures)."""
+import configparser
+import contextlib
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+ADMIN_PASSWORD = "admin-secret"     # what --start-cloud bootstraps (tests/conftest.py)
+DEMO_PASSWORD = "demo-secret"
+
+
+@dataclasses.dataclass
+class Target:
+    """A running cloud: its API, database, broker and service processes."""
+    url: str
+    db_url: str
+    amqp_url: str
+    pids: dict = dataclasses.field(default_factory=dict)     # name -> pid
+    hosts: int | None = None
+    user: str = "demo"
+    password: str = DEMO_PASSWORD
+    project: str = "demo"
+    admin_password: str = ADMIN_PASSWORD
+    config_file: str | None = None          # its nova-lite.conf, if readable
+
+
+def conf_value(config_file, section, key, default):
+    """``key`` in ``section`` of a nova-lite.conf (oslo.config's ini), else ``default``."""
+    if not config_file or not os.path.exists(config_file):
+        return default
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    with contextlib.suppress(configparser.Error, OSError):
+        parser.read(config_file)
+        return parser.get(section, key, fallback=default).strip() or default
+    return default
+
+
+def shared_queue_type(target, default="quorum"):
+    """The type of the cloud's shared queues (conductor, scheduler):
+    ``[rpc] shared_queue_type`` of its configuration (nova_lite/conf/rpc.py,
+    quorum by default; nova_lite/rpc/topology.py declares them with it)."""
+    return conf_value(target.config_file, "rpc", "shared_queue_type", default)
+
+
+@contextlib.contextmanager
+def own_cloud(hosts, schedulers=1, api_workers=2, extra_conf="", sim_conf="",
+              batched_reports=True, durable=True):
+    """PostgreSQL, RabbitMQ and every service from the test fixtures; yields a
+    Target. PostgreSQL keeps its own durability settings (fsync,
+    synchronous_commit on), as devstack runs it, unless ``durable`` is False."""
+    from nova_lite.api.identity import tokens
+    from tests.fixtures.postgres import PostgresServer
+    from tests.fixtures.rabbitmq import RabbitServer
+    from tests.fixtures.services import Cloud
+    state = tempfile.mkdtemp(prefix="nl-flood-")
+    postgres = PostgresServer(durable=durable).start()
+    rabbit = RabbitServer().start()
+    cloud = None
+    try:
+        key = os.path.join(state, "fernet.key")
+        tokens.generate_key(key)
+        cloud = Cloud(postgres, rabbit, state, key, sim_hosts=hosts, name="flood",
+                      db_name="flood", vhost="flood", schedulers=schedulers,
+                      api_workers=api_workers, batched_reports=batched_reports,
+                      # The reconciler and liveness as devstack runs them (hosts
+                      # report on their own lane; slow tasks are nudged with
+                      # backoff: doc/scale.md).
+                      default_conf="report_interval = 10\n",
+                      conductor_conf="reconcile_interval = 30\nredrive_after = 60\n",
+                      # A pool as large as a process's busy threads: an overflow
+                      # connection is opened and closed per use (a PostgreSQL
+                      # backend started each time; 40 % of its CPU in a flood).
+                      extra_conf="[database]\npool_size = 24\nmax_overflow = 8\n"
+                      + extra_conf + "\n[rpc]\ncompute_queue_type = classic\n"
+                      "[sim]\nreport_interval = 30\n" + sim_conf)
+        cloud.start(timeout=max(120, hosts // 20))
+        pids = {**cloud.pids(), "postgres": postgres.proc.pid,
+                "rabbitmq": rabbit.beam_pid() or rabbit.proc.pid}
+        target = Target(url=cloud.url, db_url=cloud.db_url,
+                        amqp_url=cloud.rabbit_url.replace("rabbit://", "amqp://"), pids=pids,
+                        config_file=cloud.config_file)
+        target.cloud = cloud
+        yield target
+    finally:
+        if cloud is not None:
+            cloud.stop()
+        rabbit.stop()
+        postgres.stop()
+        if os.environ.get("FLOOD_KEEP_LOGS"):
+            print(f"logs kept in {state}")
+        else:
+            shutil.rmtree(state, ignore_errors=True)
+
+
+def pids_from(directory):
+    found = {}
+    if directory and os.path.isdir(directory):
+        for name in os.listdir(directory):
+            if name.endswith(".pid"):
+                with contextlib.suppress(OSError, ValueError):
+                    with open(os.path.join(directory, name)) as f:
+                        found[name[:-4]] = int(f.read().split()[0])
+    return found

@@ -1,0 +1,222 @@
+"""The flood's HTTP: one-off setup calls (login, the image; httpx) and the hot
+paths (create, delete, list; aiohttp, one ClientSession whose connector holds
+at most ``connections`` keep-alive connections that every client shares).
+
+A client is a coroutine that sends its next request when the last is
+answered (closed_loop), or requests start at a fixed rate (open_loop)."""
+import asyncio
+import json
+import os
+import resource
+import time
+
+import aiohttp
+import httpx
+
+from flood_stats import latency_ms
+
+RETRIES = 3
+SERVERS = "/compute/v2.1/servers"
+
+# A keep-alive connection the server closed just as a request went out fails
+# with one of these before the server read the request; clients retry them.
+# (A create is retried only after checking that its server does not exist.)
+# Timeouts (aiohttp's are TimeoutErrors, some also ClientConnectionErrors)
+# are caught first and counted as errors, never retried.
+CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError)
+
+
+# -- setup (once per run) -----------------------------------------------------------------
+def login(url, user, password, project):
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"id": "default"}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
+    response = httpx.post(url + "/identity/v3/auth/tokens", json=body, timeout=30)
+    response.raise_for_status()
+    return response.headers["X-Subject-Token"], response.json()["token"]["project"]["id"]
+
+
+def ensure_image(url, admin_token):
+    """A small public image to boot from (found by name, else uploaded)."""
+    headers = {"X-Auth-Token": admin_token}
+    with httpx.Client(base_url=url + "/image/v2", headers=headers, timeout=60) as http:
+        found = http.get("/images", params={"name": "flood-tiny"}).json().get("images", [])
+        active = [i for i in found if i["status"] == "active"]
+        if active:
+            return active[0]["id"]
+        image = http.post("/images", json={"name": "flood-tiny", "disk_format": "qcow2",
+                                           "container_format": "bare",
+                                           "visibility": "public"})
+        image.raise_for_status()
+        image_id = image.json()["id"]
+        http.put(f"/images/{image_id}/file", content=b"\0" * 65536,
+                 headers={"Content-Type": "application/octet-stream"}).raise_for_status()
+        return image_id
+
+
+def raise_nofile(wanted):
+    """Raise this process's soft limit of open files to its hard limit (each
+    connection is a descriptor); returns (soft, hard) as they are then."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        new = hard if hard != resource.RLIM_INFINITY else max(soft, wanted + 1024)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+            soft = new
+        except (ValueError, OSError):
+            pass
+    return soft, hard
+
+
+def session(url, token, connections, request_timeout):
+    """One aiohttp session for every client: ``connections`` keep-alive
+    connections at most (closed by us after 60 s idle, before the API's 75 s).
+    Like httpx's ``timeout=T``: T to get a connection (waiting for a free one
+    included) and T between reads of the answer, no limit on the whole."""
+    connector = aiohttp.TCPConnector(limit=connections, limit_per_host=0,
+                                     keepalive_timeout=60)
+    timeout = aiohttp.ClientTimeout(total=None, connect=request_timeout,
+                                    sock_connect=request_timeout,
+                                    sock_read=request_timeout)
+    return aiohttp.ClientSession(base_url=url, connector=connector, timeout=timeout,
+                                 headers={"X-Auth-Token": token},
+                                 skip_auto_headers=("User-Agent",))
+
+
+# -- what happened --------------------------------------------------------------------------
+class Recorder:
+    def __init__(self):
+        self.t0 = time.monotonic()
+        self.creates = []        # (t_sent, latency, status)
+        self.deletes = []
+        self.ids = []
+        self.errors = {}
+        self.retries = {}
+        self.samples = []
+        self.load_at_start = [round(x, 1) for x in os.getloadavg()]
+        self.run = ""
+
+    def error(self, what, count_only=False):
+        """Count a failure; ``count_only`` ones (retried connection resets)
+        are reported as retries, not errors."""
+        table = self.retries if count_only else self.errors
+        table[what] = table.get(what, 0) + 1
+
+
+# -- requests -------------------------------------------------------------------------------
+async def create(http, rec, body, exists):
+    """POST one server; ``exists(name)`` (blocking, run in a thread) says
+    whether a create whose connection broke was made after all."""
+    sent = time.monotonic()
+    for attempt in range(RETRIES + 1):
+        try:
+            async with http.post(SERVERS, json=body) as response:
+                status = response.status
+                data = await response.read()
+            if status == 202:
+                rec.ids.append(json.loads(data)["server"]["id"])
+            else:
+                rec.error(f"create HTTP {status}")
+            break
+        except TimeoutError:
+            status = "timeout"
+            rec.error("create timeout")
+            break
+        except CONNECTION_ERRORS as exc:
+            status = type(exc).__name__
+            found = await asyncio.get_running_loop().run_in_executor(
+                None, exists, body["server"]["name"])
+            if found:
+                rec.ids.append(found)
+                rec.error(f"create {status}, but it was created", count_only=True)
+                status = 202
+                break
+            if attempt == RETRIES:
+                rec.error(f"create {status}")
+                break
+            rec.error(f"create {status} (retried)", count_only=True)
+        except (aiohttp.ClientError, ValueError, KeyError) as exc:
+            status = type(exc).__name__
+            rec.error(f"create {status}")
+            break
+    rec.creates.append((sent - rec.t0, time.monotonic() - sent, status))
+
+
+async def delete(http, rec, server_id):
+    sent = time.monotonic()
+    for attempt in range(RETRIES + 1):
+        try:
+            async with http.delete(f"{SERVERS}/{server_id}") as response:
+                status = response.status
+                await response.read()
+            if status not in (204, 404):
+                rec.error(f"delete HTTP {status}")
+            break
+        except TimeoutError:
+            status = "timeout"
+            rec.error("delete timeout")
+            break
+        except CONNECTION_ERRORS as exc:      # a delete is idempotent: send it again
+            status = type(exc).__name__
+            if attempt == RETRIES:
+                rec.error(f"delete {status}")
+                break
+            rec.error(f"delete {status} (retried)", count_only=True)
+        except aiohttp.ClientError as exc:
+            status = type(exc).__name__
+            rec.error(f"delete {status}")
+            break
+    rec.deletes.append((sent - rec.t0, time.monotonic() - sent, status))
+
+
+async def list_latency(http, samples):
+    """GET /servers/detail?limit=1000, one at a time, with every server in place."""
+    latencies, sizes, failures = [], [], 0
+    for _ in range(samples):
+        sent = time.monotonic()
+        try:
+            async with http.get(SERVERS + "/detail", params={"limit": 1000}) as response:
+                status = response.status
+                data = await response.read()
+            if status == 200:
+                latencies.append(time.monotonic() - sent)
+                sizes.append(len(json.loads(data)["servers"]))
+            else:
+                failures += 1
+        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError):
+            failures += 1
+    lat = latency_ms(latencies)
+    return {"requests": samples, "failures": failures, "servers_per_page": max(sizes or [0]),
+            "latency_ms": {"p50": lat["p50"], "p99": lat["p99"], "max": lat["max"]}}
+
+
+# -- loops ----------------------------------------------------------------------------------
+async def closed_loop(count, clients, job):
+    """``clients`` clients (at most ``count``) run job(0..count-1) between
+    them, each sending its next when the last is answered."""
+    counter = iter(range(count))
+
+    async def client():
+        for n in counter:
+            await job(n)
+
+    await asyncio.gather(*(client() for _ in range(min(clients, count))))
+
+
+async def open_loop(count, clients, rate, job):
+    """Start one request every 1/rate s (at most ``clients`` in flight)."""
+    limit = asyncio.Semaphore(clients)
+    started = time.monotonic()
+    tasks = []
+
+    async def one(n):
+        async with limit:
+            await job(n)
+
+    for n in range(count):
+        delay = started + n / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(n)))
+    await asyncio.gather(*tasks)
+

@@ -1,0 +1,192 @@
+"""One flood session against a cloud, in phases: create (closed or open
+loop), settle (every server ACTIVE or ERROR), list, delete. A session logs
+in, finds the image, watches the cloud (flood_watch) and holds one HTTP
+session (flood_http) for all its phases, so a sweep runs many create phases
+in one session."""
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+
+from sqlalchemy import create_engine, text
+
+import flood_http
+from flood_check import verify
+from flood_watch import ProcessWatch, QueueWatch, monitor, server_counts
+
+CLIENT = "flood (this client)"
+
+
+class Flood:
+    """``async with Flood(target, ...) as f:`` then its phases. Servers are
+    named ``flood-<run><tag>-<n>``: a phase's ``tag`` tells its servers from
+    the other phases' of the same session."""
+
+    def __init__(self, target, connections, flavor="1", image=None, sample=1.0,
+                 progress=None, request_timeout=60.0):
+        self.target = target
+        self.connections = connections
+        self.flavor = flavor
+        self.image = image
+        self.sample = sample
+        self.progress = progress
+        self.request_timeout = request_timeout
+        self.rec = flood_http.Recorder()
+        self.run = self.rec.run = uuid.uuid4().hex[:6]
+        self.phase = {"name": "create"}
+        self.nofile = flood_http.raise_nofile(connections)
+
+    async def __aenter__(self):
+        target = self.target
+        token, self.project_id = flood_http.login(target.url, target.user, target.password,
+                                                  target.project)
+        admin_token, _ = flood_http.login(target.url, "admin", target.admin_password, "admin")
+        self.image = self.image or flood_http.ensure_image(target.url, admin_token)
+        self.engine = create_engine(target.db_url, pool_size=4)
+        with self.engine.connect() as conn:
+            self.since = conn.execute(text("SELECT now()")).scalar()
+        self.queues = QueueWatch(target.amqp_url, target.db_url) if target.amqp_url else None
+        self.procs = ProcessWatch({**target.pids, CLIENT: os.getpid()}, flat=(CLIENT,))
+        self.stop = asyncio.Event()
+        self.monitor = asyncio.create_task(monitor(
+            self.rec, self.engine, self.project_id, self.since, self.queues, self.procs,
+            self.stop, self.progress, self.sample, self.phase))
+        self.http = flood_http.session(target.url, token, self.connections,
+                                       self.request_timeout)
+        return self
+
+    async def __aexit__(self, *exc):
+        self.stop.set()
+        await self.monitor
+        if self.queues:
+            self.queues.close()
+        await self.http.close()
+
+    # -- names and SQL --------------------------------------------------------------------
+    def like(self, tag=""):
+        return f"flood-{self.run}{tag}-%"
+
+    def _sql(self, query, **params):
+        """Every row of ``query`` (``:p`` the project, ``:since`` the start)."""
+        with self.engine.connect() as conn:
+            return conn.execute(text(query), {"p": self.project_id, "since": self.since,
+                                              **params}).all()
+
+    def _scalar(self, query, **params):
+        rows = self._sql(query, **params)
+        return rows[0][0] if rows else None
+
+    def counts(self, tag=""):
+        return server_counts(self.engine, self.project_id, self.since,
+                             run=f"{self.run}{tag}-")
+
+    def db_transactions(self):
+        """Write transactions begun so far (transaction ids assigned, by every
+        database of the server: the next xid to be assigned, which reading
+        does not consume). Exact at once, where pg_stat_database's counts
+        lag by up to seconds; read-only transactions are not counted."""
+        with contextlib.suppress(Exception):
+            with self.engine.connect() as conn:
+                return int(conn.execute(text(
+                    "SELECT txid_snapshot_xmax(txid_current_snapshot())")).scalar())
+        return None
+
+    def exists(self, name):
+        return self._scalar("SELECT uuid FROM instances WHERE project_id = :p AND NOT deleted "
+                            "AND created_at >= :since AND name = :name", name=name)
+
+    # -- phases ---------------------------------------------------------------------------
+    async def create(self, count, clients, rate=None, tag=""):
+        """Create ``count`` servers; returns {start, end, cpu_s, ids,
+        db_transactions} (the ids accepted, this process's CPU seconds and
+        the database's write transactions meanwhile)."""
+        rec, prefix = self.rec, f"flood-{self.run}{tag}-"
+        first = len(rec.ids)
+        image, flavor = self.image, self.flavor
+
+        async def job(n):
+            body = {"server": {"name": f"{prefix}{n}", "imageRef": image, "flavorRef": flavor}}
+            await flood_http.create(self.http, rec, body, self.exists)
+
+        xacts = self.db_transactions()
+        cpu, start = time.process_time(), time.monotonic()
+        if rate:
+            await flood_http.open_loop(count, clients, rate, job)
+        else:
+            await flood_http.closed_loop(count, clients, job)
+        end, cpu = time.monotonic(), time.process_time() - cpu
+        after = self.db_transactions()
+        return {"start": start, "end": end, "cpu_s": cpu, "ids": rec.ids[first:],
+                "xacts_at_start": xacts,
+                "db_transactions": None if None in (xacts, after) else after - xacts}
+
+    async def settle(self, created, timeout, tag=""):
+        """Wait until no server of ``tag`` is building (at most ``timeout``
+        s); adds to ``created`` (what create returned) the database's write
+        transactions from its start to now ("db_write_transactions_to_settled")."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            counts = self.counts(tag)
+            if counts["building"] == 0 and counts["other"] == 0:
+                break
+            await asyncio.sleep(self.sample)
+        xacts = self.db_transactions()
+        created["db_write_transactions_to_settled"] = None if None in (
+            xacts, created["xacts_at_start"]) else xacts - created["xacts_at_start"]
+        return self.counts(tag)
+
+    def builds(self, tag=""):
+        """(created -> launched seconds of each server, seconds from the first
+        created to the last launched)."""
+        cond = ("WHERE project_id = :p AND created_at >= :since AND name LIKE :name "
+                "AND launched_at IS NOT NULL")
+        name = self.like(tag)
+        builds = [float(r[0]) for r in self._sql(
+            "SELECT extract(epoch FROM launched_at - created_at) FROM instances " + cond,
+            name=name)]
+        last = self._scalar("SELECT extract(epoch FROM max(launched_at) - min(created_at)) "
+                            "FROM instances " + cond, name=name)
+        return builds, float(last or 0)
+
+    async def list_latency(self, samples):
+        return await flood_http.list_latency(self.http, samples)
+
+    async def delete(self, ids, clients, timeout, tag=""):
+        """Delete ``ids`` and whatever of ``tag`` exists though its answer was
+        lost (a client timeout after the API committed), then wait until none
+        is left; returns {start, sent, end, cpu_s, count, left}."""
+        found = [r[0] for r in self._sql(
+            "SELECT uuid FROM instances WHERE project_id = :p AND NOT deleted "
+            "AND created_at >= :since AND name LIKE :name", name=self.like(tag))]
+        known = set(ids)
+        ids = list(ids) + [u for u in found if u not in known]
+        rec = self.rec
+
+        async def job(n):
+            await flood_http.delete(self.http, rec, ids[n])
+
+        cpu, start = time.process_time(), time.monotonic()
+        await flood_http.closed_loop(len(ids), clients, job)
+        sent, cpu = time.monotonic(), time.process_time() - cpu
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = self.counts(tag)
+            left = counts["active"] + counts["error"] + counts["building"] + counts["other"]
+            if left == 0 or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(min(self.sample, 0.5))
+        return {"start": start, "sent": sent, "end": time.monotonic(), "cpu_s": cpu,
+                "count": len(ids), "left": left}
+
+    def accounting(self):
+        return verify(self.engine)
+
+    def leftover_allocations(self):
+        return self._scalar(
+            "SELECT count(*) FROM allocations a JOIN instances i ON i.uuid = a.instance_uuid "
+            "WHERE i.project_id = :p AND i.created_at >= :since")
+
+    def close(self):
+        with contextlib.suppress(Exception):
+            self.engine.dispose()

@@ -1,0 +1,197 @@
+"""What a flood watches while it runs: the CPU and RSS of the service
+processes, the depth of the queues, and the servers of the run by state (SQL).
+
+Run as a script it is the child process that sums every compute.<host>
+queue's depth (QueueWatch): ``flood_watch.py AMQP_URL DB_URL EVERY``."""
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import psutil
+from sqlalchemy import create_engine, text
+
+
+# -- sampling -----------------------------------------------------------------------------
+class ProcessWatch:
+    """CPU seconds and peak RSS of named process trees (a pid and its children)."""
+
+    def __init__(self, pids, flat=()):
+        self.flat = set(flat)          # names counted without their children
+        self.procs = {}
+        for name, pid in pids.items():
+            try:
+                self.procs[name] = psutil.Process(pid)
+            except psutil.NoSuchProcess:
+                continue
+        self.names = {p.pid: n for n, p in self.procs.items()}
+        self.start_cpu = {n: self._cpu(p) for n, p in self.procs.items()}
+        self.peak_rss = dict.fromkeys(self.procs, 0)
+        self.last_cpu = dict(self.start_cpu)
+        self.last_time = time.monotonic()
+
+    def _tree(self, proc):
+        if self.names.get(proc.pid) in self.flat:
+            return [proc]
+        try:
+            return [proc, *proc.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def _cpu(self, proc):
+        """CPU of the tree, including children that have exited (a process's
+        children_* times hold those it reaped: PostgreSQL backends, ...)."""
+        if self.names.get(proc.pid) in self.flat:
+            t = proc.cpu_times()
+            return t.user + t.system
+        total = 0.0
+        for p in self._tree(proc):
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def _rss(self, proc):
+        total = 0
+        for p in self._tree(proc):
+            try:
+                total += p.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+    def sample(self):
+        """{name: (cores used since the last sample, rss MiB)}."""
+        now = time.monotonic()
+        elapsed = max(now - self.last_time, 1e-6)
+        out = {}
+        for name, proc in self.procs.items():
+            cpu, rss = self._cpu(proc), self._rss(proc)
+            self.peak_rss[name] = max(self.peak_rss[name], rss)
+            out[name] = (round((cpu - self.last_cpu[name]) / elapsed, 2), rss >> 20)
+            self.last_cpu[name] = cpu
+        self.last_time = now
+        return out
+
+    def summary(self, seconds):
+        return {name: {"cpu_seconds": round(self._cpu(proc) - self.start_cpu[name], 1),
+                       "avg_cores": round((self._cpu(proc) - self.start_cpu[name])
+                                          / max(seconds, 1e-6), 2),
+                       "peak_rss_mb": self.peak_rss[name] >> 20}
+                for name, proc in self.procs.items()}
+
+
+class QueueWatch:
+    """Messages waiting in the shared queues (each sample) and, summed, in
+    every compute.<host>: ten thousand passive declares take a second of CPU,
+    so a child process of its own walks them every ``compute_every`` s (in this
+    process it would hold the GIL from the clients' event loop)."""
+
+    def __init__(self, amqp_url, db_url, compute_every=10.0):
+        self.amqp_url = amqp_url
+        self.conn = self._connect(amqp_url)
+        self.compute_total = 0
+        self.sampler = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), amqp_url, db_url, str(compute_every)],
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        self._thread = threading.Thread(target=self._read, daemon=True,
+                                        name="flood-compute-queues")
+        self._thread.start()
+
+    @staticmethod
+    def _connect(amqp_url):
+        from kombu import Connection
+        return Connection(amqp_url, connect_timeout=5)
+
+    @staticmethod
+    def depth(conn, name):
+        """Messages in ``name``; 0 if it does not exist (the error closes the
+        channel: the next call gets a new one)."""
+        try:
+            return conn.default_channel.queue_declare(name, passive=True).message_count
+        except Exception:  # noqa: BLE001 - not declared yet
+            with contextlib.suppress(Exception):
+                conn.default_channel.close()
+            conn._default_channel = None
+            return 0
+
+    def sample(self):
+        out = {name: self.depth(self.conn, name) for name in ("conductor", "scheduler")}
+        out["compute"] = self.compute_total
+        return out
+
+    def _read(self):
+        for line in self.sampler.stdout:
+            with contextlib.suppress(ValueError):
+                self.compute_total = int(line)
+
+    def close(self):
+        self.sampler.terminate()
+        with contextlib.suppress(Exception):
+            self.sampler.wait(timeout=10)
+        with contextlib.suppress(Exception):
+            self.conn.release()
+
+
+def queue_sampler(amqp_url, db_url, every):
+    """Child process: print the sum of every compute.<host> queue's depth."""
+    engine = create_engine(db_url, pool_size=1)
+    conn = QueueWatch._connect(amqp_url)
+    parent = os.getppid()
+    while os.getppid() == parent:          # ends with the flood that started it
+        started = time.monotonic()
+        with contextlib.suppress(Exception):
+            with engine.connect() as db:
+                hosts = [r[0] for r in db.execute(text("SELECT host FROM compute_nodes"))]
+            print(sum(QueueWatch.depth(conn, f"compute.{h}") for h in hosts), flush=True)
+        time.sleep(max(1.0, every - (time.monotonic() - started)))
+
+
+def server_counts(engine, project_id, since, accepted=None, run=""):
+    """Live servers of this run by vm_state (the partial index on live
+    instances by project and creation time serves it); ``deleted`` is what
+    was accepted and is no longer live. ``run``: the servers named
+    ``flood-<run>...``."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT vm_state, count(*) FROM instances WHERE project_id = :p "
+            "AND NOT deleted AND created_at >= :since AND name LIKE :name GROUP BY 1"),
+            {"p": project_id, "since": since, "name": f"flood-{run}%"}).all()
+    counts = {"active": 0, "error": 0, "building": 0, "deleted": 0, "other": 0}
+    for vm_state, n in rows:
+        counts[vm_state if vm_state in ("active", "error", "building") else "other"] += n
+    if accepted is not None:
+        counts["deleted"] = max(0, accepted - sum(counts.values()))
+    return counts
+
+
+async def monitor(rec, engine, project_id, since, queues, procs, stop, progress,
+                  interval, phase):
+    """Every ``interval`` s until ``stop``: a sample of states, queues and CPU
+    into ``rec.samples``, and the progress display updated."""
+    while not stop.is_set():
+        started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        counts = await loop.run_in_executor(None, server_counts, engine, project_id, since,
+                                            len(rec.ids), rec.run)
+        depths = await loop.run_in_executor(None, queues.sample) if queues else {}
+        cpu = procs.sample()
+        rec.samples.append({"t": round(started - rec.t0, 2), "phase": phase["name"],
+                            "accepted": len(rec.ids), "creates_sent": len(rec.creates),
+                            "deletes_sent": len(rec.deletes), **counts,
+                            "queues": depths, "cpu": {k: v[0] for k, v in cpu.items()},
+                            "rss_mb": {k: v[1] for k, v in cpu.items()}})
+        if progress:
+            progress(rec, counts, depths)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), max(0.05, interval - (
+                time.monotonic() - started)))
+
+
+if __name__ == "__main__":
+    queue_sampler(sys.argv[1], sys.argv[2], float(sys.argv[3]))
