@@ -4,6 +4,7 @@ import logging
 import flask
 
 from nova_lite.api import compute, identity, image, network
+from nova_lite.api.identity import tokens
 from nova_lite.api.middleware import auth, errors, microversion, request_id
 from nova_lite.api.relay import RELAY_KEY
 from nova_lite.conf import CONF
@@ -16,6 +17,7 @@ def create_app(start_relay=True):
     app = flask.Flask("nova_lite.api")
     app.json.sort_keys = False
     app.config["MAX_CONTENT_LENGTH"] = None      # image uploads are streamed
+    tokens.configure_cache()
     request_id.install(app)                      # runs first: every response gets an id
     auth.install(app)
     microversion.install(app)

@@ -5,10 +5,13 @@ from nova_lite.conf import CONF
 
 
 def base_url():
-    """Where clients reach this API: [api] public_endpoint, else the request's host."""
-    if CONF.api.public_endpoint:
-        return CONF.api.public_endpoint.rstrip("/")
-    return flask.request.host_url.rstrip("/")
+    """Where clients reach this API: [api] public_endpoint, else the request's
+    host (worked out once per request: a page of servers has thousands of links)."""
+    base = flask.g.get("base_url")
+    if base is None:
+        endpoint = CONF.api.public_endpoint
+        base = flask.g.base_url = (endpoint or flask.request.host_url).rstrip("/")
+    return base
 
 
 def compute_links(collection, ident):

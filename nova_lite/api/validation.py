@@ -1,12 +1,25 @@
-"""Request bodies: parsed once, checked against a JSON schema, 400 on anything wrong."""
+"""Request bodies: parsed once, checked against a JSON schema, 400 on anything wrong.
+
+Each schema's validator is built once (its class from the schema's draft, the
+schema itself checked against the meta-schema then, not per request) and
+reused by every request and thread; errors are those ``jsonschema.validate``
+raises (``best_match`` of the instance's errors), so messages are unchanged."""
 import functools
 import json
+import threading
 import uuid
 
 import flask
 import jsonschema
+from jsonschema import exceptions as schema_exc
+from jsonschema import validators
 
 from nova_lite import exception
+
+_FORMATS = jsonschema.FormatChecker()
+_MAX_CACHED = 512
+_lock = threading.Lock()
+_validators = {}        # id(schema) -> (schema, validator); the schema is kept alive
 
 
 def json_body():
@@ -20,13 +33,27 @@ def json_body():
         raise exception.Invalid(f"Malformed request body: {exc}") from None
 
 
+def validator(schema):
+    """The compiled validator of ``schema`` (built and meta-checked on first use)."""
+    hit = _validators.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)
+    compiled = cls(schema, format_checker=_FORMATS)
+    with _lock:
+        if len(_validators) >= _MAX_CACHED:      # only if schemas are made per request
+            _validators.clear()
+        _validators[id(schema)] = (schema, compiled)
+    return compiled
+
+
 def check(schema, body):
-    try:
-        jsonschema.validate(body, schema, format_checker=jsonschema.FormatChecker())
-    except jsonschema.ValidationError as exc:
+    exc = schema_exc.best_match(validator(schema).iter_errors(body))
+    if exc is not None:
         where = "/".join(str(p) for p in exc.absolute_path)
         prefix = f"Invalid input for field/attribute {where}. " if where else "Invalid input. "
-        raise exception.Invalid(f"{prefix}Value: {exc.instance!r}. {exc.message}") from None
+        raise exception.Invalid(f"{prefix}Value: {exc.instance!r}. {exc.message}")
 
 
 def body(schema):

@@ -29,6 +29,7 @@ def gunicorn_options():
         "bind": f"{CONF.api.bind_host}:{CONF.api.bind_port}",
         "workers": CONF.api.workers,
         "threads": CONF.api.threads,
+        "worker_connections": CONF.api.worker_connections,
         "worker_class": "gthread",
         "timeout": 120,
         "graceful_timeout": 30,

@@ -7,6 +7,13 @@ opts = [
     cfg.PortOpt("bind_port", default=8774, help="Port to listen on."),
     cfg.IntOpt("workers", default=2, min=1, help="gunicorn worker processes."),
     cfg.IntOpt("threads", default=8, min=1, help="Threads per gunicorn worker."),
+    cfg.IntOpt("worker_connections", default=5000, min=1,
+               help="Open client connections a gunicorn (gthread) worker holds at "
+                    "once, busy or idle keep-alive; beyond that it stops accepting "
+                    "and clients wait in the listen backlog. workers x "
+                    "worker_connections is how many clients can be connected at "
+                    "once (2 x 5000: 10,000). Each is a file descriptor: keep the "
+                    "process's open-files limit (ulimit -n) above it."),
     cfg.StrOpt("public_endpoint",
                help="Base URL clients reach this API at, e.g. http://10.0.0.5:8774. "
                     "Used in the service catalog and in links. Defaults to "
@@ -15,6 +22,18 @@ opts = [
                help="Most items a list request returns in one page."),
     cfg.FloatOpt("outbox_sweep_interval", default=1.0, min=0.05,
                  help="Seconds between sweeps of unsent outbox rows."),
+    cfg.IntOpt("token_cache_ttl", default=60, min=0,
+               help="Seconds a worker keeps a token it has checked (never past the "
+                    "token's expiry), so later requests skip the Fernet decrypt. "
+                    "Also the longest a token would outlive a revocation or a key "
+                    "change. 0 turns the cache off."),
+    cfg.IntOpt("token_cache_size", default=10000, min=1,
+               help="Most tokens a worker keeps checked (least recently used go "
+                    "first)."),
+    cfg.IntOpt("flavor_cache_ttl", default=10, min=0,
+               help="Seconds a worker keeps a flavor it looked up for server create. "
+                    "A flavor deleted (or disabled in the database) is refused by "
+                    "the other workers within this time. 0 looks it up every time."),
 ]
 
 

@@ -6,8 +6,12 @@ opts = [
     cfg.StrOpt("connection", secret=True,
                default="postgresql+psycopg2://nova_lite:nova_lite@127.0.0.1/nova_lite",
                help="SQLAlchemy URL of the PostgreSQL database."),
-    cfg.IntOpt("pool_size", default=5, min=1,
-               help="Connections kept open per process."),
+    cfg.IntOpt("pool_size", default=20, min=1,
+               help="Connections kept open per process (opened as needed). Keep it "
+                    "at least the threads of a process that use the database at "
+                    "once: an API worker's [api] threads + its outbox relay, a "
+                    "service's [rpc] prefetch_count handlers + its periodic tasks. "
+                    "A use beyond it opens and closes a connection each time."),
     cfg.IntOpt("max_overflow", default=10, min=0,
                help="Extra connections a process may open under load."),
     cfg.IntOpt("pool_timeout", default=30, min=1,

@@ -1,16 +1,25 @@
 """Instance actions and their events: the user-visible history of an instance
 (``GET /servers/{id}/os-instance-actions``)."""
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from nova_lite.db import models
 
 A = models.InstanceAction
+_INSERT = insert(A.__table__)
 
 
 def start(session, instance_uuid, action, context):
-    session.add(A(instance_uuid=instance_uuid, action=action,
-                  request_id=context.get("request_id") or "",
-                  user_id=context.get("user_id"), project_id=context.get("project_id")))
+    start_many(session, [instance_uuid], action, context)
+
+
+def start_many(session, instance_uuids, action, context):
+    """Open an ``action`` for each of these instances: one INSERT (executemany)."""
+    request_id = context.get("request_id") or ""
+    user_id, project_id = context.get("user_id"), context.get("project_id")
+    session.execute(_INSERT, [{"instance_uuid": instance_uuid, "action": action,
+                               "request_id": request_id, "user_id": user_id,
+                               "project_id": project_id, "start_time": models.utcnow()}
+                              for instance_uuid in instance_uuids])
 
 
 def finish(session, instance_uuid, action, message=None):

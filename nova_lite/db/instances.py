@@ -3,12 +3,19 @@
 A handler states which state it expects to move from; if another actor got
 there first (a delete during a build, a redelivered message) the UPDATE
 matches no row and the caller learns it lost, without locks or lost updates."""
-from sqlalchemy import false, or_, select, update
+from sqlalchemy import false, insert, or_, select, text, update
 
 from nova_lite.db import allocations, models
 from nova_lite.objects import states
 
 I = models.Instance
+_INSERT = insert(I.__table__)
+
+
+def create_many(session, rows):
+    """Insert new instance rows (dicts keyed by column name; unset columns take
+    their defaults) in one INSERT (executemany)."""
+    session.execute(_INSERT, rows)
 
 
 def transition(session, instance_uuid, expect, **values):
@@ -95,3 +102,40 @@ def placed(session, instance_uuids, skip_hypervisors=()):
             models.ComputeNode.hypervisor_type.in_(list(skip_hypervisors)))
         query = query.where(I.host.not_in(skipped))
     return session.execute(query).all()
+
+
+# One statement for the usual DELETE /servers/{id}: the row is locked by the
+# UPDATE itself, and the action row is written with it.
+_BEGIN_DELETE = """
+    WITH target AS (
+        UPDATE instances SET task_state = :deleting, task_updated_at = :now,
+                             updated_at = :now
+        WHERE uuid = :uuid AND NOT deleted AND host IS NOT NULL
+          AND task_state IS DISTINCT FROM :deleting {conditions}
+        RETURNING uuid, host
+    ), opened AS (
+        INSERT INTO instance_actions (instance_uuid, action, request_id, user_id,
+                                      project_id, start_time)
+        SELECT uuid, 'delete', :request_id, :user_id, :action_project_id, :now
+        FROM target
+    )
+    SELECT host FROM target"""
+_BEGIN_DELETE_AS = {
+    (project, locked_too): text(_BEGIN_DELETE.format(conditions=" ".join(
+        ([] if project is None else ["AND project_id = :project_id"])
+        + ([] if locked_too else ["AND NOT locked"]))))
+    for project in (None, True) for locked_too in (False, True)}
+
+
+def begin_delete(session, instance_uuid, context, project_id=None, locked_too=False):
+    """Start deleting a live instance that has a host and is not being deleted
+    already (of ``project_id`` unless None; not locked unless ``locked_too``):
+    task_state deleting and its 'delete' action opened, in one statement.
+    Returns its host, or None if the instance is not such a one (nothing
+    changed: the caller looks closer)."""
+    statement = _BEGIN_DELETE_AS[(None if project_id is None else True, bool(locked_too))]
+    return session.execute(statement, {
+        "uuid": instance_uuid, "project_id": project_id, "deleting": states.DELETING,
+        "now": models.utcnow(), "request_id": context.get("request_id") or "",
+        "user_id": context.get("user_id"),
+        "action_project_id": context.get("project_id")}).scalar()

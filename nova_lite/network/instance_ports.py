@@ -14,7 +14,7 @@ import ipaddress
 import uuid
 from typing import NamedTuple
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from nova_lite import exception
 from nova_lite.db import models
@@ -43,11 +43,17 @@ def _is_ip(value):
     return True
 
 
+_VISIBLE_NETWORKS = (select(models.Network).where(
+    ~models.Network.external,
+    or_(models.Network.project_id == bindparam("project_id"), models.Network.shared))
+    .order_by(models.Network.created_at, models.Network.id))
+_DEFAULT_GROUP = select(models.SecurityGroup.id).where(
+    models.SecurityGroup.project_id == bindparam("project_id"),
+    models.SecurityGroup.name == security_groups.DEFAULT)
+
+
 def _visible_networks(session, project_id):
-    return session.scalars(select(models.Network).where(
-        ~models.Network.external,
-        or_(models.Network.project_id == project_id, models.Network.shared))
-        .order_by(models.Network.created_at, models.Network.id)).all()
+    return session.scalars(_VISIBLE_NETWORKS, {"project_id": project_id}).all()
 
 
 def _auto_network(session, project_id, required):
@@ -129,28 +135,44 @@ def plan(session, context, requested, count):
     return nics
 
 
-def security_group_ids(session, context, requested):
-    """Ids of the groups named in the request ('default' when none)."""
-    names = [g.get("name") for g in requested or [] if g.get("name")] or ["default"]
-    return security_groups.resolve(session, context.project_id, names)
+def security_group_ids(session, context, requested, nics=None):
+    """Ids of the groups named in the request ('default' when none). Servers
+    without a NIC (``nics`` == []) have no port to put in a group: named groups
+    are still checked, the implicit 'default' is not looked up (nor made)."""
+    names = [g.get("name") for g in requested or [] if g.get("name")]
+    if not names:
+        if nics is not None and not nics:
+            return []
+        found = session.execute(_DEFAULT_GROUP, {"project_id": context.project_id}).scalar()
+        if found is not None:
+            return [found]
+    return security_groups.resolve(session, context.project_id,
+                                   names or [security_groups.DEFAULT])
 
 
-def allocate(session, context, instance_uuid, nics, group_ids):
-    """Make (or bind) each NIC's port for one server."""
-    for nic in nics:
-        if nic.port is not None:
-            nic.port.device_id = instance_uuid
-            nic.port.device_owner = ports.COMPUTE_OWNER
-            nic.port.preserve_on_delete = True
-            continue
-        fixed = [{"ip_address": nic.fixed_ip}] if nic.fixed_ip else None
-        try:
-            ports.create(session, nic.network, context.project_id, device_id=instance_uuid,
-                         device_owner=ports.COMPUTE_OWNER, fixed_ips=fixed,
-                         security_group_ids=group_ids)
-        except exceptions.IpAddressExhausted:
-            raise exceptions.IpAddressExhausted(
-                network=nic.network.name or nic.network.id) from None
+def allocate(session, context, instance_uuids, nics, group_ids):
+    """Make (or bind) each NIC's port for each of these servers (in order:
+    the first server's NICs, then the next one's)."""
+    if not nics:
+        return
+    subnets = {nic.network.id: ports.subnets_of(session, nic.network.id)
+               for nic in nics if nic.port is None}
+    for instance_uuid in instance_uuids:
+        for nic in nics:
+            if nic.port is not None:
+                nic.port.device_id = instance_uuid
+                nic.port.device_owner = ports.COMPUTE_OWNER
+                nic.port.preserve_on_delete = True
+                continue
+            fixed = [{"ip_address": nic.fixed_ip}] if nic.fixed_ip else None
+            try:
+                ports.create(session, nic.network, context.project_id,
+                             device_id=instance_uuid, device_owner=ports.COMPUTE_OWNER,
+                             fixed_ips=fixed, security_group_ids=group_ids,
+                             subnets=subnets[nic.network.id], load=False)
+            except exceptions.IpAddressExhausted:
+                raise exceptions.IpAddressExhausted(
+                    network=nic.network.name or nic.network.id) from None
 
 
 def release(session, instance_uuids):

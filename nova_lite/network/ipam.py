@@ -28,6 +28,8 @@ _FIRST_FREE = text("""
         ORDER BY address LIMIT 1 FOR UPDATE {skip})
     RETURNING host(address)""")
 
+_FIRST_FREE_SKIP_LOCKED = text(_FIRST_FREE.text.format(skip="SKIP LOCKED"))
+
 _CHOSEN = text("""
     UPDATE ip_allocations SET port_id = :port_id, allocated_at = now()
     WHERE subnet_id = :subnet_id AND address = CAST(:address AS inet) AND port_id IS NULL
@@ -137,7 +139,7 @@ def allocate(session, subnet, port_id, address=None, network_label=None):
                 raise exceptions.IpAddressInUse(address=address, subnet=subnet.id)
             raise exceptions.InvalidIpForSubnet(address=address)
         return got
-    first_free = text(_FIRST_FREE.text.format(skip="SKIP LOCKED"))
+    first_free = _FIRST_FREE_SKIP_LOCKED
     deadline, pause = time.monotonic() + WAIT_FOR_LOCKED, 0.005
     while True:
         got = session.execute(first_free, params).scalar()

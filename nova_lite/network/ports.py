@@ -8,7 +8,7 @@ association in the same transaction."""
 import ipaddress
 import random
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 
 from nova_lite.conf import CONF
 from nova_lite.db import models
@@ -31,18 +31,23 @@ def get(session, port_id):
     return port
 
 
+_SUBNETS_OF = (select(models.Subnet)
+               .where(models.Subnet.network_id == bindparam("network_id"))
+               .order_by(models.Subnet.ip_version, models.Subnet.created_at))
+_ADD_GROUPS = insert(models.PortSecurityGroup.__table__)
+
+
 def subnets_of(session, network_id):
-    return session.scalars(select(models.Subnet)
-                           .where(models.Subnet.network_id == network_id)
-                           .order_by(models.Subnet.ip_version,
-                                     models.Subnet.created_at)).all()
+    return session.scalars(_SUBNETS_OF, {"network_id": network_id}).all()
 
 
 def create(session, network, project_id, *, device_id="", device_owner="", fixed_ips=None,
            security_group_ids=(), mac=None, name="", port_security=True,
-           binding_host_id=None):
+           binding_host_id=None, subnets=None, load=True):
     """A new port on ``network`` (a models.Network). ``fixed_ips`` is a list of
-    {"subnet_id"?, "ip_address"?}; None means automatic. Raises
+    {"subnet_id"?, "ip_address"?}; None means automatic. ``subnets``: the
+    network's (``subnets_of``), when the caller has them already. Returns the
+    port (a models.Port), or only its id with ``load=False``. Raises
     IpAddressExhausted, IpAddressInUse, InvalidIpForSubnet, MacAddressInUse."""
     values = {"id": models.new_uuid(), "network_id": network.id, "project_id": project_id,
               "name": name or "", "description": "", "device_id": device_id or "",
@@ -50,16 +55,18 @@ def create(session, network, project_id, *, device_id="", device_owner="", fixed
               "status": "DOWN", "binding_host_id": binding_host_id,
               "port_security_enabled": port_security}
     _insert_with_mac(session, values, mac, network.id)
-    port = session.get(models.Port, values["id"])
-    for subnet, address in _requested_addresses(subnets_of(session, network.id),
-                                                fixed_ips, network):
-        _assign(session, subnet, port, address, network)
-    if port_security:
-        for group_id in dict.fromkeys(security_group_ids):
-            session.add(models.PortSecurityGroup(port_id=port.id,
-                                                 security_group_id=group_id))
+    port_id, mac_address = values["id"], values["mac_address"]
+    if subnets is None:
+        subnets = subnets_of(session, network.id)
+    for subnet, address in _requested_addresses(subnets, fixed_ips, network):
+        _assign(session, subnet, port_id, mac_address, address, network)
+    if port_security and security_group_ids:
+        session.execute(_ADD_GROUPS, [{"port_id": port_id, "security_group_id": group_id}
+                                      for group_id in dict.fromkeys(security_group_ids)])
+    if not load:
+        return port_id
     session.flush()
-    return port
+    return session.get(models.Port, port_id)
 
 
 _INSERT = text("""
@@ -116,14 +123,14 @@ def _subnet_holding(subnets, address):
     raise exceptions.InvalidIpForSubnet(address=address)
 
 
-def _assign(session, subnet, port, address, network):
+def _assign(session, subnet, port_id, mac_address, address, network):
     if subnet.ip_version == 6 and subnet.ipv6_address_mode in (None, "slaac",
                                                                 "dhcpv6-stateless"):
         if address is not None and address != str(ipam.eui64(
-                ipaddress.ip_network(str(subnet.cidr)), port.mac_address)):
+                ipaddress.ip_network(str(subnet.cidr)), mac_address)):
             raise exceptions.InvalidIpForSubnet(address=address)
-        return ipam.allocate_slaac(session, subnet, port.id, port.mac_address)
-    return ipam.allocate(session, subnet, port.id, address, network_label=network.id)
+        return ipam.allocate_slaac(session, subnet, port_id, mac_address)
+    return ipam.allocate(session, subnet, port_id, address, network_label=network.id)
 
 
 def delete(session, port_id):

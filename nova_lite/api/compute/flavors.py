@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from nova_lite import exception
 from nova_lite.api import context, links, pagination, validation
+from nova_lite.api.compute import flavor_cache
 from nova_lite.db import models
 from nova_lite.db.session import reader, transaction
 
@@ -171,6 +172,7 @@ def create(body):
     except IntegrityError:
         raise exception.Conflict(f"Flavor with name {spec['name']} or id {flavorid} "
                                  "already exists.") from None
+    flavor_cache.forget()
     return flask.jsonify({"flavor": view(flavor)})
 
 
@@ -178,6 +180,7 @@ def delete(flavor_id):
     context.current().require_admin("Deleting flavors")
     with transaction() as session:
         session.delete(find(session, flavor_id))
+    flavor_cache.forget()
     return "", 202
 
 

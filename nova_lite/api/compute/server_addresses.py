@@ -1,5 +1,5 @@
 """A server's ``addresses`` and ``security_groups``, read from its ports in
-three queries for a whole page of servers.
+one query for a whole page of servers.
 
     "addresses": {"private": [{"version": 4, "addr": "10.0.0.5",
                                "OS-EXT-IPS:type": "fixed",
@@ -17,28 +17,28 @@ class ServerNetwork(NamedTuple):
 
 EMPTY = ServerNetwork({}, [])
 
-_FIXED = text("""
-    SELECT p.device_id, p.id, p.mac_address, n.name, n.id, host(a.address),
-           family(a.address)
+# One statement: the fixed addresses (kind 0, in port then address order),
+# the floating ones (kind 1, oldest first) and the groups (kind 2, by name).
+_NETWORK = text("""
+    SELECT 0 AS kind, p.device_id, p.mac_address, n.name AS net_name, n.id AS net_id,
+           host(a.address) AS addr, family(a.address) AS fam, p.created_at AS t,
+           p.id AS port_id, a.address AS sort_addr, NULL AS group_name
     FROM ports p JOIN networks n ON n.id = p.network_id
     JOIN ip_allocations a ON a.port_id = p.id
     WHERE p.device_id = ANY(:uuids) AND p.device_owner LIKE 'compute:%'
-    ORDER BY p.created_at, p.id, family(a.address), a.address""")
-
-_FLOATING = text("""
-    SELECT p.device_id, p.mac_address, n.name, n.id, host(f.floating_ip_address),
-           family(f.floating_ip_address)
+    UNION ALL
+    SELECT 1, p.device_id, p.mac_address, n.name, n.id, host(f.floating_ip_address),
+           family(f.floating_ip_address), f.created_at, NULL, NULL, NULL
     FROM floating_ips f JOIN ports p ON p.id = f.port_id
     JOIN networks n ON n.id = p.network_id
     WHERE p.device_id = ANY(:uuids)
-    ORDER BY f.created_at""")
-
-_GROUPS = text("""
-    SELECT DISTINCT p.device_id, g.name
-    FROM port_security_groups pg JOIN ports p ON p.id = pg.port_id
-    JOIN security_groups g ON g.id = pg.security_group_id
-    WHERE p.device_id = ANY(:uuids)
-    ORDER BY g.name""")
+    UNION ALL
+    SELECT 2, d.device_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, d.name
+    FROM (SELECT DISTINCT p.device_id, g.name
+          FROM port_security_groups pg JOIN ports p ON p.id = pg.port_id
+          JOIN security_groups g ON g.id = pg.security_group_id
+          WHERE p.device_id = ANY(:uuids)) d
+    ORDER BY kind, t, port_id, fam, sort_addr, group_name""")
 
 
 def _entry(version, addr, kind, mac):
@@ -52,14 +52,12 @@ def for_servers(session, uuids):
     if not uuids:
         return {}
     addresses, groups = {}, {}
-    params = {"uuids": uuids}
-    for device, _port, mac, net_name, net_id, addr, family in session.execute(_FIXED, params):
-        addresses.setdefault(device, {}).setdefault(net_name or net_id, []).append(
-            _entry(family, addr, "fixed", mac))
-    for device, mac, net_name, net_id, addr, family in session.execute(_FLOATING, params):
-        addresses.setdefault(device, {}).setdefault(net_name or net_id, []).append(
-            _entry(family, addr, "floating", mac))
-    for device, name in session.execute(_GROUPS, params):
-        groups.setdefault(device, []).append({"name": name})
+    for kind, device, mac, net_name, net_id, addr, family, *_, group in session.execute(
+            _NETWORK, {"uuids": uuids}):
+        if kind == 2:
+            groups.setdefault(device, []).append({"name": group})
+        else:
+            addresses.setdefault(device, {}).setdefault(net_name or net_id, []).append(
+                _entry(family, addr, "floating" if kind else "fixed", mac))
     return {uuid: ServerNetwork(addresses.get(uuid, {}), groups.get(uuid, []))
             for uuid in set(addresses) | set(groups)}

@@ -15,12 +15,14 @@ import uuid
 from sqlalchemy import select
 
 from nova_lite import exception
-from nova_lite.api import validation
+from nova_lite.api import outbox_rows, validation
+from nova_lite.api.compute import flavor_cache
 from nova_lite.api.image import queries as image_queries
 from nova_lite.db import actions, models
+from nova_lite.db import instances as instance_db
 from nova_lite.network import instance_ports
 from nova_lite.objects import states
-from nova_lite.rpc import casts, outbox
+from nova_lite.rpc import casts
 
 MAX_COUNT = 1000
 
@@ -72,23 +74,22 @@ SCHEMA = {
 
 def _flavor(session, flavor_ref):
     flavorid = str(flavor_ref).rstrip("/").rsplit("/", 1)[-1]
-    flavor = session.scalars(select(models.Flavor)
-                             .where(models.Flavor.flavorid == flavorid)).first()
+    flavor = flavor_cache.lookup(session, flavorid)
     if flavor is None or flavor.disabled:
         raise exception.Invalid(f"Flavor {flavorid} could not be found.")
     return flavor
 
 
 def _image(session, context, image_ref):
+    """(id, status, min_ram, min_disk) of the visible, active image asked for."""
     if not image_ref:
         raise exception.Invalid("Missing imageRef attribute")
     image_id = str(image_ref).rstrip("/").rsplit("/", 1)[-1]
     if not validation.is_uuid(image_id):
         raise exception.Invalid(f"Invalid imageRef provided: {image_ref}")
-    try:
-        image = image_queries.get_visible(session, context, image_id)
-    except exception.NotFound:
-        raise exception.Invalid(f"Image {image_id} could not be found.") from None
+    image = image_queries.boot_facts(session, context, image_id)
+    if image is None:
+        raise exception.Invalid(f"Image {image_id} could not be found.")
     if image.status != "active":
         raise exception.Invalid(f"Image {image_id} is not active.")
     return image
@@ -138,13 +139,25 @@ def flavor_snapshot(flavor):
             "extra_specs": flavor.extra_specs or {}}
 
 
-def admin_password():
-    alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(12))
+_PASSWORD_ALPHABET = string.ascii_letters + string.digits
+_PASSWORD_BYTES = 256 - 256 % len(_PASSWORD_ALPHABET)    # unbiased: 248 = 4 x 62
+
+
+def admin_password(length=12):
+    """``length`` random letters and digits (uniform: bytes past 247 are redrawn)."""
+    chars = []
+    while len(chars) < length:
+        chars += [_PASSWORD_ALPHABET[b % len(_PASSWORD_ALPHABET)]
+                  for b in secrets.token_bytes(length * 2) if b < _PASSWORD_BYTES]
+    return "".join(chars[:length])
 
 
 def create(session, context, body):
-    """Write the rows for a create request; return (instances, reservation_id)."""
+    """Write the rows for a create request; return (instance uuids, reservation_id).
+
+    One INSERT each (executemany for a multi-create) for the instances, their
+    'create' actions and their outbox messages, after the checks' reads and
+    each server's ports."""
     spec = body["server"]
     count = _counts(spec)
     flavor = _flavor(session, spec["flavorRef"])
@@ -154,30 +167,35 @@ def create(session, context, body):
     user_data = _user_data(spec.get("user_data"))
     nics = instance_ports.plan(session, context, spec.get("networks"), count)
     group_ids = instance_ports.security_group_ids(session, context,
-                                                  spec.get("security_groups"))
+                                                  spec.get("security_groups"), nics)
     reservation_id = "r-" + secrets.token_hex(4)
     rpc_context = context.to_rpc()
-    instances = []
+    common = {
+        "project_id": context.project_id, "user_id": context.user_id,
+        "image_ref": image.id, "flavor_id": flavor.flavorid,
+        "flavor": flavor_snapshot(flavor), "vcpus": flavor.vcpus,
+        "memory_mb": flavor.memory_mb, "root_gb": flavor.root_gb,
+        "ephemeral_gb": flavor.ephemeral_gb,
+        "key_name": keypair.name if keypair else None,
+        "key_data": keypair.public_key if keypair else None,
+        "user_data": user_data, "metadata": spec.get("metadata") or {},
+        "availability_zone": spec.get("availability_zone"),
+        "reservation_id": reservation_id,
+        "config_drive": "True" if str(spec.get("config_drive", "")).lower()
+        in ("true", "1") else "",
+        "access_ip_v4": spec.get("accessIPv4"), "access_ip_v6": spec.get("accessIPv6"),
+        "vm_state": states.BUILDING, "task_state": states.SCHEDULING,
+        "power_state": states.NOSTATE,
+    }
+    rows = []
     for index in range(count):
         name = spec["name"] if count == 1 else f"{spec['name']}-{index + 1}"
-        instance = models.Instance(
-            uuid=str(uuid.uuid4()), name=name, project_id=context.project_id,
-            user_id=context.user_id, image_ref=image.id, flavor_id=flavor.flavorid,
-            flavor=flavor_snapshot(flavor), vcpus=flavor.vcpus, memory_mb=flavor.memory_mb,
-            root_gb=flavor.root_gb, ephemeral_gb=flavor.ephemeral_gb,
-            key_name=keypair.name if keypair else None,
-            key_data=keypair.public_key if keypair else None,
-            user_data=user_data, metadata_=spec.get("metadata") or {},
-            availability_zone=spec.get("availability_zone"),
-            reservation_id=reservation_id, launch_index=index,
-            config_drive="True" if str(spec.get("config_drive", "")).lower()
-            in ("true", "1") else "",
-            access_ip_v4=spec.get("accessIPv4"), access_ip_v6=spec.get("accessIPv6"),
-            vm_state=states.BUILDING, task_state=states.SCHEDULING,
-            power_state=states.NOSTATE)
-        session.add(instance)
-        instance_ports.allocate(session, context, instance.uuid, nics, group_ids)
-        actions.start(session, instance.uuid, "create", rpc_context)
-        outbox.enqueue(session, casts.build_instance(instance.uuid), rpc_context)
-        instances.append(instance)
-    return instances, reservation_id
+        now = models.utcnow()
+        rows.append(dict(common, uuid=str(uuid.uuid4()), name=name, launch_index=index,
+                         created_at=now, task_updated_at=now))
+    uuids = [row["uuid"] for row in rows]
+    instance_db.create_many(session, rows)
+    instance_ports.allocate(session, context, uuids, nics, group_ids)
+    actions.start_many(session, uuids, "create", rpc_context)
+    outbox_rows.enqueue_many(session, [casts.build_instance(u) for u in uuids], rpc_context)
+    return uuids, reservation_id

@@ -6,7 +6,7 @@ commit."""
 import flask
 
 from nova_lite import exception
-from nova_lite.api import context, links, pagination, relay, validation
+from nova_lite.api import context, links, outbox_rows, pagination, relay, validation
 from nova_lite.api.compute import (
     server_addresses,
     server_create,
@@ -18,7 +18,7 @@ from nova_lite.db import instances as instance_db
 from nova_lite.db.session import reader, transaction
 from nova_lite.network import instance_ports
 from nova_lite.objects import states
-from nova_lite.rpc import casts, outbox
+from nova_lite.rpc import casts
 
 UPDATE_SCHEMA = {
     "type": "object", "required": ["server"], "additionalProperties": False,
@@ -41,7 +41,7 @@ def create(body):
     if str(body["server"].get("return_reservation_id", "")).lower() in ("true", "1"):
         return flask.jsonify({"reservation_id": reservation_id}), 202
     first = created[0]
-    server = {"id": first.uuid, "links": links.compute_links("servers", first.uuid),
+    server = {"id": first, "links": links.compute_links("servers", first),
               "OS-DCF:diskConfig": "MANUAL",
               "security_groups": [{"name": g.get("name")} for g in
                                   body["server"].get("security_groups") or []
@@ -81,7 +81,7 @@ def detail():
 def show(server_id):
     ctx = context.current()
     with reader() as session:
-        instance = server_queries.get(session, ctx, server_id)
+        instance = server_queries.get_row(session, ctx, server_id)
         fault = server_views.faults_for(session, [instance]).get(instance.uuid)
         net = server_addresses.for_servers(session, [instance.uuid]).get(instance.uuid)
     return flask.jsonify({"server": server_views.detail(instance, ctx, fault, net)})
@@ -108,25 +108,41 @@ def update(server_id, body):
 
 def delete(server_id):
     ctx = context.current()
-    rpc_context = ctx.to_rpc()
     with transaction() as session:
-        instance = server_queries.get(session, ctx, server_id, for_update=True)
-        if instance.locked and not ctx.is_admin:
-            raise exception.Conflict(f"Instance {server_id} is locked")
-        if instance.task_state == states.DELETING:
-            return "", 204
-        actions.start(session, instance.uuid, "delete", rpc_context)
-        if instance.host is None:
-            # Never placed (or its build failed): nothing runs anywhere to stop.
-            instance_db.mark_deleted(session, instance.uuid)
-            instance_ports.release(session, [instance.uuid])
-            actions.finish(session, instance.uuid, "delete")
-        else:
-            instance_db.transition(session, instance.uuid, {}, task_state=states.DELETING)
-            outbox.enqueue(session, casts.terminate_instance(instance.host, instance.uuid),
-                           rpc_context)
-    relay.wake()
+        changed = _delete(session, ctx, server_id, ctx.to_rpc())
+    if changed:
+        relay.wake()
     return "", 204
+
+
+def _delete(session, ctx, server_id, rpc_context):
+    """Write the delete; False if there was nothing to do (already deleting)."""
+    if validation.is_uuid(server_id):
+        # The usual case (placed, not locked, not being deleted) is one
+        # statement; anything else is decided on the locked row below.
+        host = instance_db.begin_delete(
+            session, server_id, rpc_context,
+            project_id=None if ctx.is_admin else ctx.project_id, locked_too=ctx.is_admin)
+        if host is not None:
+            outbox_rows.enqueue_many(session, [casts.terminate_instance(host, server_id)],
+                                     rpc_context)
+            return True
+    instance = server_queries.get(session, ctx, server_id, for_update=True)
+    if instance.locked and not ctx.is_admin:
+        raise exception.Conflict(f"Instance {server_id} is locked")
+    if instance.task_state == states.DELETING:
+        return False
+    actions.start(session, instance.uuid, "delete", rpc_context)
+    if instance.host is None:
+        # Never placed (or its build failed): nothing runs anywhere to stop.
+        instance_db.mark_deleted(session, instance.uuid)
+        instance_ports.release(session, [instance.uuid])
+        actions.finish(session, instance.uuid, "delete")
+    else:
+        instance_db.transition(session, instance.uuid, {}, task_state=states.DELETING)
+        outbox_rows.enqueue_many(
+            session, [casts.terminate_instance(instance.host, instance.uuid)], rpc_context)
+    return True
 
 
 def register(bp):

@@ -1,6 +1,17 @@
 """Fernet tokens. A token carries its own claims (user, project, roles, expiry),
 sealed with the key in [identity] fernet_key_file, so any API worker checks it
-without a database round trip."""
+without a database round trip.
+
+A worker keeps the tokens it has checked in a bounded LRU keyed by the token
+(``[api] token_cache_size``), each until min(its expiry, checked + ``[api]
+token_cache_ttl``, 60 s by default; 0 turns the cache off), so a client's
+next requests skip the Fernet decrypt (HMAC + AES) and the JSON parse. Only
+valid tokens are cached. Nothing about a cached token can change meanwhile:
+its claims are sealed in it and tokens are not revocable before expiry
+(DELETE /v3/auth/tokens only checks the token; a disabled user's or
+project's tokens stay valid until they lapse, as before the cache). The ttl
+is the longest a cached token would outlive a revocation list or a key
+change were they added; a change of [identity] fernet_key_file empties it."""
 import datetime
 import json
 import os
@@ -10,11 +21,13 @@ import uuid
 from cryptography.fernet import Fernet, InvalidToken
 
 from nova_lite import exception
+from nova_lite.api.ttl_cache import TTLCache
 from nova_lite.conf import CONF
 
 _lock = threading.Lock()
 _fernet = None
 _fernet_path = None
+_cache = None
 
 
 def generate_key(path):
@@ -41,7 +54,20 @@ def _get_fernet():
                     f"The token key {path} does not exist; run "
                     "`nova-lite-manage token-key create`.") from None
             _fernet_path = path
+            if _cache is not None:
+                _cache.clear()          # tokens of another key are not checked ones
         return _fernet
+
+
+def configure_cache():
+    """(Re)build this process's token cache from [api] token_cache_*."""
+    global _cache
+    _cache = TTLCache(CONF.api.token_cache_ttl, CONF.api.token_cache_size)
+    return _cache
+
+
+def _token_cache():
+    return _cache if _cache is not None else configure_cache()
 
 
 def now():
@@ -69,7 +95,13 @@ def issue(user, project, roles, methods=("password",)):
 
 
 def validate(token):
-    """The claims of a valid, unexpired token, or 401."""
+    """The claims of a valid, unexpired token (read-only: they may be shared
+    with other requests), or 401."""
+    cache = _token_cache()
+    if isinstance(token, str):
+        claims = cache.get(token)
+        if claims is not None:
+            return claims
     try:
         claims = json.loads(_get_fernet().decrypt(token.encode(),
                                                   ttl=CONF.identity.token_expiration))
@@ -77,6 +109,8 @@ def validate(token):
         raise exception.NotAuthenticated("The request you have made requires "
                                          "authentication.") from None
     expires = datetime.datetime.strptime(claims["expires_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
-    if expires.replace(tzinfo=datetime.timezone.utc) <= now():
+    expires = expires.replace(tzinfo=datetime.timezone.utc)
+    if expires <= now():
         raise exception.NotAuthenticated("The token has expired.")
+    cache.put(token, claims, expires.timestamp())
     return claims

@@ -7,8 +7,9 @@ Pages are keyset pages: the marker is the last image seen, and the next page
 starts strictly after it in the requested sort order (``id`` breaks ties).
 """
 import dataclasses
+from typing import NamedTuple
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from nova_lite import exception
 from nova_lite.api.validation import is_uuid
@@ -52,14 +53,36 @@ class Filters:
     nothing: bool = False          # a filter no image can match (e.g. os_hidden=true)
 
 
-def visible(ctx):
-    """SELECT of the images ``ctx`` may see."""
-    query = select(Image).where(Image.deleted.is_(False))
+def visible(ctx, *columns):
+    """SELECT of the images ``ctx`` may see (whole rows, or just ``columns``)."""
+    query = select(*columns) if columns else select(Image)
+    query = query.where(Image.deleted.is_(False))
     if ctx.is_admin:
         return query
     if ctx.project_id is None:
         return query.where(Image.visibility == "public")
     return query.where(or_(Image.visibility == "public", Image.owner == ctx.project_id))
+
+
+class _Viewer(NamedTuple):
+    is_admin: bool
+    project_id: object
+
+
+# What server create needs of an image, by who asks: statements built once.
+_BOOT_FACTS = (Image.id, Image.status, Image.min_ram, Image.min_disk)
+_BOOTABLE = {
+    kind: visible(viewer, *_BOOT_FACTS).where(Image.id == bindparam("image_id"))
+    for kind, viewer in (("admin", _Viewer(True, None)), ("anonymous", _Viewer(False, None)),
+                         ("project", _Viewer(False, bindparam("project_id"))))}
+
+
+def boot_facts(session, ctx, image_id):
+    """(id, status, min_ram, min_disk) of ``image_id`` if ``ctx`` may see it,
+    else None (``image_id`` a canonical UUID, any case)."""
+    kind = "admin" if ctx.is_admin else "anonymous" if ctx.project_id is None else "project"
+    return session.execute(_BOOTABLE[kind], {"image_id": image_id.lower(),
+                                             "project_id": ctx.project_id}).first()
 
 
 def get_visible(session, ctx, image_id, lock=False):
