@@ -14,7 +14,7 @@ import datetime
 import logging
 import threading
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from nova_lite.conf import CONF
 from nova_lite.db import models
@@ -28,10 +28,23 @@ BATCH = 200
 KEEP_SENT = datetime.timedelta(hours=1)
 
 
+_INSERT = insert(models.OutboxMessage.__table__)
+
+
 def enqueue(session, message, context=None):
     """Add ``message`` to the outbox inside the caller's transaction."""
-    env = envelope_mod.build(message.method, message.args, context)
-    session.add(models.OutboxMessage(routing_key=message.topic, body=env))
+    enqueue_many(session, [message], context)
+
+
+def enqueue_many(session, messages, context=None):
+    """Add ``messages`` to the outbox inside the caller's transaction, in one
+    INSERT (executemany); wake the relay after commit."""
+    if not messages:
+        return
+    now = models.utcnow()
+    session.execute(_INSERT, [{"routing_key": m.topic, "created_at": now,
+                               "body": envelope_mod.build(m.method, m.args, context)}
+                              for m in messages])
 
 
 def flush(publisher=None, limit=BATCH):
@@ -48,10 +61,11 @@ def flush(publisher=None, limit=BATCH):
         futures = [(row.id, publisher.submit_envelope(row.routing_key, row.body))
                    for row in rows]
         error = None
+        timeout = CONF.rpc.publish_timeout + 5
         try:
             for row_id, future in futures:
                 try:
-                    future.result(timeout=CONF.rpc.publish_timeout + 5)
+                    future.result(timeout=timeout)
                     sent.append(row_id)
                 except Exception as exc:  # noqa: BLE001 - leave it for the next sweep
                     error = exc

@@ -15,14 +15,14 @@ import uuid
 from sqlalchemy import select
 
 from nova_lite import exception
-from nova_lite.api import outbox_rows, validation
+from nova_lite.api import validation
 from nova_lite.api.compute import flavor_cache
 from nova_lite.api.image import queries as image_queries
 from nova_lite.db import actions, models
 from nova_lite.db import instances as instance_db
 from nova_lite.network import instance_ports
 from nova_lite.objects import states
-from nova_lite.rpc import casts
+from nova_lite.rpc import casts, outbox
 
 MAX_COUNT = 1000
 
@@ -197,5 +197,5 @@ def create(session, context, body):
     instance_db.create_many(session, rows)
     instance_ports.allocate(session, context, uuids, nics, group_ids)
     actions.start_many(session, uuids, "create", rpc_context)
-    outbox_rows.enqueue_many(session, [casts.build_instance(u) for u in uuids], rpc_context)
+    outbox.enqueue_many(session, [casts.build_instance(u) for u in uuids], rpc_context)
     return uuids, reservation_id

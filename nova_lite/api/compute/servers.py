@@ -6,7 +6,7 @@ commit."""
 import flask
 
 from nova_lite import exception
-from nova_lite.api import context, links, outbox_rows, pagination, relay, validation
+from nova_lite.api import context, links, pagination, relay, validation
 from nova_lite.api.compute import (
     server_addresses,
     server_create,
@@ -18,7 +18,7 @@ from nova_lite.db import instances as instance_db
 from nova_lite.db.session import reader, transaction
 from nova_lite.network import instance_ports
 from nova_lite.objects import states
-from nova_lite.rpc import casts
+from nova_lite.rpc import casts, outbox
 
 UPDATE_SCHEMA = {
     "type": "object", "required": ["server"], "additionalProperties": False,
@@ -124,7 +124,7 @@ def _delete(session, ctx, server_id, rpc_context):
             session, server_id, rpc_context,
             project_id=None if ctx.is_admin else ctx.project_id, locked_too=ctx.is_admin)
         if host is not None:
-            outbox_rows.enqueue_many(session, [casts.terminate_instance(host, server_id)],
+            outbox.enqueue_many(session, [casts.terminate_instance(host, server_id)],
                                      rpc_context)
             return True
     instance = server_queries.get(session, ctx, server_id, for_update=True)
@@ -140,7 +140,7 @@ def _delete(session, ctx, server_id, rpc_context):
         actions.finish(session, instance.uuid, "delete")
     else:
         instance_db.transition(session, instance.uuid, {}, task_state=states.DELETING)
-        outbox_rows.enqueue_many(
+        outbox.enqueue_many(
             session, [casts.terminate_instance(instance.host, instance.uuid)], rpc_context)
     return True
 

@@ -95,6 +95,13 @@ def handle_operational_error(exc):
         LOG.info("request aborted by the database: %s", exc.orig)
         return error_response(409, "The request conflicted with a concurrent change to "
                                    "the same resources and was not applied; try again.")
+    if exc.connection_invalidated:
+        # The connection died under the request (PostgreSQL restarted or
+        # failed over); the pool has dropped it and the next request gets a
+        # fresh one.
+        LOG.warning("database connection lost during %s %s: %s", flask.request.method,
+                    flask.request.path, exc.orig)
+        return error_response(503, "The database connection was lost; try again.")
     return handle_unexpected(exc)
 
 
