@@ -52,6 +52,7 @@ def build_report(f, servers, clients, rate, created, final, builds, last_active,
         "accounting_when_loaded": accounting_loaded,
         "accounting_after": accounting_final,
         "processes": f.procs.summary(time.monotonic() - created["start"]),
+        "memory_growth": memory_growth(samples, servers),
         "create_latency_over_time": latency_buckets(rec.creates),
         "samples": samples,
     }
@@ -75,6 +76,21 @@ def build_report(f, servers, clients, rate, created, final, builds, last_active,
     report["queue_depth_max"] = {k: max((s["queues"].get(k, 0) for s in samples), default=0)
                                  for k in ("conductor", "scheduler", "compute")}
     return report
+
+
+def memory_growth(samples, servers):
+    """Each process's RSS when a tenth of the servers were ACTIVE and when the
+    most were: flat memory means the second is not much above the first."""
+    if not samples or not servers:
+        return {}
+    tenth = next((x for x in samples if x.get("active", 0) >= servers / 10), None)
+    fullest = max(samples, key=lambda x: x.get("active", 0))
+    if tenth is None or not fullest.get("active"):
+        return {}
+    return {name: {"rss_mb_at_10pct": tenth["rss_mb"].get(name),
+                   "rss_mb_at_most": fullest["rss_mb"].get(name),
+                   "servers_at_most": fullest["active"]}
+            for name in fullest.get("rss_mb", {})}
 
 
 def per(total, count):
@@ -148,9 +164,14 @@ def print_summary(report, console=None):
     for row in rows:
         table.add_row(*row)
     console.print(table)
-    procs = Table("process", "CPU s", "avg cores", "peak RSS MiB", title="service processes")
+    procs = Table("process", "CPU s", "avg cores", "peak memory MiB",
+                  "memory MiB at 10% / all ACTIVE",
+                  title="service processes (memory: PSS of the process tree)")
+    growth = report.get("memory_growth") or {}
     for name, p in sorted(report["processes"].items()):
-        procs.add_row(name, str(p["cpu_seconds"]), str(p["avg_cores"]), str(p["peak_rss_mb"]))
+        g = growth.get(name) or {}
+        procs.add_row(name, str(p["cpu_seconds"]), str(p["avg_cores"]), str(p["peak_rss_mb"]),
+                      f"{g.get('rss_mb_at_10pct')} / {g.get('rss_mb_at_most')}" if g else "")
     console.print(procs)
     if not report["exact"]:
         console.print({k: v for k, v in {**report["accounting_when_loaded"],

@@ -128,7 +128,7 @@ def reconcile_once(now=None, backoff=BACKOFF):
     nudges, expired = [], 0
     with transaction() as session:
         stuck = session.scalars(
-            select(I).where(I.task_state.is_not(None), I.deleted.is_(False),
+            select(I).where(I.task_state.is_not(None), ~I.deleted,
                             I.task_updated_at < oldest_allowed)
             .order_by(I.task_updated_at).limit(CONF.conductor.reconcile_batch)
             .with_for_update(skip_locked=True)).all()

@@ -23,7 +23,7 @@ def transition(session, instance_uuid, expect, **values):
 
     ``expect`` maps column names to a value or a tuple of accepted values.
     Returns True if this call made the change."""
-    conditions = [I.uuid == instance_uuid, I.deleted.is_(False)]
+    conditions = [I.uuid == instance_uuid, ~I.deleted]
     for column, wanted in expect.items():
         col = getattr(I, column)
         if isinstance(wanted, tuple):
@@ -63,7 +63,7 @@ def mark_deleted(session, instance_uuid, host=None):
     With ``host``, only if the instance is still on that host (a report from a
     host must never delete an instance that lives elsewhere)."""
     now = models.utcnow()
-    conditions = [I.uuid == instance_uuid, I.deleted.is_(False)]
+    conditions = [I.uuid == instance_uuid, ~I.deleted]
     if host is not None:
         conditions.append(I.host == host)
     result = session.execute(
@@ -87,7 +87,7 @@ def get(session, instance_uuid, for_update=False):
 def on_host(session, host):
     """(uuid, vm_state, task_state, power_state) of the live instances on ``host``."""
     return session.execute(select(I.uuid, I.vm_state, I.task_state, I.power_state)
-                           .where(I.host == host, I.deleted.is_(False))).all()
+                           .where(I.host == host, ~I.deleted)).all()
 
 
 def placed(session, instance_uuids, skip_hypervisors=()):
@@ -96,7 +96,7 @@ def placed(session, instance_uuids, skip_hypervisors=()):
     if not instance_uuids:
         return []
     query = select(I.uuid, I.host).where(
-        I.uuid.in_(list(instance_uuids)), I.deleted.is_(False), I.host.is_not(None))
+        I.uuid.in_(list(instance_uuids)), ~I.deleted, I.host.is_not(None))
     if skip_hypervisors:
         skipped = select(models.ComputeNode.host).where(
             models.ComputeNode.hypervisor_type.in_(list(skip_hypervisors)))

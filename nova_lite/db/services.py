@@ -35,7 +35,7 @@ def any_compute_up(session):
     """Whether any compute service has reported recently. None has after an
     outage of the bus that carries their reports: a reason to wait, not fail."""
     return session.scalar(select(exists().where(
-        models.Service.binary == "nova-lite-compute", models.Service.disabled.is_(False),
+        models.Service.binary == "nova-lite-compute", ~models.Service.disabled,
         models.Service.last_seen_up >= up_since())))
 
 

@@ -170,7 +170,7 @@ def _load(uuids):
         siblings = []
         if multi:
             siblings = session.scalars(select(I).where(
-                I.project_id.in_({r.project_id for r in multi}), I.deleted.is_(False),
+                I.project_id.in_({r.project_id for r in multi}), ~I.deleted,
                 I.created_at >= min(r.created_at for r in multi) - SIBLING_WINDOW,
                 I.created_at <= max(r.created_at for r in multi) + SIBLING_WINDOW,
                 I.reservation_id.in_({r.reservation_id for r in multi}),

@@ -37,7 +37,7 @@ def _eligible(request):
     return (
         select(*COLUMNS)
         .join(S, and_(S.host == N.host, S.binary == "nova-lite-compute"))
-        .where(S.disabled.is_(False), S.forced_down.is_(False),
+        .where(~S.disabled, ~S.forced_down,
                S.last_seen_up >= services.up_since(),
                *allocations.fits(request.vcpus, request.memory_mb, request.disk_gb)))
 

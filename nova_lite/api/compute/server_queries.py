@@ -30,7 +30,7 @@ def visible(context, query=None):
 
 def _live_and_visible(admin):
     """The conditions of ``get``: this uuid, live, the caller's unless admin."""
-    conditions = [I.uuid == bindparam("uuid"), I.deleted.is_(False)]
+    conditions = [I.uuid == bindparam("uuid"), ~I.deleted]
     if not admin:
         conditions.append(I.project_id == bindparam("project_id"))
     return conditions
@@ -116,7 +116,7 @@ def list_query(context):
     if "changes-since" in args:
         query = query.where(I.updated_at >= _since(args["changes-since"]))
     elif not (context.is_admin and _truthy(args.get("deleted", "0"))):
-        query = query.where(I.deleted.is_(False))
+        query = query.where(~I.deleted)
     if args.get("name"):
         query = query.where(I.name.regexp_match(_regex(args["name"])))
     if args.get("status"):

@@ -129,7 +129,7 @@ def _begin_upload(ctx, image_id):
 
 def _saving(image_id):
     return sqlalchemy.update(Image).where(
-        Image.id == image_id, Image.status == "saving", Image.deleted.is_(False))
+        Image.id == image_id, Image.status == "saving", ~Image.deleted)
 
 
 def _finish_upload(image_id, written):

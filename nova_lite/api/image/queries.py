@@ -56,7 +56,7 @@ class Filters:
 def visible(ctx, *columns):
     """SELECT of the images ``ctx`` may see (whole rows, or just ``columns``)."""
     query = select(*columns) if columns else select(Image)
-    query = query.where(Image.deleted.is_(False))
+    query = query.where(~Image.deleted)
     if ctx.is_admin:
         return query
     if ctx.project_id is None:
