@@ -5,6 +5,7 @@ at most ``connections`` keep-alive connections that every client shares).
 A client is a coroutine that sends its next request when the last is
 answered (closed_loop), or requests start at a fixed rate (open_loop)."""
 import asyncio
+import contextlib
 import json
 import os
 import resource
@@ -71,16 +72,55 @@ def raise_nofile(wanted):
 def session(url, token, connections, request_timeout):
     """One aiohttp session for every client: ``connections`` keep-alive
     connections at most (closed by us after 60 s idle, before the API's 75 s).
-    Like httpx's ``timeout=T``: T to get a connection (waiting for a free one
-    included) and T between reads of the answer, no limit on the whole."""
+    T to open a connection and T between reads of the answer, no limit on
+    the whole; waiting for a turn on a connection is not timed out (see
+    FairSession)."""
     connector = aiohttp.TCPConnector(limit=connections, limit_per_host=0,
                                      keepalive_timeout=60)
     timeout = aiohttp.ClientTimeout(total=None, connect=request_timeout,
                                     sock_connect=request_timeout,
                                     sock_read=request_timeout)
-    return aiohttp.ClientSession(base_url=url, connector=connector, timeout=timeout,
-                                 headers={"X-Auth-Token": token},
-                                 skip_auto_headers=("User-Agent",))
+    return FairSession(aiohttp.ClientSession(base_url=url, connector=connector,
+                                             timeout=timeout,
+                                             headers={"X-Auth-Token": token},
+                                             skip_auto_headers=("User-Agent",)),
+                       connections)
+
+
+class FairSession:
+    """Clients take turns on the connections in the order they asked.
+
+    aiohttp's connector lets a client that has just released a connection
+    take it again for its next request before a waiting client runs, so with
+    more clients than connections the first ones keep the connections and
+    the rest starve (at 10,000 clients on 1,000 connections, thousands waited
+    the whole run and timed out). An asyncio.Semaphore is FIFO: a client that
+    comes back queues behind those already waiting. The wait for a turn is
+    part of a request's measured latency (its clock starts before it) but not
+    of its timeout, which is the server's to meet, as for a client with a
+    connection of its own."""
+
+    def __init__(self, session, connections):
+        self.session = session
+        self.turns = asyncio.Semaphore(connections)
+
+    @contextlib.asynccontextmanager
+    async def request(self, method, url, **kwargs):
+        async with self.turns:
+            async with self.session.request(method, url, **kwargs) as response:
+                yield response
+
+    def post(self, url, **kwargs):
+        return self.request("POST", url, **kwargs)
+
+    def delete(self, url, **kwargs):
+        return self.request("DELETE", url, **kwargs)
+
+    def get(self, url, **kwargs):
+        return self.request("GET", url, **kwargs)
+
+    async def close(self):
+        await self.session.close()
 
 
 # -- what happened --------------------------------------------------------------------------
