@@ -124,8 +124,7 @@ def _delete(session, ctx, server_id, rpc_context):
             session, server_id, rpc_context,
             project_id=None if ctx.is_admin else ctx.project_id, locked_too=ctx.is_admin)
         if host is not None:
-            outbox.enqueue_many(session, [casts.terminate_instance(host, server_id)],
-                                     rpc_context)
+            outbox.enqueue(session, casts.terminate_instance(host, server_id), rpc_context)
             return True
     instance = server_queries.get(session, ctx, server_id, for_update=True)
     if instance.locked and not ctx.is_admin:
@@ -140,8 +139,8 @@ def _delete(session, ctx, server_id, rpc_context):
         actions.finish(session, instance.uuid, "delete")
     else:
         instance_db.transition(session, instance.uuid, {}, task_state=states.DELETING)
-        outbox.enqueue_many(
-            session, [casts.terminate_instance(instance.host, instance.uuid)], rpc_context)
+        outbox.enqueue(session, casts.terminate_instance(instance.host, instance.uuid),
+                       rpc_context)
     return True
 
 
