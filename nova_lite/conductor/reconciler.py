@@ -150,12 +150,7 @@ def reconcile_once(now=None, backoff=BACKOFF):
     publisher = publisher_mod.get_publisher()
     futures = [publisher.submit_envelope(m.topic, envelope.build(
         m.method, m.args, {"request_id": "req-reconciler"})) for m in nudges]
-    unsent = 0
-    for future in futures:
-        try:
-            future.result(timeout=CONF.rpc.publish_timeout + 5)
-        except Exception:  # noqa: BLE001 - the next pass nudges them again
-            unsent += 1
+    unsent = publisher_mod.unconfirmed(futures)      # the next pass nudges them again
     if unsent:
         LOG.warning("reconciler: %d of %d nudges not confirmed by the broker; the next "
                     "pass sends them again", unsent, len(nudges))

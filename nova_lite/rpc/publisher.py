@@ -413,3 +413,16 @@ def track(future):
         pending.append(future)
         return
     future.result(timeout=CONF.rpc.publish_timeout + 5)
+
+
+def unconfirmed(futures):
+    """Wait for each confirm future; return how many failed or timed out
+    (for callers that send those again on their next round)."""
+    failed = 0
+    timeout = CONF.rpc.publish_timeout + 5
+    for future in futures:
+        try:
+            future.result(timeout=timeout)
+        except Exception:  # noqa: BLE001 - counted; the caller retries later
+            failed += 1
+    return failed

@@ -93,12 +93,7 @@ class SimFleet:
 
     # -- reports ----------------------------------------------------------------------
     def _wait(self, futures, what):
-        failed = 0
-        for future in futures:
-            try:
-                future.result(timeout=CONF.rpc.publish_timeout + 5)
-            except Exception:  # noqa: BLE001 - the next round sends it again
-                failed += 1
+        failed = publisher_mod.unconfirmed(futures)      # the next round sends them again
         if failed:
             LOG.warning("%d of %d %s were not confirmed by the broker", failed,
                         len(futures), what)
