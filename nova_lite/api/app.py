@@ -28,7 +28,7 @@ def create_app(start_relay=True):
     app.register_blueprint(network.blueprint())
     app.add_url_rule("/", "root", _root)
     setattr(_root, auth.PUBLIC_ATTR, True)
-    relay = outbox.Relay(CONF.api.outbox_sweep_interval)
+    relay = outbox.Relay(CONF.api.outbox_sweep_interval, linger=CONF.api.outbox_linger)
     app.extensions[RELAY_KEY] = relay
     if start_relay:
         relay.start()

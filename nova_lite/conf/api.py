@@ -22,6 +22,12 @@ opts = [
                help="Most items a list request returns in one page."),
     cfg.FloatOpt("outbox_sweep_interval", default=1.0, min=0.05,
                  help="Seconds between sweeps of unsent outbox rows."),
+    cfg.FloatOpt("outbox_linger", default=0.02, min=0.0, max=1.0,
+                 help="Seconds the outbox relay waits after a commit wakes it, so "
+                      "that one sweep (one transaction, one wait for the broker's "
+                      "confirms) carries the messages of every request that "
+                      "commits meanwhile. Adds up to this much to the time from "
+                      "accept to schedule; 0 sweeps at once."),
     cfg.IntOpt("token_cache_ttl", default=60, min=0,
                help="Seconds a worker keeps a token it has checked (never past the "
                     "token's expiry), so later requests skip the Fernet decrypt. "

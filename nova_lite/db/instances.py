@@ -15,7 +15,7 @@ _INSERT = insert(I.__table__)
 def create_many(session, rows):
     """Insert new instance rows (dicts keyed by column name; unset columns take
     their defaults) in one INSERT (executemany)."""
-    session.execute(_INSERT, rows)
+    session.connection().execute(_INSERT, rows)      # Core: no ORM step
 
 
 def transition(session, instance_uuid, expect, **values):

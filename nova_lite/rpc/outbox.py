@@ -2,7 +2,9 @@
 
     API request ──one transaction──> instance row + outbox row ──commit──> 202
                                                       │
-    Relay thread (woken after commit, and every [api] outbox_sweep_interval)
+    Relay thread (woken after commit, and every [api] outbox_sweep_interval;
+    after a wake it lingers [api] outbox_linger s so one sweep takes the rows
+    of many requests)
        SELECT unsent ... FOR UPDATE SKIP LOCKED  ──publish, broker confirm──>  mark sent
 
 If every broker is down the rows wait and the API keeps answering; the relay
@@ -42,7 +44,7 @@ def enqueue_many(session, messages, context=None):
     if not messages:
         return
     now = models.utcnow()
-    session.execute(_INSERT, [{"routing_key": m.topic, "created_at": now,
+    session.connection().execute(_INSERT, [{"routing_key": m.topic, "created_at": now,
                                "body": envelope_mod.build(m.method, m.args, context)}
                               for m in messages])
 
@@ -90,8 +92,10 @@ def purge_sent(older_than=KEEP_SENT):
 class Relay:
     """A daemon thread that drains the outbox; ``wake()`` after each commit."""
 
-    def __init__(self, interval, publisher=None):
+    def __init__(self, interval, publisher=None, linger=0.0, sweep=None):
         self.interval = interval
+        self.linger = linger
+        self._sweep = sweep or (lambda: flush(self.publisher))
         self.publisher = publisher
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -117,10 +121,13 @@ class Relay:
         backoff = self.interval
         sweeps = 0
         while not self._stop.is_set():
-            self._wake.wait(backoff)
+            if self._wake.wait(backoff) and self.linger:
+                # Gather: the requests committing meanwhile ride this sweep
+                # (one transaction and one confirm wait for all of them).
+                self._stop.wait(self.linger)
             self._wake.clear()
             try:
-                while flush(self.publisher) == BATCH and not self._stop.is_set():
+                while self._sweep() == BATCH and not self._stop.is_set():
                     pass
                 backoff = self.interval
                 sweeps += 1
