@@ -7,6 +7,7 @@
                    --clients 1000 --servers 100000
     tools/flood.py --start-cloud --hosts 2000 --servers 2000 --baseline \\
                    --sweep 100,300,1000,3000,10000
+    tools/flood.py --start-cloud --hosts 50 --clients 20 --servers 1000 --batch 10
 
 N asyncio clients (aiohttp, one session: at most --connections keep-alive
 connections shared by all) create M servers (closed loop: each client sends
@@ -17,20 +18,35 @@ every --sample seconds, the servers' states (SQL), the queue depths
 (RabbitMQ) and the CPU and RSS of every service process (psutil, by pid).
 
 At the end it prints and writes (--json) the API accept rate, end-to-end
-ACTIVE/s, create latency p50/p95/p99, build time (created -> launched)
-p50/p95/p99, counts of ACTIVE / ERROR / still building, the delete rate, the
-queue depths over time, CPU seconds and peak RSS per process (this client's
-CPU per create and delete too), and draws (--plot) rates, latencies and queue
-depths over time. It verifies by SQL that accounting is exact: each compute
-node's usage equals the sum of its allocations and of its live instances'
-flavors, no instance holds two allocations, no allocation outlives its
-instance, and no IP address is allocated twice.
+ACTIVE/s, create (request) latency p50/p95/p99, build time (created ->
+launched) p50/p95/p99, counts of ACTIVE / ERROR / still building, the delete
+rate, the queue depths over time, CPU seconds and peak RSS per process (this
+client's CPU per create and delete too), and draws (--plot) rates, latencies
+and queue depths over time. It verifies by SQL that accounting is exact: each
+compute node's usage equals the sum of its allocations and of its live
+instances' flavors, no instance holds two allocations, no allocation outlives
+its instance, and no IP address is allocated twice.
+
+--batch N makes each create request a multi-create of N servers ("min_count"
+and "max_count" N; the last request asks for the rest): --servers stays the
+number of servers (ceil(servers / N) requests), --rate servers/s (rate / N
+requests/s). The API answers with the first server's id only; the servers are
+named <name>-1..<name>-N. Every count and rate that says servers stays in
+servers (accepted, accept rates and their peak, the progress bar, the
+per-second samples, the sweep's steps, the baseline comparison, client CPU
+and database transactions per server); the create latencies are per request
+("create request latency"), and the report adds the requests sent and
+accepted (JSON "conditions": "batch"; "create": "requests",
+"requests_accepted", "request_rate"). Deleting stays one DELETE per server:
+the flood deletes the ids it was answered with and, found by name in the
+database, every other server of its run (a batch's but its first, and those
+whose answer was lost).
 
 --sweep C1,C2,... runs the closed-loop create phase at each client count in
-turn (each step --servers servers, or C:S for S), settles and deletes each
-step's servers, and prints, writes (JSON "sweep") and plots (<plot>-sweep.png:
-accept rate and p99 against clients, log x) each step's accept rate, peak,
-latencies, errors and timeouts.
+turn (each step --servers servers, or C:S for S; --batch N a request),
+settles and deletes each step's servers, and prints, writes (JSON "sweep")
+and plots (<plot>-sweep.png: accept rate and p99 against clients, log x) each
+step's accept rate, peak, latencies, errors and timeouts.
 
 --baseline first measures what the cloud's own PostgreSQL (commits/s, 1 and 8
 connections) and RabbitMQ (confirmed persistent publishes/s and consumes/s,
@@ -74,14 +90,15 @@ __all__ = ["CHECKS", "Target", "flood", "flood_sweep", "main", "own_cloud", "pri
 
 async def flood(target, servers, clients, connections=None, flavor="1", image=None,
                 rate=None, delete=True, timeout=600.0, sample=1.0, progress=None,
-                request_timeout=60.0, list_samples=20):
-    """Create ``servers`` servers with ``clients`` clients, settle, list,
-    delete; returns the report (flood_report.build_report)."""
+                request_timeout=60.0, list_samples=20, batch=1):
+    """Create ``servers`` servers (``batch`` a request) with ``clients``
+    clients, settle, list, delete; returns the report
+    (flood_report.build_report)."""
     f = Flood(target, connections or min(clients, 1000), flavor, image, sample, progress,
               request_timeout)
     try:
         async with f:
-            created = await f.create(servers, clients, rate)
+            created = await f.create(servers, clients, rate, batch=batch)
             f.phase["name"] = "settle"
             final = await f.settle(created, timeout)
             builds, last_active = f.builds()
@@ -100,14 +117,14 @@ async def flood(target, servers, clients, connections=None, flavor="1", image=No
 
 async def flood_sweep(target, steps, connections=None, flavor="1", image=None, delete=True,
                       timeout=600.0, sample=1.0, progress=None, request_timeout=60.0,
-                      **_ignored):
+                      batch=1, **_ignored):
     """The concurrency sweep (flood_sweep.sweep) in one session; returns its report."""
     most = max(c for c, _ in steps)
     f = Flood(target, connections or min(most, 1000), flavor, image, sample, progress,
               request_timeout)
     try:
         async with f:
-            steps_out = await sweep(f, steps, timeout, delete)
+            steps_out = await sweep(f, steps, timeout, delete, batch)
         accounting = f.accounting()
         rec = f.rec
         samples = rec.samples
@@ -115,7 +132,8 @@ async def flood_sweep(target, steps, connections=None, flavor="1", image=None, d
         report = {
             "title": "nova-lite flood: concurrency sweep " + ",".join(
                 f"{c}:{n}" for c, n in steps),
-            "conditions": {"sweep": [list(s) for s in steps], "connections": f.connections,
+            "conditions": {"sweep": [list(s) for s in steps], "batch": batch,
+                           "connections": f.connections,
                            "hosts": target.hosts, "request_timeout_s": request_timeout,
                            "cpus": os.cpu_count(), "url": target.url,
                            "open_files_limit": list(f.nofile),
@@ -214,7 +232,14 @@ def main(argv=None):
     parser.add_argument("--connections", type=int,
                         help="HTTP connections shared by the clients (default "
                              "min(clients, 1000); with --sweep, of the largest step)")
-    parser.add_argument("--rate", type=float, help="open loop: creates per second")
+    parser.add_argument("--rate", type=float,
+                        help="open loop: servers per second (rate / batch requests/s)")
+    parser.add_argument("--batch", type=int, default=1, metavar="N",
+                        help="servers per create request (multi-create, min_count = "
+                             "max_count = N; --servers still counts servers, the last "
+                             "request asks for the rest; the API answers with the first "
+                             "id only, so the others are found by name in the database "
+                             "to delete them, still one DELETE per server)")
     parser.add_argument("--sweep", metavar="C1,C2[:S2],...",
                         help="closed-loop create phase at each client count in turn "
                              "(S servers a step, default --servers)")
@@ -262,6 +287,8 @@ def main(argv=None):
                      help="one compute_node_update per host (default: batched, "
                           "compute_nodes_update)")
     args = parser.parse_args(argv)
+    if not 1 <= args.batch <= 1000:
+        parser.error("--batch: 1 to 1000 servers a request (the API's max_count)")
     steps = None
     if args.sweep:
         try:
@@ -272,7 +299,7 @@ def main(argv=None):
             parser.error("--sweep runs closed loops: no --rate")
     kwargs = dict(connections=args.connections, flavor=args.flavor, image=args.image,
                   rate=args.rate, delete=args.delete, timeout=args.timeout, sample=args.sample,
-                  request_timeout=args.request_timeout)
+                  request_timeout=args.request_timeout, batch=args.batch)
     common = dict(show_progress=not args.quiet, json_path=args.json, plot_path=args.plot,
                   sweep=steps, baseline=args.baseline)
     if args.start_cloud:

@@ -127,9 +127,10 @@ class FairSession:
 class Recorder:
     def __init__(self):
         self.t0 = time.monotonic()
-        self.creates = []        # (t_sent, latency, status)
-        self.deletes = []
-        self.ids = []
+        self.creates = []        # (t_sent, latency, status, servers asked for): per request
+        self.deletes = []        # (t_sent, latency, status): per server
+        self.ids = []            # the id the API answered each accepted create request with
+        self.accepted = 0        # servers accepted (a multi-create's 202 names only its first)
         self.errors = {}
         self.retries = {}
         self.samples = []
@@ -144,9 +145,25 @@ class Recorder:
 
 
 # -- requests -------------------------------------------------------------------------------
+def servers_asked(body):
+    """How many servers a create body asks for (max_count; 1 without)."""
+    return int(body["server"].get("max_count", 1))
+
+
+def first_name(body):
+    """The name of the first server a create body makes: its name, or for a
+    multi-create (max_count > 1) ``<name>-1`` (the API names them -1..-N,
+    nova_lite/api/compute/server_create.py)."""
+    name = body["server"]["name"]
+    return name if servers_asked(body) == 1 else f"{name}-1"
+
+
 async def create(http, rec, body, exists):
-    """POST one server; ``exists(name)`` (blocking, run in a thread) says
-    whether a create whose connection broke was made after all."""
+    """POST one create request (``max_count`` servers, 1 without);
+    ``exists(name)`` (blocking, run in a thread) says whether a create whose
+    connection broke was made after all: the request's first server, whose
+    row the API writes in the same transaction as all the others'."""
+    count = servers_asked(body)
     sent = time.monotonic()
     for attempt in range(RETRIES + 1):
         try:
@@ -155,6 +172,7 @@ async def create(http, rec, body, exists):
                 data = await response.read()
             if status == 202:
                 rec.ids.append(json.loads(data)["server"]["id"])
+                rec.accepted += count
             else:
                 rec.error(f"create HTTP {status}")
             break
@@ -165,9 +183,10 @@ async def create(http, rec, body, exists):
         except CONNECTION_ERRORS as exc:
             status = type(exc).__name__
             found = await asyncio.get_running_loop().run_in_executor(
-                None, exists, body["server"]["name"])
+                None, exists, first_name(body))
             if found:
                 rec.ids.append(found)
+                rec.accepted += count
                 rec.error(f"create {status}, but it was created", count_only=True)
                 status = 202
                 break
@@ -179,7 +198,7 @@ async def create(http, rec, body, exists):
             status = type(exc).__name__
             rec.error(f"create {status}")
             break
-    rec.creates.append((sent - rec.t0, time.monotonic() - sent, status))
+    rec.creates.append((sent - rec.t0, time.monotonic() - sent, status, count))
 
 
 async def delete(http, rec, server_id):

@@ -15,26 +15,34 @@ def build_report(f, servers, clients, rate, created, final, builds, last_active,
     and ``deleted`` are what its create and delete phases returned."""
     rec, samples = f.rec, f.rec.samples
     create_s = created["end"] - created["start"]
-    latencies = [lat for _, lat, status in rec.creates if status == 202]
+    # A create's latency is its request's (of ``batch`` servers, the last
+    # request of fewer); every count and rate below but "requests*" is in servers.
+    latencies = [lat for _, lat, status, _ in rec.creates if status == 202]
+    accepted = created["accepted"]
+    batch = created.get("batch", 1)
     accounting_final = accounting_final if accounting_final is not None else {}
     report = {
-        "conditions": {"servers": servers, "clients": clients, "connections": f.connections,
+        "conditions": {"servers": servers, "clients": clients, "batch": batch,
+                       "connections": f.connections,
                        "open_loop_rate": rate, "hosts": f.target.hosts,
                        "request_timeout_s": f.request_timeout,
                        "cpus": os.cpu_count(), "url": f.target.url,
                        "open_files_limit": list(f.nofile),
                        "load_average_at_start": rec.load_at_start},
         "create": {
-            "sent": len(rec.creates), "accepted": len(rec.ids),
+            "sent": sum(n for *_, n in rec.creates), "accepted": accepted,
+            "requests": len(rec.creates), "requests_accepted": len(latencies),
+            "servers_per_request": batch,
             "seconds": round(create_s, 2),
-            "accept_rate": round(len(rec.ids) / max(create_s, 1e-6), 1),
+            "accept_rate": round(accepted / max(create_s, 1e-6), 1),
             "accept_rate_peak_5s": rate_peak(samples, "accepted"),
-            "latency_ms": latency_ms(latencies),
+            "request_rate": round(len(latencies) / max(create_s, 1e-6), 1),
+            "latency_ms": latency_ms(latencies),       # per request
             # From the first create to the last server settled: the write
             # transactions of the whole cloud (heartbeats too) per server.
             "db_write_transactions": created.get("db_write_transactions_to_settled"),
             "db_write_transactions_per_server": per(
-                created.get("db_write_transactions_to_settled"), len(rec.ids)),
+                created.get("db_write_transactions_to_settled"), accepted),
         },
         "build": {
             "active": final["active"], "error": final["error"],
@@ -99,10 +107,13 @@ def per(total, count):
 
 def client_cpu(created, deleted=None):
     """This process's CPU (every thread: clients, monitor, progress display)
-    while it created, and deleted: seconds and ms per request."""
+    while it created, and deleted: seconds, and ms per server (and per create
+    request; a delete request is one server's)."""
     out = {"create_cpu_s": round(created["cpu_s"], 2),
            "create_cpu_ms_per_server": round(1000 * created["cpu_s"]
-                                             / max(len(created["ids"]), 1), 2)}
+                                             / max(created["accepted"], 1), 2),
+           "create_cpu_ms_per_request": round(1000 * created["cpu_s"]
+                                              / max(created["requests"], 1), 2)}
     if deleted is not None:
         out.update({"delete_cpu_s": round(deleted["cpu_s"], 2),
                     "delete_cpu_ms_per_server": round(1000 * deleted["cpu_s"]
@@ -111,13 +122,18 @@ def client_cpu(created, deleted=None):
 
 
 def latency_buckets(creates, width=1.0):
-    """[[second, accepted in it, p50 ms, p99 ms]] of the creates sent in each second."""
+    """[[second, servers accepted, request p50 ms, request p99 ms]] of the
+    create requests sent in each second."""
     buckets = {}
-    for sent, lat, status in creates:
+    for sent, lat, status, servers in creates:
         if status == 202:
-            buckets.setdefault(int(sent / width), []).append(lat)
-    return [[k * width, len(v), ms(percentile(v, 50)), ms(percentile(v, 99))]
-            for k, v in sorted(buckets.items())]
+            buckets.setdefault(int(sent / width), []).append((lat, servers))
+    out = []
+    for k, v in sorted(buckets.items()):
+        lat = [x for x, _ in v]
+        out.append([k * width, sum(n for _, n in v), ms(percentile(lat, 50)),
+                    ms(percentile(lat, 99))])
+    return out
 
 
 # -- output -----------------------------------------------------------------------------------
@@ -126,14 +142,26 @@ def print_summary(report, console=None):
     from rich.table import Table
     console = console or Console()
     c, b = report["create"], report["build"]
+    batch = report["conditions"].get("batch", 1)
     table = Table("measure", "value", title="nova-lite flood")
-    rows = [
-        ("servers / clients", f"{report['conditions']['servers']} / "
-                              f"{report['conditions']['clients']}"),
-        ("accepted", f"{c['accepted']} of {c['sent']} in {c['seconds']} s"),
-        ("API accept rate", f"{c['accept_rate']}/s (peak 5 s: {c['accept_rate_peak_5s']}/s)"),
-        ("create latency p50/p95/p99", f"{c['latency_ms']['p50']} / {c['latency_ms']['p95']}"
-                                       f" / {c['latency_ms']['p99']} ms"),
+    if batch > 1:
+        rows = [("servers / clients / batch", f"{report['conditions']['servers']} / "
+                                              f"{report['conditions']['clients']} / {batch}"),
+                ("accepted (servers)", f"{c['accepted']} of {c['sent']} in {c['seconds']} s "
+                                       f"({c['requests_accepted']} of {c['requests']} "
+                                       f"requests)"),
+                ("API accept rate", f"{c['accept_rate']} servers/s (peak 5 s: "
+                                    f"{c['accept_rate_peak_5s']}/s; {c['request_rate']} "
+                                    "requests/s)")]
+    else:
+        rows = [("servers / clients", f"{report['conditions']['servers']} / "
+                                      f"{report['conditions']['clients']}"),
+                ("accepted", f"{c['accepted']} of {c['sent']} in {c['seconds']} s"),
+                ("API accept rate", f"{c['accept_rate']}/s (peak 5 s: "
+                                    f"{c['accept_rate_peak_5s']}/s)")]
+    rows += [
+        ("create request latency p50/p95/p99" if batch > 1 else "create latency p50/p95/p99",
+         f"{c['latency_ms']['p50']} / {c['latency_ms']['p95']} / {c['latency_ms']['p99']} ms"),
         ("ACTIVE / ERROR / building", f"{b['active']} / {b['error']} / {b['still_building']}"),
         ("end-to-end ACTIVE rate", f"{b['active_rate']}/s (peak 5 s: "
                                    f"{b['active_rate_peak_5s']}/s)"),
@@ -143,7 +171,10 @@ def print_summary(report, console=None):
     ]
     cl = report.get("client") or {}
     if cl:
-        rows.append(("flood client CPU", f"{cl['create_cpu_ms_per_server']} ms per create"
+        per_create = f"{cl['create_cpu_ms_per_server']} ms per " + (
+            f"server created ({cl.get('create_cpu_ms_per_request')} ms per request)"
+            if batch > 1 else "create")
+        rows.append(("flood client CPU", per_create
                      + (f", {cl['delete_cpu_ms_per_server']} ms per delete"
                         if "delete_cpu_ms_per_server" in cl else "")))
     if report.get("list_detail_limit_1000"):
@@ -203,7 +234,9 @@ def plot(report, path):
     if buckets:
         axes[1].plot([b[0] for b in buckets], [b[2] for b in buckets], label="p50")
         axes[1].plot([b[0] for b in buckets], [b[3] for b in buckets], label="p99")
-        axes[1].set_ylabel("create latency ms (by send time)")
+        axes[1].set_ylabel("create request latency ms (by send time)"
+                           if report["conditions"].get("batch", 1) > 1
+                           else "create latency ms (by send time)")
         axes[1].legend()
     for key in ("conductor", "scheduler", "compute"):
         axes[2].plot(t, [s["queues"].get(key, 0) for s in samples], label=key)
@@ -218,10 +251,13 @@ def plot(report, path):
     if c is None:
         fig.suptitle(report.get("title", "nova-lite flood"))
     else:
+        batch = report["conditions"].get("batch", 1)
         fig.suptitle(f"{report['conditions']['servers']} servers, "
-                     f"{report['conditions']['clients']} clients: accept "
-                     f"{c['accept_rate']}/s, ACTIVE {b['active_rate']}/s, "
-                     f"p99 {c['latency_ms']['p99']} ms")
+                     f"{report['conditions']['clients']} clients"
+                     + (f", {batch} a request" if batch > 1 else "")
+                     + f": accept {c['accept_rate']}/s, ACTIVE {b['active_rate']}/s, "
+                     + ("request " if batch > 1 else "")
+                     + f"p99 {c['latency_ms']['p99']} ms")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -239,7 +275,7 @@ def rich_progress(total, deleting=True):
     deleted = progress.add_task("deleted", total=total, info="", visible=deleting)
 
     def update(rec, counts, depths):
-        progress.update(accepted, completed=len(rec.ids),
+        progress.update(accepted, completed=rec.accepted,
                         info=f"errors {sum(rec.errors.values())}")
         progress.update(active, completed=counts["active"] + counts["deleted"],
                         info=f"building {counts['building']} error {counts['error']} "
@@ -250,20 +286,31 @@ def rich_progress(total, deleting=True):
 
 # -- the sweep ----------------------------------------------------------------------------------
 def print_sweep(steps, console=None):
+    """One row a step; with --batch, counts and rates in servers, latencies
+    per request, and a column of the requests sent."""
     from rich.table import Table
     console = console or wide_console()
-    table = Table("clients", "servers", "accepted", "accept/s", "peak 5s/s", "p50 ms",
-                  "p95 ms", "p99 ms", "errors", "timeouts", "ACTIVE", "client ms/srv",
-                  "exact", title="concurrency sweep (closed loop)")
+    batch = max((s.get("batch", 1) for s in steps), default=1)
+    title = "concurrency sweep (closed loop)"
+    if batch > 1:
+        title += f": {batch} servers a request; latency per request"
+    columns = ["clients", "servers", "accepted", "accept/s", "peak 5s/s", "p50 ms",
+               "p95 ms", "p99 ms", "errors", "timeouts", "ACTIVE", "client ms/srv", "exact"]
+    if batch > 1:
+        columns.insert(3, "requests")
+    table = Table(*columns, title=title)
     for s in steps:
         lat = s["latency_ms"]
         clients = str(s["clients"]) if s["concurrency"] == s["clients"] else \
             f"{s['clients']} ({s['concurrency']} busy)"
-        table.add_row(clients, str(s["servers"]), str(s["accepted"]), str(s["accept_rate"]),
-                      str(s["accept_rate_peak_5s"]), str(lat["p50"]), str(lat["p95"]),
-                      str(lat["p99"]), str(s["errors"]), str(s["timeouts"]), str(s["active"]),
-                      str(s["client_cpu_ms_per_server"]),
-                      "yes" if s["accounting_exact"] else "NO")
+        row = [clients, str(s["servers"]), str(s["accepted"]), str(s["accept_rate"]),
+               str(s["accept_rate_peak_5s"]), str(lat["p50"]), str(lat["p95"]),
+               str(lat["p99"]), str(s["errors"]), str(s["timeouts"]), str(s["active"]),
+               str(s["client_cpu_ms_per_server"]),
+               "yes" if s["accounting_exact"] else "NO"]
+        if batch > 1:
+            row.insert(3, str(s.get("requests", s["sent"])))
+        table.add_row(*row)
     console.print(table)
 
 
@@ -296,7 +343,9 @@ def plot_sweep(steps, path, baseline=None):
     top.legend()
     bottom.plot(x, [(s["latency_ms"]["p50"] or 0) / 1000 for s in steps], "o-", label="p50")
     bottom.plot(x, [(s["latency_ms"]["p99"] or 0) / 1000 for s in steps], "s-", label="p99")
-    bottom.set_ylabel("create latency s")
+    batch = max(s.get("batch", 1) for s in steps)
+    bottom.set_ylabel(f"create request ({batch} servers) latency s" if batch > 1
+                      else "create latency s")
     bottom.set_yscale("log")
     bottom.set_xscale("log")
     bottom.set_xticks(x, [str(c) for c in x])

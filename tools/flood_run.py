@@ -20,8 +20,9 @@ CLIENT = "flood (this client)"
 
 class Flood:
     """``async with Flood(target, ...) as f:`` then its phases. Servers are
-    named ``flood-<run><tag>-<n>``: a phase's ``tag`` tells its servers from
-    the other phases' of the same session."""
+    named ``flood-<run><tag>-<n>`` (``-<n>-<i>`` when a request creates
+    several): a phase's ``tag`` tells its servers from the other phases' of
+    the same session."""
 
     def __init__(self, target, connections, flavor="1", image=None, sample=1.0,
                  progress=None, request_timeout=60.0):
@@ -97,27 +98,40 @@ class Flood:
                             "AND created_at >= :since AND name = :name", name=name)
 
     # -- phases ---------------------------------------------------------------------------
-    async def create(self, count, clients, rate=None, tag=""):
-        """Create ``count`` servers; returns {start, end, cpu_s, ids,
-        db_transactions} (the ids accepted, this process's CPU seconds and
-        the database's write transactions meanwhile)."""
+    async def create(self, count, clients, rate=None, tag="", batch=1):
+        """Create ``count`` servers, ``batch`` a request (a multi-create,
+        min_count = max_count; the last request asks for the rest), with
+        ``clients`` clients (closed loop) or at ``rate`` servers/s (open
+        loop: rate / batch requests/s). Returns {start, end, cpu_s, ids,
+        accepted, requests, batch, db_transactions}: ``ids`` those the API
+        answered with (a request's first server's; the others are found by
+        name when deleting), ``accepted`` the servers accepted, this
+        process's CPU seconds and the database's write transactions
+        meanwhile. Servers are named ``<prefix><n>`` (request n of one
+        server) or ``<prefix><n>-1..<prefix><n>-<batch>``."""
         rec, prefix = self.rec, f"flood-{self.run}{tag}-"
-        first = len(rec.ids)
+        first, accepted = len(rec.ids), rec.accepted
         image, flavor = self.image, self.flavor
+        batch = max(1, int(batch))
+        requests = -(-count // batch)
 
         async def job(n):
-            body = {"server": {"name": f"{prefix}{n}", "imageRef": image, "flavorRef": flavor}}
-            await flood_http.create(self.http, rec, body, self.exists)
+            size = min(batch, count - n * batch)
+            server = {"name": f"{prefix}{n}", "imageRef": image, "flavorRef": flavor}
+            if size > 1:
+                server.update(min_count=size, max_count=size)
+            await flood_http.create(self.http, rec, {"server": server}, self.exists)
 
         xacts = self.db_transactions()
         cpu, start = time.process_time(), time.monotonic()
         if rate:
-            await flood_http.open_loop(count, clients, rate, job)
+            await flood_http.open_loop(requests, clients, rate / batch, job)
         else:
-            await flood_http.closed_loop(count, clients, job)
+            await flood_http.closed_loop(requests, clients, job)
         end, cpu = time.monotonic(), time.process_time() - cpu
         after = self.db_transactions()
         return {"start": start, "end": end, "cpu_s": cpu, "ids": rec.ids[first:],
+                "accepted": rec.accepted - accepted, "requests": requests, "batch": batch,
                 "xacts_at_start": xacts,
                 "db_transactions": None if None in (xacts, after) else after - xacts}
 
@@ -153,8 +167,10 @@ class Flood:
         return await flood_http.list_latency(self.http, samples)
 
     async def delete(self, ids, clients, timeout, tag=""):
-        """Delete ``ids`` and whatever of ``tag`` exists though its answer was
-        lost (a client timeout after the API committed), then wait until none
+        """Delete ``ids`` and whatever of ``tag`` exists that they are not: the
+        servers of a multi-create but its first (the API answers with that
+        one's id only), and those whose answer was lost (a client timeout
+        after the API committed); one DELETE per server. Then wait until none
         is left; returns {start, sent, end, cpu_s, count, left}."""
         found = [r[0] for r in self._sql(
             "SELECT uuid FROM instances WHERE project_id = :p AND NOT deleted "

@@ -4,8 +4,13 @@ client count in turn, each step's servers settled (ACTIVE or ERROR), the
 accounting checked, then deleted (unless --no-delete) before the next step.
 
 A step is ``CLIENTS`` (creating --servers servers) or ``CLIENTS:SERVERS``.
-With fewer servers than clients only as many clients as servers have
-anything to send: the step's ``concurrency`` says how many did."""
+With fewer requests than clients only as many clients as requests have
+anything to send: the step's ``concurrency`` says how many did.
+
+With ``batch`` (--batch N) each request creates N servers: a step's counts
+and rates are in servers (``sent``, ``accepted``, ``accept_rate``, its peak,
+CPU and transactions per server), ``requests`` its requests, its latencies
+and ``errors`` / ``timeouts`` per request."""
 from flood_stats import events_peak, latency_ms, percentile, r3
 
 
@@ -23,16 +28,17 @@ def parse_steps(text, servers):
     return steps
 
 
-async def sweep(f, steps, timeout, delete=True):
+async def sweep(f, steps, timeout, delete=True, batch=1):
     """Run ``steps`` [(clients, servers)] in flood session ``f``
-    (flood_run.Flood); returns one dict per step."""
+    (flood_run.Flood), ``batch`` servers a create request; returns one dict
+    per step."""
     out = []
     rec = f.rec
     for i, (clients, count) in enumerate(steps):
         tag = f"s{i}"
         first, errors_before = len(rec.creates), dict(rec.errors)
         f.phase["name"] = f"create@{clients}"
-        created = await f.create(count, clients, tag=tag)
+        created = await f.create(count, clients, tag=tag, batch=batch)
         f.phase["name"] = f"settle@{clients}"
         final = await f.settle(created, timeout, tag)
         builds, _ = f.builds(tag)
@@ -55,19 +61,23 @@ async def sweep(f, steps, timeout, delete=True):
 
 
 def step_stats(creates, created, clients, count, connections, final, builds):
-    """One step's figures from its creates [(t_sent, latency, status)]."""
+    """One step's figures from its create requests [(t_sent, latency,
+    status, servers)]."""
     seconds = created["end"] - created["start"]
-    ok = [(sent, lat) for sent, lat, status in creates if status == 202]
-    accepted = len(created["ids"])
-    timeouts = sum(1 for _, _, status in creates if status == "timeout")
+    ok = [(sent, lat, n) for sent, lat, status, n in creates if status == 202]
+    accepted = created["accepted"]
+    timeouts = sum(1 for _, _, status, _ in creates if status == "timeout")
     return {
-        "clients": clients, "servers": count, "concurrency": min(clients, count),
-        "connections": connections, "sent": len(creates), "accepted": accepted,
+        "clients": clients, "servers": count, "batch": created.get("batch", 1),
+        "concurrency": min(clients, len(creates)),
+        "connections": connections, "sent": sum(n for *_, n in creates),
+        "accepted": accepted, "requests": len(creates),
         "seconds": round(seconds, 2),
         "accept_rate": round(accepted / max(seconds, 1e-6), 1),
-        "accept_rate_peak_5s": events_peak([sent + lat for sent, lat in ok],
-                                           span=seconds),
-        "latency_ms": latency_ms([lat for _, lat in ok]),
+        # each server of a request accepted when its answer came
+        "accept_rate_peak_5s": events_peak([sent + lat for sent, lat, n in ok
+                                            for _ in range(n)], span=seconds),
+        "latency_ms": latency_ms([lat for _, lat, _ in ok]),
         "errors": len(creates) - len(ok) - timeouts,
         "timeouts": timeouts,
         "active": final["active"], "error": final["error"],

@@ -183,7 +183,9 @@ COUNT_COST_FACTOR = 20
 async def monitor(rec, engine, project_id, since, queues, procs, stop, progress,
                   interval, phase):
     """Every ``interval`` s until ``stop``: a sample of states, queues and CPU
-    into ``rec.samples``, and the progress display updated."""
+    into ``rec.samples``, and the progress display updated. A sample's
+    ``accepted`` counts servers, ``create_requests_sent`` requests (they
+    differ with --batch)."""
     counts, next_count = None, 0.0
     while not stop.is_set():
         started = time.monotonic()
@@ -194,12 +196,13 @@ async def monitor(rec, engine, project_id, since, queues, procs, stop, progress,
             # counting at most every 20x as long as the last count took;
             # samples in between repeat the last counts.
             counts = await loop.run_in_executor(None, server_counts, engine, project_id,
-                                                since, len(rec.ids), rec.run)
+                                                since, rec.accepted, rec.run)
             next_count = started + COUNT_COST_FACTOR * (time.monotonic() - started)
         depths = await loop.run_in_executor(None, queues.sample) if queues else {}
         cpu = procs.sample()
         rec.samples.append({"t": round(started - rec.t0, 2), "phase": phase["name"],
-                            "accepted": len(rec.ids), "creates_sent": len(rec.creates),
+                            "accepted": rec.accepted,
+                            "create_requests_sent": len(rec.creates),
                             "deletes_sent": len(rec.deletes), **counts,
                             "queues": depths, "cpu": {k: v[0] for k, v in cpu.items()},
                             "rss_mb": {k: v[1] for k, v in cpu.items()}})

@@ -11,7 +11,10 @@ Size: NOVA_LITE_FLOOD="servers,hosts,clients" (default "2000,200,200").
 
 Also on the same cloud: a small concurrency sweep (--sweep) and the backend
 baselines (--baseline), asserting on counts and on rates being measured,
-never on how high they are."""
+never on how high they are; and small floods of multi-create requests
+(--batch), closed loop, open loop (--rate) and swept, whose counts must be in
+servers and whose other servers than each request's first are found by name
+to be deleted."""
 import importlib.util
 import os
 
@@ -139,3 +142,129 @@ def test_flood_sweep_and_baselines(flood_cloud, tmp_path):
     assert written["baseline"]["postgres"]["commits_per_s"] == pg["commits_per_s"]
     assert (tmp_path / "sweep-sweep.png").stat().st_size > 0
     assert (tmp_path / "sweep.png").stat().st_size > 0
+
+
+def flood_target(flood, flood_cloud):
+    return flood.Target(url=flood_cloud.url, db_url=flood_cloud.db_url,
+                        amqp_url=flood_cloud.rabbit_url.replace("rabbit://", "amqp://"),
+                        pids=flood_cloud.pids(), password=DEMO_PASSWORD,
+                        admin_password=ADMIN_PASSWORD, hosts=HOSTS,
+                        config_file=flood_cloud.config_file)
+
+
+def live_servers(flood_cloud):
+    from sqlalchemy import create_engine, text
+    engine = create_engine(flood_cloud.db_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM instances WHERE NOT deleted "
+                                     "AND name LIKE 'flood-%'")).scalar()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.timeout(300)
+def test_flood_batch_counts_servers(flood_cloud, tmp_path):
+    """--batch 10: 191 servers in 20 multi-create requests (the last asks for
+    one, named without a suffix), 4 clients. Every count is in servers; the
+    API answers each request with its first server's id, and the other 171
+    are found by name and deleted one DELETE each."""
+    import json
+    flood = load_flood()
+    servers, batch = 191, 10
+    report = flood.run(flood_target(flood, flood_cloud), servers, 4, show_progress=False,
+                       json_path=str(tmp_path / "batch.json"),
+                       plot_path=str(tmp_path / "batch.png"), timeout=120, sample=0.5,
+                       batch=batch)
+    flood.print_report(report)
+    create = report["create"]
+    assert report["errors"] == {}
+    assert report["conditions"]["batch"] == batch
+    assert create["requests"] == create["requests_accepted"] == 20
+    assert create["sent"] == create["accepted"] == servers
+    assert create["accept_rate"] > create["request_rate"] > 0
+    assert report["samples"][-1]["accepted"] == servers
+    assert report["samples"][-1]["create_requests_sent"] == 20
+    assert sum(b[1] for b in report["create_latency_over_time"]) == servers
+    assert 0 < create["latency_ms"]["p50"] <= create["latency_ms"]["p99"]
+    assert report["build"]["active"] == servers, report["build"]
+    assert report["build"]["error"] == 0 and report["build"]["still_building"] == 0
+    assert report["accounting_when_loaded"] == {k: [] for k in flood.CHECKS}
+    assert report["accounting_after"] == {k: [] for k in flood.CHECKS}
+    assert report["exact"] and flood.succeeded(report)
+    assert report["delete"]["sent"] == servers
+    assert report["delete"]["left"] == 0 and report["delete"]["left_allocations"] == 0
+    assert live_servers(flood_cloud) == 0
+    cpu = report["client"]
+    assert 0 < cpu["create_cpu_ms_per_server"] < cpu["create_cpu_ms_per_request"]
+    written = json.loads((tmp_path / "batch.json").read_text())
+    assert written["create"]["accepted"] == servers and written["create"]["requests"] == 20
+
+
+@pytest.mark.timeout(300)
+def test_flood_batch_open_loop_and_sweep(flood_cloud, tmp_path):
+    """--batch with --rate (servers/s: rate / batch requests/s) and with
+    --sweep (each step's counts in servers)."""
+    flood = load_flood()
+    target = flood_target(flood, flood_cloud)
+    report = flood.run(target, 40, 10, show_progress=False, rate=40.0, batch=8,
+                       timeout=120, sample=0.5)
+    create = report["create"]
+    assert report["errors"] == {}
+    assert create["requests"] == 5 and create["accepted"] == 40
+    # 5 requests at 5 a second: the last one is sent 0.8 s after the first
+    assert create["seconds"] >= 0.8
+    assert report["build"]["active"] == 40 and report["delete"]["left"] == 0
+    assert report["exact"]
+
+    steps = [(2, 25), (5, 30)]
+    report = flood.run(target, 0, 0, show_progress=False, sweep=steps, batch=10,
+                       timeout=120, sample=0.5)
+    flood.print_report(report)
+    assert report["errors"] == {} and report["exact"]
+    assert report["conditions"]["batch"] == 10
+    for step, (clients, servers), requests in zip(report["sweep"], steps, (3, 3)):
+        assert step["sent"] == step["accepted"] == step["active"] == servers, step
+        assert step["requests"] == requests and step["batch"] == 10
+        assert step["concurrency"] == min(clients, requests)
+        assert step["accept_rate"] > 0 and step["accept_rate_peak_5s"] > 0
+        assert step["accounting_exact"]
+        assert step["delete"] == {**step["delete"], "sent": servers, "left": 0}
+    assert live_servers(flood_cloud) == 0
+
+
+def test_batch_create_checks_first_name_after_a_broken_connection():
+    """A multi-create whose connection broke: was it made? Its first server
+    (<name>-1; a request of one server has the plain name) tells, its rows
+    all written in one transaction; found, all its servers count as accepted."""
+    import asyncio
+
+    import aiohttp
+    flood = load_flood()
+    import flood_http
+
+    class Broken:
+        def post(self, url, json=None):
+            raise aiohttp.ServerDisconnectedError()
+
+    asked = []
+
+    def exists(name):
+        asked.append(name)
+        return "uuid-1" if name.endswith("-1") else None
+
+    rec = flood_http.Recorder()
+    body = {"server": {"name": "flood-x-3", "min_count": 10, "max_count": 10}}
+    asyncio.run(flood_http.create(Broken(), rec, body, exists))
+    assert asked == ["flood-x-3-1"]
+    assert rec.ids == ["uuid-1"] and rec.accepted == 10 and rec.errors == {}
+    assert rec.creates[-1][2:] == (202, 10)
+
+    asked.clear()
+    asyncio.run(flood_http.create(Broken(), rec, {"server": {"name": "flood-x-4"}}, exists))
+    assert asked == ["flood-x-4"] * (flood_http.RETRIES + 1)
+    assert rec.accepted == 10 and rec.errors == {"create ServerDisconnectedError": 1}
+    assert rec.creates[-1][2:] == ("ServerDisconnectedError", 1)
+    for bad in ("0", "1001"):                 # the API's max_count is 1000
+        with pytest.raises(SystemExit):
+            flood.main(["--batch", bad])
