@@ -28,6 +28,16 @@ def build_instance(instance_uuid):
     return schedule_instance(instance_uuid)
 
 
+def build_instances(instance_uuids):
+    """The outbox messages for the instances of one create request: one
+    message for a multi-create (its instances are placed together, all or
+    nothing), the single-instance message otherwise."""
+    uuids = list(instance_uuids)
+    if len(uuids) == 1:
+        return [build_instance(uuids[0])]
+    return [schedule_instances(uuids)] if uuids else []
+
+
 def schedule_failed(instance_uuid, reason):
     return Message("conductor", "schedule_failed",
                    {"instance_uuid": instance_uuid, "reason": reason})
@@ -106,6 +116,12 @@ def network_changed(instance_uuids, security_group_ids):
 # -- scheduler ---------------------------------------------------------------
 def schedule_instance(instance_uuid):
     return Message("scheduler", "schedule_instance", {"instance_uuid": instance_uuid})
+
+
+def schedule_instances(instance_uuids):
+    """The instances of one multi-create request, in one message."""
+    return Message("scheduler", "schedule_instances",
+                   {"instance_uuids": list(instance_uuids)})
 
 
 # -- compute.<host> ------------------------------------------------------------

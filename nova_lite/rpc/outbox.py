@@ -16,7 +16,7 @@ import datetime
 import logging
 import threading
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from nova_lite.conf import CONF
 from nova_lite.db import models
@@ -49,17 +49,20 @@ def enqueue_many(session, messages, context=None):
                               for m in messages])
 
 
+_O = models.OutboxMessage
+_UNSENT = (select(_O.id, _O.routing_key, _O.body).where(_O.sent_at.is_(None))
+           .order_by(_O.id).limit(bindparam("limit")).with_for_update(skip_locked=True))
+_MARK_SENT = (update(_O.__table__).where(_O.id.in_(bindparam("ids", expanding=True)))
+              .values(sent_at=bindparam("now")))
+
+
 def flush(publisher=None, limit=BATCH):
     """Publish up to ``limit`` unsent rows; return how many were sent."""
     publisher = publisher or publisher_mod.get_publisher()
     sent = []
     with db_session.transaction() as session:
-        rows = session.execute(
-            select(models.OutboxMessage.id, models.OutboxMessage.routing_key,
-                   models.OutboxMessage.body)
-            .where(models.OutboxMessage.sent_at.is_(None))
-            .order_by(models.OutboxMessage.id).limit(limit)
-            .with_for_update(skip_locked=True)).all()
+        connection = session.connection()       # Core: prebuilt statements, no ORM step
+        rows = connection.execute(_UNSENT, {"limit": limit}).all()
         futures = [(row.id, publisher.submit_envelope(row.routing_key, row.body))
                    for row in rows]
         error = None
@@ -73,9 +76,7 @@ def flush(publisher=None, limit=BATCH):
                     error = exc
         finally:
             if sent:
-                session.execute(update(models.OutboxMessage)
-                                .where(models.OutboxMessage.id.in_(sent))
-                                .values(sent_at=models.utcnow()))
+                connection.execute(_MARK_SENT, {"ids": sent, "now": models.utcnow()})
     if error is not None:
         raise publisher_mod.PublishError(f"{len(rows) - len(sent)} outbox messages not "
                                          f"confirmed: {error}")

@@ -1,7 +1,7 @@
 """Scheduling in batches: the requests that arrive together are placed together.
 
-    handler threads (one per schedule_instance message, up to [scheduler] batch_size)
-        │ submit(uuid) and wait
+    handler threads (one per schedule_instance(s) message, up to [scheduler] batch_size)
+        │ submit(uuid) / submit_many(a multi-create's uuids) and wait
         v
     Batcher thread: gathers up to batch_size requests, waiting at most batch_wait
         │
@@ -17,11 +17,13 @@
            acknowledged only once that cast is confirmed
 
 A multi-create (instances sharing a reservation id, written by one API
-request) is placed all or nothing, as in Nova: the first of its messages
-brings every sibling still waiting into the batch; if one of them cannot be
-placed, none is, and all fail with 'No valid host'. The siblings' own
-messages, arriving later, find them placed moments ago and do nothing (see
-[scheduler] redrive_grace)."""
+request) is placed all or nothing, as in Nova: the API sends one
+schedule_instances message for all of them, whose handler submits them
+together; a batch that holds only some of them (a request larger than
+batch_size, or the per-instance messages of an older API or of the
+reconciler) brings every sibling still waiting in with it. If one of them
+cannot be placed, none is, and all fail with 'No valid host'. Requests for
+siblings placed moments ago do nothing (see [scheduler] redrive_grace)."""
 import collections
 import dataclasses
 import datetime
@@ -74,18 +76,25 @@ class Batcher:
         self.requests = 0
 
     def submit(self, uuid, context):
-        item = _Item(uuid, dict(context or {}))
+        return self.submit_many([uuid], context)[0]
+
+    def submit_many(self, uuids, context):
+        """Queue these requests together (one multi-create's message) and wait
+        for their batches; their results in order."""
+        items = [_Item(uuid, dict(context or {})) for uuid in uuids]
         with self._cond:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="scheduler-batch",
                                                 daemon=True)
                 self._thread.start()
-            self._items.append(item)
+            self._items.extend(items)
             self._cond.notify()
-        item.done.wait()
-        if item.error is not None:
-            raise item.error
-        return item.result
+        for item in items:
+            item.done.wait()
+        for item in items:
+            if item.error is not None:
+                raise item.error
+        return [item.result for item in items]
 
     def _take(self):
         with self._cond:

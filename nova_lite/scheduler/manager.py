@@ -11,7 +11,7 @@ NO_VALID_HOST = batch.NO_VALID_HOST
 
 
 class SchedulerManager:
-    RPC_METHODS = ("schedule_instance",)
+    RPC_METHODS = ("schedule_instance", "schedule_instances")
 
     def __init__(self):
         self._batcher = batch.Batcher(batch.schedule)
@@ -25,3 +25,10 @@ class SchedulerManager:
         message = self._batcher.submit(instance_uuid, context)
         if message is not None:
             casts.send(message, context)
+
+    def schedule_instances(self, context, instance_uuids):
+        """A multi-create's instances, in one message: placed together; the
+        delivery is acknowledged once every message they lead to is confirmed."""
+        for message in self._batcher.submit_many(instance_uuids, context):
+            if message is not None:
+                casts.send(message, context)

@@ -153,3 +153,31 @@ def test_a_multi_create_is_placed_all_or_nothing(configured, nodes):
     later = batch.schedule([(u, {}) for u in fitting[1:]])
     assert set(later.values()) == {None}
     assert accounting_errors() == []
+
+
+def test_one_message_places_a_whole_multi_create(configured, nodes):
+    """schedule_instances: a multi-create's instances submitted together land
+    in one batch and are placed together, each with its build message."""
+    tag = "mc1-" + uuid.uuid4().hex[:6]
+    nodes(tag, 1)                       # room for 3
+    fitting = instances(3, name="onemsg")
+    batcher = batch.Batcher(batch.schedule, size=10, wait=0.05)
+    results = batcher.submit_many(fitting, {})
+    assert [m.method for m in results] == ["build_and_run_instance"] * 3
+    assert [m.args["instance"]["uuid"] for m in results] == fitting
+    assert batcher.batches == 1
+    assert {task for task, _ in states_of(fitting).values()} == {states.SPAWNING}
+    assert accounting_errors() == []
+
+
+def test_a_multi_create_larger_than_a_batch_is_still_placed_together(configured, nodes):
+    tag = "mc2-" + uuid.uuid4().hex[:6]
+    nodes(tag, 1)                       # room for 3 of 4: none may be placed
+    too_many = instances(4, name="split")
+    batcher = batch.Batcher(batch.schedule, size=2, wait=0.05)
+    results = batcher.submit_many(too_many, {})
+    assert results[0].method == "schedule_failed"
+    with reader() as session:
+        assert session.scalar(text("SELECT count(*) FROM allocations WHERE instance_uuid "
+                                   "= ANY(:ids)"), {"ids": too_many}) == 0
+    assert accounting_errors() == []

@@ -114,12 +114,16 @@ def test_multi_create_writes_every_row_in_order(client, headers, image_id):
     uuids = [r["uuid"] for r in found]
     actions = rows("SELECT instance_uuid FROM instance_actions WHERE action = 'create' "
                    "AND instance_uuid = ANY(:u)", u=uuids)
-    messages = rows("SELECT body->'args'->>'instance_uuid' AS u FROM outbox "
-                    "WHERE body->>'method' = :m AND "
-                    "body->'args'->>'instance_uuid' = ANY(:u)",
-                    m=casts.build_instance(uuids[0]).method, u=uuids)
+    # One message for the whole request: its instances are placed together.
+    messages = rows("SELECT routing_key, body->>'method' AS m, body->'args' AS args "
+                    "FROM outbox WHERE body->'args'->'instance_uuids' ?| :u", u=uuids)
     assert sorted(a["instance_uuid"] for a in actions) == sorted(uuids)
-    assert sorted(m["u"] for m in messages) == sorted(uuids)
+    expected = casts.schedule_instances(uuids)
+    assert [(m["routing_key"], m["m"], m["args"]) for m in messages] == [
+        (expected.topic, expected.method, {"instance_uuids": uuids})]
+    singles = rows("SELECT id FROM outbox WHERE body->'args'->>'instance_uuid' = ANY(:u)",
+                   u=uuids)
+    assert singles == []
 
 
 @pytest.mark.parametrize("server, message", [

@@ -197,5 +197,5 @@ def create(session, context, body):
     instance_db.create_many(session, rows)
     instance_ports.allocate(session, context, uuids, nics, group_ids)
     actions.start_many(session, uuids, "create", rpc_context)
-    outbox.enqueue_many(session, [casts.build_instance(u) for u in uuids], rpc_context)
+    outbox.enqueue_many(session, casts.build_instances(uuids), rpc_context)
     return uuids, reservation_id
