@@ -15,8 +15,11 @@ def _network_info(instance):
         return network_info.for_instances(session, [instance.uuid])[instance.uuid]
 
 
-def instance_payload(instance, network_info=None):
-    """``network_info``: the instance's, when the caller fetched it for a batch."""
+def instance_payload(instance, network_info=None, placed_on=None):
+    """``network_info``: the instance's, when the caller fetched it for a batch;
+    ``placed_on``: (host, node) it was just claimed on, when ``instance`` is the
+    row as loaded before the claim."""
+    host, node = placed_on or (instance.host, instance.node)
     return {
         "uuid": instance.uuid,
         "name": instance.name,
@@ -36,8 +39,8 @@ def instance_payload(instance, network_info=None):
         "config_drive": instance.config_drive,
         "availability_zone": instance.availability_zone,
         "launch_index": instance.launch_index,
-        "host": instance.host,
-        "node": instance.node,
+        "host": host,
+        "node": node,
         "network_info": network_info if network_info is not None
         else _network_info(instance),
     }

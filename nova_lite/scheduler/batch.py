@@ -158,16 +158,17 @@ def _redrive(row):
     return None
 
 
-def _payloads(uuids):
-    """Build payloads of placed instances: one query for the rows, and their
-    network_info in one batched lookup."""
-    if not uuids:
+def _payloads(placed, rows, placements):
+    """Build payloads of the placed instances from their rows as the batch
+    loaded them (the claim changed only their host and node) and their
+    network_info, in one batched lookup."""
+    if not placed:
         return {}
+    where = {p.instance_uuid: (p.host, p.node) for p in placements}
     with reader() as session:
-        rows = session.scalars(select(I).where(I.uuid.in_(uuids))).all()
-        nets = network_info.for_instances(session, [r.uuid for r in rows])
-        return {r.uuid: payloads.instance_payload(r, network_info=nets[r.uuid])
-                for r in rows}
+        nets = network_info.for_instances(session, list(placed))
+    return {u: payloads.instance_payload(rows[u], network_info=nets[u], placed_on=where[u])
+            for u in placed}
 
 
 def _load(uuids):
@@ -293,7 +294,7 @@ def schedule(items):
             messages[uuid] = _failed(uuid, tried)
         outcome = _claim(placements, groups) if placements else claims.Outcome({}, set(),
                                                                                 set())
-        for uuid, payload in _payloads(list(outcome.placed)).items():
+        for uuid, payload in _payloads(outcome.placed, pending, placements).items():
             messages[uuid] = casts.build_and_run_instance(payload["host"], payload)
         for uuid in outcome.lost:
             messages[uuid] = None
