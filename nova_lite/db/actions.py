@@ -16,10 +16,10 @@ def start_many(session, instance_uuids, action, context):
     """Open an ``action`` for each of these instances: one INSERT (executemany)."""
     request_id = context.get("request_id") or ""
     user_id, project_id = context.get("user_id"), context.get("project_id")
-    session.connection().execute(_INSERT, [{"instance_uuid": instance_uuid, "action": action,
-                               "request_id": request_id, "user_id": user_id,
-                               "project_id": project_id, "start_time": models.utcnow()}
-                              for instance_uuid in instance_uuids])
+    session.connection().execute(_INSERT, [
+        {"instance_uuid": instance_uuid, "action": action, "request_id": request_id,
+         "user_id": user_id, "project_id": project_id, "start_time": models.utcnow()}
+        for instance_uuid in instance_uuids])
 
 
 def finish(session, instance_uuid, action, message=None):

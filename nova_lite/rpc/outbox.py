@@ -44,9 +44,10 @@ def enqueue_many(session, messages, context=None):
     if not messages:
         return
     now = models.utcnow()
-    session.connection().execute(_INSERT, [{"routing_key": m.topic, "created_at": now,
-                               "body": envelope_mod.build(m.method, m.args, context)}
-                              for m in messages])
+    session.connection().execute(_INSERT, [
+        {"routing_key": m.topic, "created_at": now,
+         "body": envelope_mod.build(m.method, m.args, context)}
+        for m in messages])
 
 
 _O = models.OutboxMessage

@@ -56,11 +56,12 @@ def test_relay_without_linger_sweeps_at_the_first_wake():
 
 def test_full_sweeps_repeat_without_waiting():
     sweeps = Sweeps(results=[outbox.BATCH, outbox.BATCH, 3])
-    relay = outbox.Relay(interval=60, linger=0.05, sweep=sweeps).start()
+    relay = outbox.Relay(interval=60, linger=0.5, sweep=sweeps).start()
     try:
         relay.wake()
         assert sweeps.done.wait(5)
         assert len(sweeps.times) == 3
-        assert sweeps.times[-1] - sweeps.times[0] < 0.04, "no linger between full sweeps"
+        # Lingering between them would take 1 s for the three.
+        assert sweeps.times[-1] - sweeps.times[0] < 0.4, "no linger between full sweeps"
     finally:
         relay.stop()

@@ -81,8 +81,8 @@ def boot_facts(session, ctx, image_id):
     """(id, status, min_ram, min_disk) of ``image_id`` if ``ctx`` may see it,
     else None (``image_id`` a canonical UUID, any case)."""
     kind = "admin" if ctx.is_admin else "anonymous" if ctx.project_id is None else "project"
-    return session.connection().execute(_BOOTABLE[kind], {"image_id": image_id.lower(),
-                                             "project_id": ctx.project_id}).first()
+    return session.connection().execute(_BOOTABLE[kind], {
+        "image_id": image_id.lower(), "project_id": ctx.project_id}).first()
 
 
 def get_visible(session, ctx, image_id, lock=False):
