@@ -210,7 +210,10 @@ def test_projects_do_not_see_each_others_servers(admin, demo, image):
 def test_delete_several_reports_the_missing_one(admin, image):
     name = unique("keep")
     ok(admin, "server", "create", name, "--flavor", "m1.tiny", "--image", image["id"])
-    proc = nova_lite(admin, "server", "delete", name, "no-such-server")
+    # --wait: a placed server is gone only once its host has destroyed it (a
+    # DELETE answers at once, as in Nova; the server lists as deleting meanwhile).
+    proc = nova_lite(admin, "server", "delete", name, "no-such-server", "--wait",
+                     "--timeout", "30")
     assert proc.returncode == 1
     assert "Failed to delete server with name or ID 'no-such-server'" in proc.stderr
     assert "Error: 1 of 2 servers failed to delete." in proc.stderr
