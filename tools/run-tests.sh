@@ -47,9 +47,16 @@ if [ ! -f "$STAMP" ]; then
     touch "$STAMP"
 fi
 
+# The whole suite, or the paths given among the arguments (tests/unit,
+# tests/unit/test_states.py::test_x): a path replaces "tests", options add to it.
+TARGETS="tests"
+for arg in "$@"; do
+    if [ -e "${arg%%::*}" ]; then TARGETS=""; fi
+done
+
 echo "==> Running the tests"
 set +e
-"$VENV/bin/python" -m pytest -p no:cacheprovider -ra --durations=15 tests "$@"
+"$VENV/bin/python" -m pytest -p no:cacheprovider -ra --durations=15 $TARGETS "$@"
 rc=$?
 set -e
 if [ "$rc" = 5 ]; then

@@ -178,9 +178,12 @@ def test_server_create_list_show_delete(admin, image):
 
 
 def test_server_create_wait_times_out_in_build(admin, image):
+    # The session's cloud fixture, when an earlier test started it, may build
+    # this server: the fake driver's injected 20 s spawn keeps it in BUILD.
     name = unique("slow")
     proc = nova_lite(admin, "server", "create", name, "--flavor", "m1.tiny",
-                     "--image", image["id"], "--wait", "--timeout", "3")
+                     "--image", image["id"], "--property", "fake_spawn_seconds=20",
+                     "--wait", "--timeout", "3")
     assert proc.returncode == 1, proc.stderr
     assert "Timed out after 3 s waiting for server " + name in proc.stderr
     assert "still BUILD" in proc.stderr

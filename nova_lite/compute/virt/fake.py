@@ -1,8 +1,12 @@
 """The fake driver: guests are entries in a dict. For tests of the controller,
 where the point is the control plane, not the hypervisor.
 
-Failure injection: an instance whose metadata has ``fake_spawn_error`` fails
-to spawn with that text as the error."""
+Injection, by instance metadata:
+  ``fake_spawn_error``    the spawn fails with that text as the error;
+  ``fake_spawn_seconds``  the spawn takes that long (at most 60 s), on top of
+                          [fake] spawn_seconds: a server that stays in BUILD
+                          for a while, whichever host builds it."""
+import math
 import socket
 import threading
 import time
@@ -12,6 +16,8 @@ from nova_lite.conf import CONF
 from nova_lite.objects import states
 
 FAIL_KEY = "fake_spawn_error"
+DELAY_KEY = "fake_spawn_seconds"
+MAX_DELAY = 60.0
 
 
 class SpawnError(Exception):
@@ -38,9 +44,11 @@ class FakeDriver(driver.ComputeDriver):
             return instance_uuid in self._guests
 
     def spawn(self, instance, image=None):
-        if CONF.fake.spawn_seconds:
-            time.sleep(CONF.fake.spawn_seconds)
-        error = (instance.get("metadata") or {}).get(FAIL_KEY)
+        metadata = instance.get("metadata") or {}
+        delay = CONF.fake.spawn_seconds + _seconds(metadata.get(DELAY_KEY))
+        if delay:
+            time.sleep(delay)
+        error = metadata.get(FAIL_KEY)
         if error:
             raise SpawnError(error)
         with self._lock:
@@ -126,3 +134,12 @@ def _host_ip():
         return socket.gethostbyname(socket.gethostname())
     except OSError:
         return "127.0.0.1"
+
+
+def _seconds(value):
+    """A metadata delay as seconds in [0, MAX_DELAY]; 0 if it is not a number."""
+    try:
+        seconds = float(value or 0)
+    except ValueError:
+        return 0.0
+    return min(max(seconds, 0.0), MAX_DELAY) if math.isfinite(seconds) else 0.0
