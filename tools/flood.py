@@ -90,10 +90,11 @@ __all__ = ["CHECKS", "Target", "flood", "flood_sweep", "main", "own_cloud", "pri
 
 async def flood(target, servers, clients, connections=None, flavor="1", image=None,
                 rate=None, delete=True, timeout=600.0, sample=1.0, progress=None,
-                request_timeout=60.0, list_samples=20, batch=1):
+                request_timeout=60.0, list_samples=20, batch=1, checkpoint=None):
     """Create ``servers`` servers (``batch`` a request) with ``clients``
     clients, settle, list, delete; returns the report
-    (flood_report.build_report)."""
+    (flood_report.build_report). ``checkpoint(report)``, if given, gets the
+    report of the create phase before the deletes start."""
     f = Flood(target, connections or min(clients, 1000), flavor, image, sample, progress,
               request_timeout)
     try:
@@ -104,6 +105,10 @@ async def flood(target, servers, clients, connections=None, flavor="1", image=No
             builds, last_active = f.builds()
             accounting_loaded = f.accounting()
             listing = await f.list_latency(list_samples)
+            if checkpoint:
+                # Every figure of the create phase, before the (long) deletes.
+                checkpoint(build_report(f, servers, clients, rate, created, final, builds,
+                                        last_active, accounting_loaded, listing))
             deleted = None
             if delete:
                 f.phase["name"] = "delete"
@@ -176,7 +181,9 @@ def run(target, servers, clients, show_progress=True, json_path=None, plot_path=
         if sweep:
             report = asyncio.run(flood_sweep(target, sweep, progress=update, **kwargs))
         else:
-            report = asyncio.run(flood(target, servers, clients, progress=update, **kwargs))
+            report = asyncio.run(flood(target, servers, clients, progress=update,
+                                       checkpoint=_writer(json_path, "create phase"),
+                                       **kwargs))
     if measured is not None:
         report["baseline"] = measured
         if sweep:
@@ -196,6 +203,18 @@ def run(target, servers, clients, show_progress=True, json_path=None, plot_path=
         with open(json_path, "w") as f:
             json.dump(report, f, indent=1, default=str)
     return report
+
+
+def _writer(json_path, phase):
+    """A checkpoint that writes a partial report to ``json_path`` (marked
+    ``"partial": phase``), so a long run that is cut short keeps its figures."""
+    if not json_path:
+        return None
+
+    def write(report):
+        with open(json_path, "w") as f:
+            json.dump({**report, "partial": phase}, f, indent=1, default=str)
+    return write
 
 
 def print_report(report, console=None):
