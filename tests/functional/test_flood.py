@@ -85,6 +85,17 @@ def test_sweep_steps_parse():
         flood.parse_steps("0", 10)
 
 
+def test_checkpoint_writes_a_partial_report(tmp_path):
+    """A long run's create-phase report reaches --json before the deletes."""
+    import json
+    flood = load_flood()
+    path = tmp_path / "flood.json"
+    assert flood._writer(None, "create phase") is None
+    flood._writer(str(path), "create phase")({"create": {"accepted": 7}})
+    assert json.loads(path.read_text()) == {"create": {"accepted": 7},
+                                            "partial": "create phase"}
+
+
 @pytest.mark.timeout(300)
 def test_flood_sweep_and_baselines(flood_cloud, tmp_path):
     """Two sweep steps (5 clients then 20) after one second of each baseline,
