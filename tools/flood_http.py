@@ -6,6 +6,7 @@ A client is a coroutine that sends its next request when the last is
 answered (closed_loop), or requests start at a fixed rate (open_loop)."""
 import asyncio
 import contextlib
+import datetime
 import json
 import os
 import resource
@@ -28,13 +29,55 @@ CONNECTION_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError)
 
 
 # -- setup (once per run) -----------------------------------------------------------------
-def login(url, user, password, project):
+def login(url, user, password, project, expiry=False):
+    """A project-scoped token and the project's id (and, with ``expiry``, the
+    seconds the token has left by the server's clock)."""
     body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": user, "domain": {"id": "default"}, "password": password}}},
         "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
     response = httpx.post(url + "/identity/v3/auth/tokens", json=body, timeout=30)
     response.raise_for_status()
-    return response.headers["X-Subject-Token"], response.json()["token"]["project"]["id"]
+    token = response.json()["token"]
+    found = response.headers["X-Subject-Token"], token["project"]["id"]
+    if not expiry:
+        return found
+    left = (_utc(token["expires_at"]) - _utc(token["issued_at"])).total_seconds()
+    return (*found, left)
+
+
+def _utc(stamp):
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+class Auth:
+    """The clients' token, renewed as keystoneauth renews it: shortly before
+    it expires, and at once when the API answers 401 (a token revoked or
+    expired early). A run longer than a token's life (an hour by default:
+    [identity] token_expiration) keeps going; before this, every request
+    after the first hour of a million-server run failed with 401."""
+    MARGIN = 300.0          # renew this long before the token expires
+
+    def __init__(self, url, user, password, project):
+        self._credentials = (url, user, password, project)
+        self._lock = asyncio.Lock()
+        self.renewals = 0
+        self._login()
+
+    def _login(self):
+        self.token, self.project_id, left = login(*self._credentials, expiry=True)
+        self._renew_at = time.monotonic() + max(left - self.MARGIN, left / 2)
+
+    async def current(self):
+        if time.monotonic() >= self._renew_at:
+            await self.renew(self.token)
+        return self.token
+
+    async def renew(self, stale):
+        """A new token, unless another client already replaced ``stale``."""
+        async with self._lock:
+            if self.token == stale:
+                await asyncio.get_running_loop().run_in_executor(None, self._login)
+                self.renewals += 1
 
 
 def ensure_image(url, admin_token):
@@ -69,7 +112,7 @@ def raise_nofile(wanted):
     return soft, hard
 
 
-def session(url, token, connections, request_timeout):
+def session(url, auth, connections, request_timeout):
     """One aiohttp session for every client: ``connections`` keep-alive
     connections at most (closed by us after 60 s idle, before the API's 75 s).
     T to open a connection and T between reads of the answer, no limit on
@@ -82,9 +125,8 @@ def session(url, token, connections, request_timeout):
                                     sock_read=request_timeout)
     return FairSession(aiohttp.ClientSession(base_url=url, connector=connector,
                                              timeout=timeout,
-                                             headers={"X-Auth-Token": token},
                                              skip_auto_headers=("User-Agent",)),
-                       connections)
+                       connections, auth)
 
 
 class FairSession:
@@ -100,15 +142,24 @@ class FairSession:
     of its timeout, which is the server's to meet, as for a client with a
     connection of its own."""
 
-    def __init__(self, session, connections):
+    def __init__(self, session, connections, auth):
         self.session = session
         self.turns = asyncio.Semaphore(connections)
+        self.auth = auth
 
     @contextlib.asynccontextmanager
     async def request(self, method, url, **kwargs):
         async with self.turns:
-            async with self.session.request(method, url, **kwargs) as response:
-                yield response
+            for attempt in range(2):
+                token = await self.auth.current()
+                async with self.session.request(method, url, headers={"X-Auth-Token": token},
+                                                **kwargs) as response:
+                    if response.status == 401 and attempt == 0:
+                        await response.read()
+                        await self.auth.renew(token)
+                        continue
+                    yield response
+                    return
 
     def post(self, url, **kwargs):
         return self.request("POST", url, **kwargs)

@@ -40,8 +40,8 @@ class Flood:
 
     async def __aenter__(self):
         target = self.target
-        token, self.project_id = flood_http.login(target.url, target.user, target.password,
-                                                  target.project)
+        self.auth = flood_http.Auth(target.url, target.user, target.password, target.project)
+        self.project_id = self.auth.project_id
         admin_token, _ = flood_http.login(target.url, "admin", target.admin_password, "admin")
         self.image = self.image or flood_http.ensure_image(target.url, admin_token)
         self.engine = create_engine(target.db_url, pool_size=4)
@@ -53,7 +53,7 @@ class Flood:
         self.monitor = asyncio.create_task(monitor(
             self.rec, self.engine, self.project_id, self.since, self.queues, self.procs,
             self.stop, self.progress, self.sample, self.phase))
-        self.http = flood_http.session(target.url, token, self.connections,
+        self.http = flood_http.session(target.url, self.auth, self.connections,
                                        self.request_timeout)
         return self
 

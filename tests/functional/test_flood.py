@@ -96,6 +96,39 @@ def test_checkpoint_writes_a_partial_report(tmp_path):
                                             "partial": "create phase"}
 
 
+def test_the_clients_token_is_renewed_before_expiry_and_after_a_401(live_api):
+    """A run longer than a token's life keeps going (the first million-server
+    run failed every request after its first hour with 401)."""
+    import asyncio
+    import time
+    load_flood()                # puts tools/ on sys.path
+    import flood_http
+
+    async def scenario():
+        auth = flood_http.Auth(live_api.url, "demo", DEMO_PASSWORD, "demo")
+        assert 0 < auth._renew_at - time.monotonic() < 3600
+        http = flood_http.session(live_api.url, auth, 2, 30)
+        try:
+            async with http.get(flood_http.SERVERS) as response:
+                assert response.status == 200
+            first = auth.token
+            auth._renew_at = time.monotonic() - 1          # due: renewed before sending
+            async with http.get(flood_http.SERVERS) as response:
+                assert response.status == 200
+            assert auth.renewals == 1 and auth.token != first
+            auth.token = "not-a-token"                      # the API answers 401 once
+            async with http.get(flood_http.SERVERS) as response:
+                assert response.status == 200
+            assert auth.renewals == 2
+            # Two clients meeting the same stale token renew it once.
+            auth.token = "stale"
+            await asyncio.gather(auth.renew("stale"), auth.renew("stale"))
+            assert auth.renewals == 3
+        finally:
+            await http.close()
+    asyncio.run(scenario())
+
+
 @pytest.mark.timeout(300)
 def test_flood_sweep_and_baselines(flood_cloud, tmp_path):
     """Two sweep steps (5 clients then 20) after one second of each baseline,
