@@ -57,7 +57,11 @@ and prints and writes them (JSON "baseline") beside the flood's figures.
 nova-lite-compute running --hosts simulated hosts) from the test fixtures,
 in temporary directories, and stops them at the end.
 
-Modules: flood_http (requests and client loops), flood_run (a session's
+The clients share one token, renewed before it expires and once on a 401
+(flood_http.Auth). tools/flood_cleanup.py lists and deletes, timed, what a
+run cut short (or --no-delete) left.
+
+Modules: flood_http (requests, client loops, the token), flood_run (a session's
 phases), flood_sweep, flood_baseline, flood_watch (sampling), flood_check
 (accounting), flood_report (report, tables, plots), flood_cloud (targets)."""
 import argparse
