@@ -186,7 +186,8 @@ def run(target, servers, clients, show_progress=True, json_path=None, plot_path=
             report = asyncio.run(flood_sweep(target, sweep, progress=update, **kwargs))
         else:
             report = asyncio.run(flood(target, servers, clients, progress=update,
-                                       checkpoint=_writer(json_path, "create phase"),
+                                       checkpoint=_writer(json_path, "create phase",
+                                                          baseline=measured),
                                        **kwargs))
     if measured is not None:
         report["baseline"] = measured
@@ -209,15 +210,17 @@ def run(target, servers, clients, show_progress=True, json_path=None, plot_path=
     return report
 
 
-def _writer(json_path, phase):
+def _writer(json_path, phase, baseline=None):
     """A checkpoint that writes a partial report to ``json_path`` (marked
-    ``"partial": phase``), so a long run that is cut short keeps its figures."""
+    ``"partial": phase``, with the backends' ``baseline`` if measured), so a
+    long run that is cut short keeps its figures."""
     if not json_path:
         return None
+    extra = {"partial": phase, **({"baseline": baseline} if baseline is not None else {})}
 
     def write(report):
         with open(json_path, "w") as f:
-            json.dump({**report, "partial": phase}, f, indent=1, default=str)
+            json.dump({**report, **extra}, f, indent=1, default=str)
     return write
 
 

@@ -94,6 +94,8 @@ def test_checkpoint_writes_a_partial_report(tmp_path):
     flood._writer(str(path), "create phase")({"create": {"accepted": 7}})
     assert json.loads(path.read_text()) == {"create": {"accepted": 7},
                                             "partial": "create phase"}
+    flood._writer(str(path), "create phase", baseline={"postgres": 1})({"create": {}})
+    assert json.loads(path.read_text())["baseline"] == {"postgres": 1}
 
 
 def test_the_clients_token_is_renewed_before_expiry_and_after_a_401(live_api):
