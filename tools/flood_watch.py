@@ -88,7 +88,12 @@ class ProcessWatch:
             self.memory_read_at = now
         out = {}
         for name, proc in self.procs.items():
-            cpu, rss = self._cpu(proc), self.memory.get(name, 0)
+            # A child that has exited but is not reaped yet is in neither its
+            # own times nor its parent's children_*: the tree's total dips,
+            # then jumps when it is reaped. Counting from the highest total
+            # seen keeps a sample from going negative (and the jump smaller).
+            cpu = max(self._cpu(proc), self.last_cpu[name])
+            rss = self.memory.get(name, 0)
             self.peak_rss[name] = max(self.peak_rss[name], rss)
             out[name] = (round((cpu - self.last_cpu[name]) / elapsed, 2), rss >> 20)
             self.last_cpu[name] = cpu
