@@ -179,16 +179,18 @@ def test_server_create_list_show_delete(admin, image):
 
 def test_server_create_wait_times_out_in_build(admin, image):
     # The session's cloud fixture, when an earlier test started it, may build
-    # this server: the fake driver's injected 20 s spawn keeps it in BUILD.
+    # this server: the fake driver's injected 8 s spawn keeps it in BUILD
+    # past the CLI's 3 s (counted from before the create).
     name = unique("slow")
     proc = nova_lite(admin, "server", "create", name, "--flavor", "m1.tiny",
-                     "--image", image["id"], "--property", "fake_spawn_seconds=20",
+                     "--image", image["id"], "--property", "fake_spawn_seconds=8",
                      "--wait", "--timeout", "3")
     assert proc.returncode == 1, proc.stderr
     assert "Timed out after 3 s waiting for server " + name in proc.stderr
     assert "still BUILD" in proc.stderr
     assert "BUILD" in proc.stderr.splitlines()[0]       # the progress line
-    ok(admin, "server", "delete", name)
+    # Gone before the next test: a host building it finishes the spawn first.
+    ok(admin, "server", "delete", name, "--wait", "--timeout", "60")
 
 
 def test_server_list_limit_returns_one_page(admin, image):
