@@ -69,13 +69,15 @@ def test_a_task_that_stays_slow_is_nudged_less_and_less_often(quiet):
     """A build that is only slow (its queue is long) gets a nudge, then
     waits 2x, 4x ... redrive_after before the next, not one every pass."""
     after = datetime.timedelta(seconds=reconciler.CONF.conductor.redrive_after)
-    with transaction() as session:       # other tests' tasks: out of this test's clock
-        session.execute(update(I).where(I.task_state.is_not(None)).values(
-            task_updated_at=models.utcnow() + datetime.timedelta(days=1)))
+    # This test's clock runs ten years in the past: every other test's task (and the
+    # session cloud's, which can start or move one at any moment) is newer than any
+    # cut-off it passes, so each pass sees this instance alone.
+    past = datetime.timedelta(days=3650)
     before = queued("scheduler")
-    make_instance(states.BUILDING, states.SCHEDULING, age=after.total_seconds() + 5)
+    slow = make_instance(states.BUILDING, states.SCHEDULING,
+                         age=(past + after).total_seconds() + 5)
     backoff = reconciler.Backoff()
-    now = models.utcnow()
+    now = models.utcnow() - past
     assert reconciler.reconcile_once(now, backoff) == (1, 0)
     assert reconciler.reconcile_once(now + after, backoff) == (0, 0)
     assert reconciler.reconcile_once(now + 2 * after + datetime.timedelta(seconds=1),
@@ -84,6 +86,8 @@ def test_a_task_that_stays_slow_is_nudged_less_and_less_often(quiet):
     assert reconciler.reconcile_once(now + 6 * after + datetime.timedelta(seconds=2),
                                      backoff) == (1, 0)
     assert queued("scheduler") == before + 3
+    with transaction() as session:      # a ten-year-old task would be expired by others
+        session.execute(update(I).where(I.uuid == slow).values(task_state=None))
 
 
 def test_a_spawn_stalled_on_a_host_is_resent_to_that_host(quiet):
