@@ -42,11 +42,13 @@ ACTION_METHODS = {
 
 
 def deadline(instance):
-    """Seconds the instance's current task may take in all."""
-    if instance.vm_state == states.BUILDING:
-        return CONF.conductor.build_timeout
+    """Seconds the instance's current task may take in all. A delete is a
+    delete whatever the vm_state (a server deleted in BUILD is building and
+    deleting at once)."""
     if instance.task_state == states.DELETING:
         return CONF.conductor.delete_timeout
+    if instance.vm_state == states.BUILDING:
+        return CONF.conductor.build_timeout
     if instance.task_state == states.IMAGE_SNAPSHOT:
         return CONF.conductor.snapshot_timeout
     return CONF.conductor.action_timeout
@@ -55,14 +57,16 @@ def deadline(instance):
 def nudge(instance):
     """The message that moves the instance's task on, or None if it has none."""
     task, host, uuid = instance.task_state, instance.host, instance.uuid
+    if task == states.DELETING:
+        # Before the BUILDING case: re-sending the build of a server being
+        # deleted would spawn it again, never delete it.
+        return casts.terminate_instance(host, uuid) if host else None
     if instance.vm_state == states.BUILDING:
         if task == states.SCHEDULING:
             return casts.schedule_instance(uuid)
         if host:
             return casts.build_and_run_instance(host, payloads.instance_payload(instance))
         return None
-    if task == states.DELETING and host:
-        return casts.terminate_instance(host, uuid)
     if task in ACTION_METHODS and host:
         return casts.instance_action(host, ACTION_METHODS[task], uuid, task)
     if task in (states.REBOOTING, states.REBOOTING_HARD) and host:
@@ -74,18 +78,19 @@ def expire(session, instance, age):
     """End a task that ran out of time; True if this call did it."""
     uuid, task = instance.uuid, instance.task_state
     message = f"Task {task} timed out after {int(age)} s"
+    if task == states.DELETING:
+        # The user asked for it gone: gone it is, never ERROR (even in BUILD).
+        done = instances.mark_deleted(session, uuid)
+        if done:
+            actions.finish(session, uuid, "delete", "Timed out: completed in the database")
+            instance_ports.release(session, [uuid])
+        return done
     if instance.vm_state == states.BUILDING:
         done = instances.set_error(session, uuid, f"Build of instance {uuid} timed out "
                                    f"after {int(age)} s (task {task}).",
                                    expect={"vm_state": states.BUILDING, "task_state": task})
         if done:
             actions.finish(session, uuid, "create", "Error")
-        return done
-    if task == states.DELETING:
-        done = instances.mark_deleted(session, uuid)
-        if done:
-            actions.finish(session, uuid, "delete", "Timed out: completed in the database")
-            instance_ports.release(session, [uuid])
         return done
     done = instances.transition(session, uuid, {"task_state": task}, task_state=None)
     if done:

@@ -39,6 +39,18 @@ def fault(instance_uuid):
                                ).first()
 
 
+def take(topic):
+    """The method names of the messages waiting on ``topic``, taken off it."""
+    from nova_lite.rpc import envelope
+    methods = []
+    with transport.connect() as conn:
+        channel = conn.channel()
+        topology.declare(channel, topic)
+        while (message := channel.basic_get(topic, no_ack=True)) is not None:
+            methods.append(envelope.decode(message.body)["method"])
+    return methods
+
+
 def queued(topic):
     with transport.connect() as conn:
         channel = conn.channel()
@@ -96,6 +108,27 @@ def test_a_spawn_stalled_on_a_host_is_resent_to_that_host(quiet):
     make_instance(states.BUILDING, states.SPAWNING, host=host, age=120)
     assert reconciler.reconcile_once() == (1, 0)
     assert queued(topology.compute_topic(host)) == before + 1
+
+
+def test_a_server_deleted_in_build_is_sent_its_delete_not_its_build(quiet):
+    # Deleted while its host was spawning it, and the terminate was lost:
+    # re-sending the build would spawn it again and never delete it.
+    host = f"rh-{uuid.uuid4().hex[:6]}"
+    take(topology.compute_topic(host))
+    make_instance(states.BUILDING, states.DELETING, host=host, age=120)
+    assert reconciler.reconcile_once() == (1, 0)
+    assert take(topology.compute_topic(host)) == ["terminate_instance"]
+
+
+def test_a_server_deleted_in_build_past_its_delete_deadline_is_deleted_not_error(quiet):
+    host = f"rh-{uuid.uuid4().hex[:6]}"
+    age = quiet.conductor.delete_timeout + 5
+    assert age < quiet.conductor.build_timeout       # the delete's deadline applies
+    instance_uuid = make_instance(states.BUILDING, states.DELETING, host=host, age=age)
+    assert reconciler.reconcile_once() == (0, 1)
+    row = get(instance_uuid)
+    assert row.deleted and (row.vm_state, row.task_state) == (states.DELETED, None)
+    assert fault(instance_uuid) is None
 
 
 def test_a_build_past_its_deadline_ends_in_error_with_no_claim(quiet):
