@@ -30,9 +30,14 @@ class CloudClient:
 
 @pytest.fixture(scope="session")
 def cloud(configured, postgres, rabbit, state_dir):
+    """The services as processes (two fake hosts) on a database of their own.
+
+    Never the in-process code's database: two deployments sharing one outbox
+    table on two vhosts take each other's rows (each relay sweeps every unsent
+    row), so either one's messages could be published where nobody listens."""
     from tests.fixtures.services import Cloud
     running = Cloud(postgres, rabbit, state_dir, configured.identity.fernet_key_file,
-                    compute_hosts=("compute1", "compute2")).start()
+                    compute_hosts=("compute1", "compute2"), db_name="cloud").start()
     running.admin = CloudClient(running.url, "admin", ADMIN_PASSWORD, "admin")
     running.demo = CloudClient(running.url, "demo", DEMO_PASSWORD, "demo")
     yield running

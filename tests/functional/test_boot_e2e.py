@@ -30,8 +30,8 @@ def create(client, image_id, name=None, flavor="1", **extra):
     return response.json()["server"]["id"]
 
 
-def usage(postgres):
-    engine = create_engine(postgres.url())
+def usage(cloud):
+    engine = create_engine(cloud.db_url)
     with engine.connect() as conn:
         nodes = conn.execute(text(
             "SELECT host, vcpus_used, memory_mb_used, local_gb_used, running_vms "
@@ -44,7 +44,7 @@ def usage(postgres):
     return [tuple(r) for r in nodes], [tuple(r) for r in allocs]
 
 
-def test_boot_and_delete_over_http(cloud, cloud_image, postgres):
+def test_boot_and_delete_over_http(cloud, cloud_image):
     server_id = create(cloud.demo, cloud_image, name="http-vm")
     status, server = wait_for(lambda: server_status(cloud.demo, server_id),
                               lambda s: s[0] in ("ACTIVE", "ERROR"))
@@ -56,7 +56,7 @@ def test_boot_and_delete_over_http(cloud, cloud_image, postgres):
     assert server_id in {s["id"] for s in listed}
     admin_view = cloud.admin.compute("GET", f"/servers/{server_id}").json()["server"]
     assert admin_view["OS-EXT-SRV-ATTR:host"] in ("compute1", "compute2")
-    nodes, allocs = usage(postgres)
+    nodes, allocs = usage(cloud)
     assert sum(n[2] for n in nodes) >= 512
 
     response = cloud.demo.compute("DELETE", f"/servers/{server_id}")
@@ -66,13 +66,13 @@ def test_boot_and_delete_over_http(cloud, cloud_image, postgres):
     assert server_id not in {s["id"] for s in actions}
 
 
-def test_accounting_is_exact_after_many_boots_and_deletes(cloud, cloud_image, postgres):
+def test_accounting_is_exact_after_many_boots_and_deletes(cloud, cloud_image):
     ids = [create(cloud.demo, cloud_image) for _ in range(12)]
     for server_id in ids:
         status, server = wait_for(lambda: server_status(cloud.demo, server_id),
                                   lambda s: s[0] in ("ACTIVE", "ERROR"))
         assert status == "ACTIVE", server
-    nodes, allocs = usage(postgres)
+    nodes, allocs = usage(cloud)
     # Each node's usage equals the sum of what its allocations hold.
     assert [n[1:] for n in nodes] == [a[1:] for a in allocs]
     assert sum(n[4] for n in nodes) >= 12
@@ -82,7 +82,7 @@ def test_accounting_is_exact_after_many_boots_and_deletes(cloud, cloud_image, po
         assert cloud.demo.compute("DELETE", f"/servers/{server_id}").status_code == 204
     for server_id in ids:
         wait_for(lambda: server_status(cloud.demo, server_id), lambda s: s[0] == "GONE")
-    nodes, allocs = usage(postgres)
+    nodes, allocs = usage(cloud)
     assert [n[1:] for n in nodes] == [a[1:] for a in allocs]
 
 
@@ -101,14 +101,14 @@ def test_multi_create_boots_every_instance(cloud, cloud_image):
         cloud.demo.compute("DELETE", f"/servers/{server['id']}")
 
 
-def test_spawn_failure_ends_in_error_with_fault_and_no_claim(cloud, cloud_image, postgres):
+def test_spawn_failure_ends_in_error_with_fault_and_no_claim(cloud, cloud_image):
     server_id = create(cloud.demo, cloud_image,
                        metadata={"fake_spawn_error": "disk exploded"})
     status, server = wait_for(lambda: server_status(cloud.demo, server_id),
                               lambda s: s[0] in ("ACTIVE", "ERROR"))
     assert status == "ERROR"
     assert "disk exploded" in server["fault"]["message"]
-    engine = create_engine(postgres.url())
+    engine = create_engine(cloud.db_url)
     with engine.connect() as conn:
         held = conn.execute(text("SELECT count(*) FROM allocations WHERE instance_uuid = :u"),
                             {"u": server_id}).scalar()

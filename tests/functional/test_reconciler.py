@@ -81,9 +81,8 @@ def test_a_task_that_stays_slow_is_nudged_less_and_less_often(quiet):
     """A build that is only slow (its queue is long) gets a nudge, then
     waits 2x, 4x ... redrive_after before the next, not one every pass."""
     after = datetime.timedelta(seconds=reconciler.CONF.conductor.redrive_after)
-    # This test's clock runs ten years in the past: every other test's task (and the
-    # session cloud's, which can start or move one at any moment) is newer than any
-    # cut-off it passes, so each pass sees this instance alone.
+    # This test's clock runs ten years in the past: every other test's task is
+    # newer than any cut-off it passes, so each pass sees this instance alone.
     past = datetime.timedelta(days=3650)
     before = queued("scheduler")
     slow = make_instance(states.BUILDING, states.SCHEDULING,

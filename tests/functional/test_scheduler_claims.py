@@ -17,8 +17,8 @@ from nova_lite.scheduler.request import HostState, Request
 @pytest.fixture(autouse=True, scope="module")
 def phantom_nodes_go_down(configured):
     """The nodes made here have no compute service behind them: disable them
-    afterwards, so a scheduler of a running cloud in this session never places
-    a server on one (its build would wait in a queue nobody consumes)."""
+    afterwards, so no later scheduling in this database places a server on one
+    (its build would wait in a queue nobody consumes)."""
     yield
     with transaction() as session:
         session.execute(text("UPDATE services SET disabled = true "

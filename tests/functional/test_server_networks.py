@@ -21,22 +21,20 @@ PROJECT = "nettest"
 def net_client(cloud):
     """A client in a project of its own, so its networks don't change what
     'auto' means for the other tests' projects."""
-    from nova_lite.db import bootstrap
-    bootstrap.ensure_project(PROJECT)
-    bootstrap.ensure_user("nettest-user", DEMO_PASSWORD, PROJECT, "member")
+    cloud.manage("user", "create", "nettest-user", "--password", DEMO_PASSWORD,
+                 "--project", PROJECT, "--role", "member")
     return CloudClient(cloud.url, "nettest-user", DEMO_PASSWORD, PROJECT)
 
 
-def make_network(project_id, cidr, name=None, shared=False, external=False):
-    """A network and its subnet, written directly (the Networking API has its
-    own tests); returns (network_id, subnet_id)."""
+def make_network(cloud, project_id, cidr, name=None, shared=False, external=False):
+    """A network and its subnet, written directly in the cloud's database (the
+    Networking API has its own tests); returns (network_id, subnet_id)."""
     from nova_lite.db import models
-    from nova_lite.db.session import transaction
     from nova_lite.network import ipam
     net = ipaddress.ip_network(cidr)
     network_id, subnet_id = str(uuid.uuid4()), str(uuid.uuid4())
     gateway = ipam.default_gateway(net)
-    with transaction() as session:
+    with cloud.session() as session:
         session.add(models.Network(id=network_id, name=name or f"net-{network_id[:6]}",
                                    project_id=project_id, shared=shared,
                                    external=external, bridge="nlbr-" + network_id[:8]))
@@ -50,16 +48,14 @@ def make_network(project_id, cidr, name=None, shared=False, external=False):
     return network_id, subnet_id
 
 
-def drop_network(network_id):
-    from nova_lite.db.session import transaction
-    with transaction() as session:
+def drop_network(cloud, network_id):
+    with cloud.session() as session:
         session.execute(text("DELETE FROM networks WHERE id = :id"), {"id": network_id})
 
 
-def used(subnet_id):
-    from nova_lite.db.session import reader
+def used(cloud, subnet_id):
     from nova_lite.network import ipam
-    with reader() as session:
+    with cloud.session() as session:
         return ipam.usage(session, subnet_id)[0]
 
 
@@ -86,15 +82,15 @@ def delete_and_wait(client, server_id):
 
 
 @pytest.fixture
-def network(net_client):
-    network_id, subnet_id = make_network(project_id(net_client), "10.66.0.0/24",
+def network(cloud, net_client):
+    network_id, subnet_id = make_network(cloud, project_id(net_client), "10.66.0.0/24",
                                          name="private")
     yield network_id, subnet_id
-    drop_network(network_id)
+    drop_network(cloud, network_id)
 
 
 def test_server_gets_an_address_shown_in_addresses_and_freed_on_delete(
-        net_client, cloud_image, network):
+        cloud, net_client, cloud_image, network):
     network_id, subnet_id = network
     server_id = boot(net_client, cloud_image, "n1",
                      networks=[{"uuid": network_id}]).json()["server"]["id"]
@@ -105,29 +101,29 @@ def test_server_gets_an_address_shown_in_addresses_and_freed_on_delete(
     assert entry["addr"] != "10.66.0.1"                         # the gateway
     assert entry["OS-EXT-IPS-MAC:mac_addr"].startswith("fa:16:3e:")
     assert server["security_groups"] == [{"name": "default"}]
-    assert used(subnet_id) == 1
+    assert used(cloud, subnet_id) == 1
     detail = net_client.compute("GET", "/servers/detail").json()["servers"]
     assert [s["addresses"] for s in detail if s["id"] == server_id] == [server["addresses"]]
     delete_and_wait(net_client, server_id)
-    assert used(subnet_id) == 0
+    assert used(cloud, subnet_id) == 0
 
 
 def test_auto_and_absent_pick_the_projects_network_and_none_gives_no_nic(
-        net_client, cloud_image, network):
+        cloud, net_client, cloud_image, network):
     auto = boot(net_client, cloud_image, "auto", networks="auto").json()["server"]["id"]
     absent = boot(net_client, cloud_image, "absent").json()["server"]["id"]
     none = boot(net_client, cloud_image, "none", networks="none").json()["server"]["id"]
     assert list(wait_status(net_client, auto, "ACTIVE")["addresses"]) == ["private"]
     assert list(wait_status(net_client, absent, "ACTIVE")["addresses"]) == ["private"]
     assert wait_status(net_client, none, "ACTIVE")["addresses"] == {}
-    assert used(network[1]) == 2
+    assert used(cloud, network[1]) == 2
     for server_id in (auto, absent, none):
         delete_and_wait(net_client, server_id)
-    assert used(network[1]) == 0
+    assert used(cloud, network[1]) == 0
 
 
 def test_fixed_ip_is_honoured_and_a_taken_one_refused_with_nothing_written(
-        net_client, cloud_image, network, postgres):
+        net_client, cloud_image, network):
     network_id, subnet_id = network
     first = boot(net_client, cloud_image, "fixed", networks=[
         {"uuid": network_id, "fixed_ip": "10.66.0.77"}]).json()["server"]["id"]
@@ -144,8 +140,8 @@ def test_fixed_ip_is_honoured_and_a_taken_one_refused_with_nothing_written(
     delete_and_wait(net_client, first)
 
 
-def test_exhausted_network_refuses_the_whole_request(net_client, cloud_image):
-    network_id, subnet_id = make_network(project_id(net_client), "10.67.0.0/29",
+def test_exhausted_network_refuses_the_whole_request(cloud, net_client, cloud_image):
+    network_id, subnet_id = make_network(cloud, project_id(net_client), "10.67.0.0/29",
                                          name="tiny")      # 5 usable addresses
     try:
         before = net_client.compute("GET", "/servers").json()["servers"]
@@ -154,19 +150,19 @@ def test_exhausted_network_refuses_the_whole_request(net_client, cloud_image):
         assert "No more IP addresses available on network tiny" in \
             refused.json()["conflictingRequest"]["message"]
         assert net_client.compute("GET", "/servers").json()["servers"] == before
-        assert used(subnet_id) == 0
+        assert used(cloud, subnet_id) == 0
         boot(net_client, cloud_image, "five", networks=[{"uuid": network_id}],
              min_count=5, max_count=5)
         servers = [s for s in net_client.compute("GET", "/servers/detail").json()["servers"]
                    if s["name"].startswith("five-")]
         addresses = {s["addresses"]["tiny"][0]["addr"] for s in servers}
         assert len(servers) == 5 and len(addresses) == 5
-        assert used(subnet_id) == 5
+        assert used(cloud, subnet_id) == 5
         for server in servers:
             delete_and_wait(net_client, server["id"])
-        assert used(subnet_id) == 0
+        assert used(cloud, subnet_id) == 0
     finally:
-        drop_network(network_id)
+        drop_network(cloud, network_id)
 
 
 @pytest.mark.parametrize("how", ["no valid host", "spawn error"])
@@ -174,8 +170,8 @@ def test_failed_build_frees_its_address(net_client, cloud, cloud_image, network,
     network_id, subnet_id = network
     extra = {"metadata": {"fake_spawn_error": "disk exploded"}}
     if how == "no valid host":
-        from nova_lite.db import bootstrap
-        bootstrap.ensure_flavor("net-huge", "net.huge", 1, 10 ** 7, 1)
+        cloud.manage("flavor", "create", "net.huge", "--id", "net-huge", "--vcpus", "1",
+                     "--ram", str(10 ** 7), "--disk", "1")
         extra = {"flavorRef": "net-huge"}
     server_id = boot(net_client, cloud_image, "doomed", networks=[{"uuid": network_id}],
                      **extra).json()["server"]["id"]
@@ -183,24 +179,23 @@ def test_failed_build_frees_its_address(net_client, cloud, cloud_image, network,
                       lambda s: s["status"] in ("ACTIVE", "ERROR"), 60)
     assert server["status"] == "ERROR"
     assert server["addresses"] == {}
-    assert used(subnet_id) == 0
+    assert used(cloud, subnet_id) == 0
     delete_and_wait(net_client, server_id)
 
 
-def test_a_users_port_is_bound_then_kept_unbound_after_delete(net_client, cloud_image,
-                                                              network):
+def test_a_users_port_is_bound_then_kept_unbound_after_delete(cloud, net_client,
+                                                              cloud_image, network):
     from nova_lite.db import models
-    from nova_lite.db.session import reader, transaction
     from nova_lite.network import ports
     network_id, subnet_id = network
-    with transaction() as session:
+    with cloud.session() as session:
         port = ports.create(session, session.get(models.Network, network_id),
                             project_id(net_client), name="mine")
         port_id = port.id
     server_id = boot(net_client, cloud_image, "withport",
                      networks=[{"port": port_id}]).json()["server"]["id"]
     wait_status(net_client, server_id, "ACTIVE")
-    with reader() as session:
+    with cloud.session() as session:
         bound = session.get(models.Port, port_id)
         assert (bound.device_id, bound.status, bound.binding_host_id is not None) == \
             (server_id, "ACTIVE", True)
@@ -208,13 +203,13 @@ def test_a_users_port_is_bound_then_kept_unbound_after_delete(net_client, cloud_
                   networks=[{"port": port_id}])
     assert "in use" in in_use.json()["conflictingRequest"]["message"]
     delete_and_wait(net_client, server_id)
-    with reader() as session:
+    with cloud.session() as session:
         kept = session.get(models.Port, port_id)
         assert kept is not None and kept.device_id == "" and kept.status == "DOWN"
-    assert used(subnet_id) == 1            # the port still holds its address
-    with transaction() as session:
+    assert used(cloud, subnet_id) == 1            # the port still holds its address
+    with cloud.session() as session:
         ports.delete(session, port_id)
-    assert used(subnet_id) == 0
+    assert used(cloud, subnet_id) == 0
 
 
 @pytest.mark.parametrize("networks, code, words", [
@@ -235,8 +230,8 @@ def test_unknown_security_group_is_a_400(net_client, cloud_image):
     assert "no-such-group" in response.json()["badRequest"]["message"]
 
 
-def test_two_networks_make_absent_ambiguous(net_client, cloud_image, network):
-    other, _ = make_network(project_id(net_client), "10.68.0.0/24", name="second")
+def test_two_networks_make_absent_ambiguous(cloud, net_client, cloud_image, network):
+    other, _ = make_network(cloud, project_id(net_client), "10.68.0.0/24", name="second")
     try:
         response = boot(net_client, cloud_image, "ambiguous", expect=409)
         assert "Multiple possible networks" in response.json()["conflictingRequest"][
@@ -247,14 +242,13 @@ def test_two_networks_make_absent_ambiguous(net_client, cloud_image, network):
         assert sorted(server["addresses"]) == ["private", "second"]
         delete_and_wait(net_client, explicit)
     finally:
-        drop_network(other)
+        drop_network(cloud, other)
 
 
-def test_add_and_remove_security_group_changes_every_port(net_client, cloud_image,
+def test_add_and_remove_security_group_changes_every_port(cloud, net_client, cloud_image,
                                                          network):
     from nova_lite.db import models
-    from nova_lite.db.session import transaction
-    with transaction() as session:
+    with cloud.session() as session:
         group = models.SecurityGroup(project_id=project_id(net_client), name="web")
         session.add(group)
         session.flush()
@@ -285,24 +279,23 @@ def test_add_and_remove_security_group_changes_every_port(net_client, cloud_imag
             {"name": "default"}]
         delete_and_wait(net_client, server_id)
     finally:
-        with transaction() as session:
+        with cloud.session() as session:
             session.execute(text("DELETE FROM security_groups WHERE id = :id"),
                             {"id": group_id})
 
 
-def test_add_and_remove_floating_ip_through_the_compute_api(net_client, cloud_image,
+def test_add_and_remove_floating_ip_through_the_compute_api(cloud, net_client, cloud_image,
                                                             network):
     import types
 
     from nova_lite.db import models
-    from nova_lite.db.session import reader, transaction
     from nova_lite.network import floating_ips
-    public, _ = make_network(None, "172.30.9.0/24", name="public-test", external=True)
+    public, _ = make_network(cloud, None, "172.30.9.0/24", name="public-test", external=True)
     project = project_id(net_client)
     ctx = types.SimpleNamespace(project_id=project, is_admin=True, user_id=None,
                                 to_rpc=lambda: {"project_id": project})
     try:
-        with transaction() as session:
+        with cloud.session() as session:
             fip = floating_ips.allocate(session, ctx, public, project_id=project)
             address = floating_ips.fip_address(fip)
         server_id = boot(net_client, cloud_image, "fip", networks=[
@@ -319,7 +312,7 @@ def test_add_and_remove_floating_ip_through_the_compute_api(net_client, cloud_im
         entries = server_status(net_client, server_id)[1]["addresses"]["private"]
         assert [(e["addr"], e["OS-EXT-IPS:type"]) for e in entries] == [
             (fixed, "fixed"), (address, "floating")]
-        with reader() as session:
+        with cloud.session() as session:
             row = session.scalars(select_fip(models, address)).one()
             assert (str(row.fixed_ip_address), row.status) == (fixed, "ACTIVE")
         removed = net_client.compute("POST", action, json={"removeFloatingIp": {
@@ -334,10 +327,10 @@ def test_add_and_remove_floating_ip_through_the_compute_api(net_client, cloud_im
         assert [e["OS-EXT-IPS:type"] for e in server_status(net_client, server_id)[1][
             "addresses"]["private"]] == ["fixed"]
         delete_and_wait(net_client, server_id)
-        with transaction() as session:
+        with cloud.session() as session:
             floating_ips.release(session, ctx, fip.id)
     finally:
-        drop_network(public)
+        drop_network(cloud, public)
 
 
 def select_fip(models, address):
@@ -350,8 +343,7 @@ def test_membership_change_reaches_the_servers_host(net_client, cloud, cloud_ima
     """A new member, and addSecurityGroup, go API -> outbox -> conductor -> the
     server's compute host, which logs the refresh of the server's network."""
     from nova_lite.db import models
-    from nova_lite.db.session import transaction
-    with transaction() as session:
+    with cloud.session() as session:
         group = models.SecurityGroup(project_id=project_id(net_client), name="watch")
         session.add(group)
         session.flush()
@@ -374,6 +366,6 @@ def test_membership_change_reaches_the_servers_host(net_client, cloud, cloud_ima
                  lambda count: count > before, 60)
         delete_and_wait(net_client, server_id)
     finally:
-        with transaction() as session:
+        with cloud.session() as session:
             session.execute(text("DELETE FROM security_groups WHERE id = :id"),
                             {"id": group_id})
