@@ -224,3 +224,37 @@ def test_a_lost_message_is_recovered_by_the_reconciler(cloud, cloud_image, rabbi
                               lambda s: s[0] in ("ACTIVE", "ERROR"), timeout=90)
     assert status == "ACTIVE", server
     cloud.demo.compute("DELETE", f"/servers/{server_id}")
+
+
+def test_a_server_deleted_in_build_whose_delete_is_lost_is_still_deleted(
+        cloud, cloud_image, rabbit):
+    """Its host dies mid-spawn and the queued build and terminate are thrown
+    away: the reconciler must send the delete again (not the build, which
+    would spawn it anew and leave it in BUILD until the build timeout)."""
+    import signal
+
+    from kombu import Connection
+
+    from tests.fixtures import processes
+    server_id = create(cloud.demo, cloud_image, name="lost-delete",
+                       metadata={"fake_spawn_seconds": "30"})
+    _, server = wait_for(lambda: server_status(cloud.admin, server_id),
+                         lambda s: s[1]["OS-EXT-STS:task_state"] == "spawning")
+    host = server["OS-EXT-SRV-ATTR:host"]
+    processes.stop(cloud.procs.pop(f"compute-{host}"), sig=signal.SIGKILL)
+    try:
+        assert cloud.demo.compute("DELETE", f"/servers/{server_id}").status_code == 204
+        with Connection(rabbit.url.replace("rabbit://", "amqp://")) as conn:
+            channel = conn.channel()
+            # The build (back in the queue, unacked when its host died) and the
+            # terminate: both lost.
+            queue = f"compute.{host}"
+            wait_for(lambda: channel.queue_declare(queue, passive=True).message_count,
+                     lambda count: count >= 2, timeout=30)
+            assert channel.queue_purge(queue) >= 2
+        assert server_status(cloud.admin, server_id)[1]["OS-EXT-STS:task_state"] == \
+            "deleting"
+    finally:
+        cloud.start_service(f"compute-{host}")
+    wait_for(lambda: server_status(cloud.demo, server_id), lambda s: s[0] == "GONE",
+             timeout=60)
