@@ -209,6 +209,57 @@ def print_summary(report, console=None):
                                          **report["accounting_after"]}.items() if v})
 
 
+CPU_WINDOW = 10.0
+RATE_WINDOW = 5.0
+
+
+def rate_series(samples, key, clock, window=0.0):
+    """(times, per-second rates) of a counter: between the samples where it
+    was read anew (``clock`` changed) and at least ``window`` s apart, over
+    the real time between the reads, so counts repeated between reads make
+    neither zeros nor spikes, and a sample taken soon after a slow one (the
+    monitor waits at least 0.05 s) no burst. Reports written before samples
+    had a read clock: between the samples where the count changed."""
+    if clock in samples[0]:
+        def when(s):
+            return s[clock]
+
+        def fresh(a, b):
+            return b[clock] != a[clock]
+    else:
+        def when(s):
+            return s["t"]
+
+        def fresh(a, b):
+            return b[key] != a[key]
+    points = [samples[0]]
+    for s in samples[1:]:
+        if fresh(points[-1], s) and when(s) - when(points[-1]) >= window:
+            points.append(s)
+    if points[-1] is not samples[-1] and when(samples[-1]) != when(points[-1]):
+        points.append(samples[-1])
+    times, rates = [when(points[0])], [0.0]
+    for a, b in zip(points, points[1:]):
+        times.append(when(b))
+        rates.append(max(0.0, (b[key] - a[key]) / max(when(b) - when(a), 1e-6)))
+    return times, rates
+
+
+def mean_cores(samples, name, window):
+    """Each sample's cores for ``name`` averaged over the last ``window`` s:
+    a process tree's CPU lands late when a child is reaped late (PostgreSQL's
+    backends), as a spike in one short sample; the mean spreads it."""
+    out, span = [], []          # span: (dt, cores) of the samples in the window
+    for a, b in zip([None] + samples, samples):
+        dt = b["t"] - a["t"] if a else 0.0
+        span.append((dt, b["cpu"].get(name, 0)))
+        while len(span) > 1 and sum(d for d, _ in span[1:]) >= window:
+            span.pop(0)
+        total = sum(d for d, _ in span)
+        out.append(sum(d * c for d, c in span) / total if total else span[-1][1])
+    return out
+
+
 def plot(report, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -217,18 +268,13 @@ def plot(report, path):
     if len(samples) < 2:
         return
     t = [s["t"] for s in samples]
-
-    def rate(key):
-        out = [0.0]
-        for a, b in zip(samples, samples[1:]):
-            out.append(max(0.0, (b[key] - a[key]) / max(b["t"] - a["t"], 1e-6)))
-        return out
-
     fig, axes = plt.subplots(4, 1, figsize=(10, 12), sharex=True)
-    axes[0].plot(t, rate("accepted"), label="accepted/s (API)")
-    axes[0].plot(t, rate("active"), label="ACTIVE/s")
-    axes[0].plot(t, rate("deleted"), label="deleted/s")
-    axes[0].set_ylabel("servers/s")
+    # Rates over 5 s or more (a hundredth of a short run, at least 1 s).
+    window = max(1.0, min(RATE_WINDOW, (t[-1] - t[0]) / 100))
+    axes[0].plot(*rate_series(samples, "accepted", "t", window), label="accepted/s (API)")
+    axes[0].plot(*rate_series(samples, "active", "counted_t", window), label="ACTIVE/s")
+    axes[0].plot(*rate_series(samples, "deleted", "counted_t", window), label="deleted/s")
+    axes[0].set_ylabel(f"servers/s (over {window:g} s or more)")
     axes[0].legend()
     buckets = report.get("create_latency_over_time") or []
     if buckets:
@@ -243,8 +289,8 @@ def plot(report, path):
     axes[2].set_ylabel("messages queued")
     axes[2].legend()
     for name in sorted(samples[-1]["cpu"]):
-        axes[3].plot(t, [s["cpu"].get(name, 0) for s in samples], label=name)
-    axes[3].set_ylabel("cores")
+        axes[3].plot(t, mean_cores(samples, name, CPU_WINDOW), label=name)
+    axes[3].set_ylabel(f"cores ({CPU_WINDOW:g} s mean)")
     axes[3].set_xlabel("seconds")
     axes[3].legend(fontsize="small", ncol=3)
     c, b = report.get("create"), report.get("build")

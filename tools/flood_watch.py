@@ -200,12 +200,14 @@ async def monitor(rec, engine, project_id, since, queues, procs, stop, progress,
     """Every ``interval`` s until ``stop``: a sample of states, queues and CPU
     into ``rec.samples``, and the progress display updated. A sample's
     ``accepted`` counts servers, ``create_requests_sent`` requests (they
-    differ with --batch)."""
-    counts, next_count = None, 0.0
+    differ with --batch); its state counts (active, deleted, ...) were taken
+    at ``counted_t``, which samples between two counts repeat."""
+    counts, next_count, counted_at = None, 0.0, 0.0
     while not stop.is_set():
         started = time.monotonic()
         loop = asyncio.get_running_loop()
         if counts is None or started >= next_count:
+            counted_at = started
             # Counting is a scan of the run's live rows (a million, at the end
             # of the largest run): keep it to ~5 % of a PostgreSQL core by
             # counting at most every 20x as long as the last count took;
@@ -215,7 +217,9 @@ async def monitor(rec, engine, project_id, since, queues, procs, stop, progress,
             next_count = started + COUNT_COST_FACTOR * (time.monotonic() - started)
         depths = await loop.run_in_executor(None, queues.sample) if queues else {}
         cpu = await loop.run_in_executor(None, procs.sample)   # off the clients' loop
-        rec.samples.append({"t": round(started - rec.t0, 2), "phase": phase["name"],
+        rec.samples.append({"t": round(started - rec.t0, 2),
+                            "counted_t": round(counted_at - rec.t0, 2),
+                            "phase": phase["name"],
                             "accepted": rec.accepted,
                             "create_requests_sent": len(rec.creates),
                             "deletes_sent": len(rec.deletes), **counts,
