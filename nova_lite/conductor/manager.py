@@ -58,7 +58,13 @@ class ConductorManager:
         build_reports.spawned(context, reports)
 
     def instance_spawn_failed(self, context, instance_uuid, host, reason, details=None):
+        """The build failed (the host has removed what it had made): ERROR with
+        a fault; but a server deleted meanwhile is deleted, never left in ERROR."""
         with transaction() as session:
+            if self._deleted_in_build(session, instance_uuid, host, details):
+                LOG.info("instance %s, deleted while it was built on %s, failed to spawn: "
+                         "deleted", instance_uuid, host)
+                return
             if instances.set_error(session, instance_uuid, reason,
                                    expect={"vm_state": states.BUILDING, "host": host},
                                    details=details):
@@ -69,6 +75,18 @@ class ConductorManager:
                 instance_ports.release(session, [instance_uuid])
                 LOG.warning("instance %s failed to spawn on %s: %s", instance_uuid, host,
                             reason)
+
+    @staticmethod
+    def _deleted_in_build(session, instance_uuid, host, details):
+        deleted = instances.mark_deleted(session, instance_uuid, host=host,
+                                         task_state=states.DELETING)
+        if deleted:
+            actions.event(session, instance_uuid, "create", "compute_build_and_run_instance",
+                          host=host, result="Error", details=details)
+            actions.finish(session, instance_uuid, "create", "Error")
+            actions.finish(session, instance_uuid, "delete")
+            instance_ports.release(session, [instance_uuid])
+        return deleted
 
     def instance_terminated(self, context, instance_uuid, host):
         build_reports.terminated(context, [{"instance_uuid": instance_uuid, "host": host}])

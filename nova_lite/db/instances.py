@@ -57,15 +57,18 @@ def set_error(session, instance_uuid, message, expect, code=500, details=None):
     return True
 
 
-def mark_deleted(session, instance_uuid, host=None):
+def mark_deleted(session, instance_uuid, host=None, task_state=None):
     """Soft-delete an instance and release its claim; True if this call did it.
 
     With ``host``, only if the instance is still on that host (a report from a
-    host must never delete an instance that lives elsewhere)."""
+    host must never delete an instance that lives elsewhere); with
+    ``task_state``, only if that is its task."""
     now = models.utcnow()
     conditions = [I.uuid == instance_uuid, ~I.deleted]
     if host is not None:
         conditions.append(I.host == host)
+    if task_state is not None:
+        conditions.append(I.task_state == task_state)
     result = session.execute(
         update(I).where(*conditions)
         .values(deleted=True, deleted_at=now, terminated_at=now, updated_at=now,

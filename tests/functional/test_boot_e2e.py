@@ -258,3 +258,22 @@ def test_a_server_deleted_in_build_whose_delete_is_lost_is_still_deleted(
         cloud.start_service(f"compute-{host}")
     wait_for(lambda: server_status(cloud.demo, server_id), lambda s: s[0] == "GONE",
              timeout=60)
+
+
+def test_a_server_deleted_while_its_build_fails_is_deleted_not_left_in_error(
+        cloud, cloud_image):
+    server_id = create(cloud.demo, cloud_image, name="doomed-and-deleted", metadata={
+        "fake_spawn_seconds": "4", "fake_spawn_error": "disk exploded"})
+    wait_for(lambda: server_status(cloud.admin, server_id),
+             lambda s: s[1]["OS-EXT-STS:task_state"] == "spawning")
+    assert cloud.demo.compute("DELETE", f"/servers/{server_id}").status_code == 204
+    wait_for(lambda: server_status(cloud.demo, server_id), lambda s: s[0] == "GONE",
+             timeout=60)
+    with cloud.session() as session:
+        deleted = session.execute(text(
+            "SELECT count(*) FROM instance_actions WHERE instance_uuid = :u "
+            "AND action = 'delete' AND finish_time IS NOT NULL"), {"u": server_id}).scalar()
+        held = session.execute(text(
+            "SELECT count(*) FROM allocations WHERE instance_uuid = :u"),
+            {"u": server_id}).scalar()
+    assert (deleted, held) == (1, 0)
