@@ -11,7 +11,9 @@
         │     assign in Python: filters -> weighers -> a random one of the
         │       host_subset_size best, usage tracked as instances are assigned
         │     one claim transaction for the whole round (db/claims.claim_batch)
-        │     instances whose node filled up meanwhile go to the next round
+        │     instances whose node filled up meanwhile go to the next round, and
+        │       so do those with no host, if the round counted room for claims
+        │       that did not happen (else they fail: 'No valid host')
         └─ each handler gets its message back (build_and_run_instance to the
            host, or schedule_failed) and casts it itself, so its delivery is
            acknowledged only once that cast is confirmed
@@ -290,15 +292,22 @@ def schedule(items):
     while remaining and tried < CONF.scheduler.max_claim_attempts:
         tried += 1
         placements, no_host = _assign(remaining, _candidates(remaining), groups)
-        for uuid in no_host:
-            messages[uuid] = _failed(uuid, tried)
         outcome = _claim(placements, groups) if placements else claims.Outcome({}, set(),
                                                                                 set())
         for uuid, payload in _payloads(outcome.placed, pending, placements).items():
             messages[uuid] = casts.build_and_run_instance(payload["host"], payload)
         for uuid in outcome.lost:
             messages[uuid] = None
-        remaining = {u: pending[u] for u in outcome.full}
+        retry = set(outcome.full)
+        if outcome.full or outcome.lost:
+            # This round found no host for these while counting room for
+            # claims that then did not happen (a node filled meanwhile, or
+            # another scheduler placed the same instance): look again.
+            retry |= no_host
+        else:
+            for uuid in no_host:
+                messages[uuid] = _failed(uuid, tried)
+        remaining = {u: pending[u] for u in retry}
     for uuid in remaining:
         messages[uuid] = _failed(uuid, tried)
     placed = sum(1 for m in messages.values() if m and m.method == "build_and_run_instance")

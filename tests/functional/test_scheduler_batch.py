@@ -11,7 +11,7 @@ import uuid
 import pytest
 from sqlalchemy import event, select, text
 
-from nova_lite.db import actions, models
+from nova_lite.db import actions, claims, models
 from nova_lite.db.session import get_engine, reader, transaction
 from nova_lite.objects import states
 from nova_lite.scheduler import batch
@@ -128,6 +128,43 @@ def test_racing_schedulers_never_double_book(configured, nodes):
     builds = [u for result in outcomes for u, m in result.items()
               if m is not None and m.method == "build_and_run_instance"]
     assert sorted(builds) == sorted(placed), "one build message per placed instance"
+    assert accounting_errors() == []
+
+
+def test_room_counted_for_a_lost_claim_is_offered_again_not_refused(configured, nodes,
+                                                                   monkeypatch):
+    """Another scheduler places the instance this one gave a node's last slot
+    to, between this one's candidate query and its claim: the instance this
+    one found no host for must get that slot in the next round, not 'No
+    valid host' (racing schedulers left a slot empty that way)."""
+    tag = "lc-" + uuid.uuid4().hex[:6]
+    nodes(tag, 1, vcpus=BIG + 100)                          # room for one
+    elsewhere = make_node(f"{tag}-down", vcpus=BIG + 100, memory_mb=1 << 20,
+                          disk=100000, up=False)             # no candidate: not up
+    first, second = instances(1, name="lc-a")[0], instances(1, name="lc-b")[0]
+    assign = batch._assign
+    rounds = []
+
+    def assign_then_lose_the_race(remaining, hosts_by_shape, groups):
+        placements, no_host = assign(remaining, hosts_by_shape, groups)
+        rounds.append((sorted(p.instance_uuid for p in placements), sorted(no_host)))
+        if len(rounds) == 1:
+            (taken,) = placements
+            with transaction() as session:
+                won = claims.claim_batch(session, [claims.Placement(
+                    taken.instance_uuid, elsewhere, f"{tag}-down", f"{tag}-down",
+                    taken.vcpus, taken.memory_mb, taken.disk_gb)])
+            assert list(won.placed) == [taken.instance_uuid]
+        return placements, no_host
+
+    monkeypatch.setattr(batch, "_assign", assign_then_lose_the_race)
+    results = batch.schedule([(first, {}), (second, {})])
+    (lost,), (refused,) = rounds[0]
+    assert results[lost] is None                     # the other scheduler's to build
+    assert results[refused].method == "build_and_run_instance"
+    assert results[refused].args["instance"]["host"] == f"{tag}-0"
+    assert rounds[1] == ([refused], [])
+    assert states_of([refused])[refused] == (states.SPAWNING, f"{tag}-0")
     assert accounting_errors() == []
 
 
