@@ -274,7 +274,7 @@ def plot(report, path):
     axes[0].plot(*rate_series(samples, "accepted", "t", window), label="accepted/s (API)")
     axes[0].plot(*rate_series(samples, "active", "counted_t", window), label="ACTIVE/s")
     axes[0].plot(*rate_series(samples, "deleted", "counted_t", window), label="deleted/s")
-    axes[0].set_ylabel(f"servers/s (over {window:g} s or more)")
+    axes[0].set_ylabel(f"servers/s (over {window:.2g} s or more)")
     axes[0].legend()
     buckets = report.get("create_latency_over_time") or []
     if buckets:
