@@ -5,7 +5,7 @@ there first (a delete during a build, a redelivered message) the UPDATE
 matches no row and the caller learns it lost, without locks or lost updates."""
 from sqlalchemy import false, insert, or_, select, text, update
 
-from nova_lite.db import allocations, models
+from nova_lite.db import allocations, models, services
 from nova_lite.objects import states
 
 I = models.Instance
@@ -122,7 +122,11 @@ _BEGIN_DELETE = """
         SELECT uuid, 'delete', :request_id, :user_id, :action_project_id, :now
         FROM target
     )
-    SELECT host FROM target"""
+    SELECT t.host, EXISTS (SELECT 1 FROM services s
+                           WHERE s.host = t.host AND s."binary" = 'nova-lite-compute'
+                             AND (s.forced_down OR s.last_seen_up < :up_since))
+                   AS host_down
+    FROM target t"""
 _BEGIN_DELETE_AS = {
     (project, locked_too): text(_BEGIN_DELETE.format(conditions=" ".join(
         ([] if project is None else ["AND project_id = :project_id"])
@@ -134,11 +138,21 @@ def begin_delete(session, instance_uuid, context, project_id=None, locked_too=Fa
     """Start deleting a live instance that has a host and is not being deleted
     already (of ``project_id`` unless None; not locked unless ``locked_too``):
     task_state deleting and its 'delete' action opened, in one statement.
-    Returns its host, or None if the instance is not such a one (nothing
-    changed: the caller looks closer)."""
+    Returns (host, host_down), host_down as ``host_down()`` says, or None if
+    the instance is not such a one (nothing changed: the caller looks closer)."""
     statement = _BEGIN_DELETE_AS[(None if project_id is None else True, bool(locked_too))]
     return session.execute(statement, {
         "uuid": instance_uuid, "project_id": project_id, "deleting": states.DELETING,
         "now": models.utcnow(), "request_id": context.get("request_id") or "",
-        "user_id": context.get("user_id"),
-        "action_project_id": context.get("project_id")}).scalar()
+        "user_id": context.get("user_id"), "up_since": services.up_since(),
+        "action_project_id": context.get("project_id")}).first()
+
+
+def host_down(session, host):
+    """Whether ``host``'s compute service is known to be down: forced down, or
+    silent for [DEFAULT] service_down_time (a host with no service row is not
+    known to be down)."""
+    S = models.Service
+    return session.scalar(select(select(S.id).where(
+        S.host == host, S.binary == "nova-lite-compute",
+        or_(S.forced_down, S.last_seen_up < services.up_since())).exists()))

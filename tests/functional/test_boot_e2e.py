@@ -277,3 +277,45 @@ def test_a_server_deleted_while_its_build_fails_is_deleted_not_left_in_error(
             "SELECT count(*) FROM allocations WHERE instance_uuid = :u"),
             {"u": server_id}).scalar()
     assert (deleted, held) == (1, 0)
+
+
+def test_a_server_on_a_host_that_is_down_is_deleted_at_once(cloud, cloud_image, rabbit):
+    """As Nova's local delete: its host's service is down, so the delete is
+    done in the database at once (claim freed), and the host is still sent
+    the terminate, which removes the guest once it is back."""
+    import signal
+
+    from kombu import Connection
+
+    from tests.fixtures import processes
+    server_id = create(cloud.demo, cloud_image, name="on-a-dead-host")
+    _, server = wait_for(lambda: server_status(cloud.admin, server_id),
+                         lambda s: s[0] in ("ACTIVE", "ERROR"))
+    assert server["status"] == "ACTIVE", server
+    host = server["OS-EXT-SRV-ATTR:host"]
+    processes.stop(cloud.procs.pop(f"compute-{host}"), sig=signal.SIGKILL)
+    try:
+        with cloud.session() as session:       # its last heartbeat, an hour ago
+            session.execute(text(
+                "UPDATE services SET last_seen_up = now() - interval '1 hour' "
+                "WHERE host = :h AND \"binary\" = 'nova-lite-compute'"), {"h": host})
+        assert cloud.demo.compute("DELETE", f"/servers/{server_id}").status_code == 204
+        assert server_status(cloud.demo, server_id)[0] == "GONE"    # at once
+        with cloud.session() as session:
+            held = session.execute(text(
+                "SELECT count(*) FROM allocations WHERE instance_uuid = :u"),
+                {"u": server_id}).scalar()
+        assert held == 0
+        with Connection(rabbit.url.replace("rabbit://", "amqp://")) as conn:
+            channel = conn.channel()
+            wait_for(lambda: channel.queue_declare(f"compute.{host}", passive=True)
+                     .message_count, lambda count: count >= 1, timeout=30)
+    finally:
+        cloud.start_service(f"compute-{host}")
+
+    def heartbeat_age():
+        with cloud.session() as session:
+            return session.execute(text(
+                "SELECT extract(epoch FROM now() - last_seen_up) FROM services "
+                "WHERE host = :h AND \"binary\" = 'nova-lite-compute'"), {"h": host}).scalar()
+    wait_for(heartbeat_age, lambda age: age < 10, timeout=60)     # up again

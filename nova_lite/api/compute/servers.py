@@ -2,7 +2,10 @@
 
 Create and delete answer at once (202/204); the work is in the outbox,
 written in the same transaction as the rows, and the relay is woken after
-commit."""
+commit. A server on a host whose compute service is down is deleted at once
+(the host still gets the terminate, for when it is back)."""
+import logging
+
 import flask
 
 from nova_lite import exception
@@ -19,6 +22,8 @@ from nova_lite.db.session import reader, transaction
 from nova_lite.network import instance_ports
 from nova_lite.objects import states
 from nova_lite.rpc import casts, outbox
+
+LOG = logging.getLogger(__name__)
 
 UPDATE_SCHEMA = {
     "type": "object", "required": ["server"], "additionalProperties": False,
@@ -116,15 +121,22 @@ def delete(server_id):
 
 
 def _delete(session, ctx, server_id, rpc_context):
-    """Write the delete; False if there was nothing to do (already deleting)."""
+    """Write the delete; False if there was nothing to do (already deleting).
+
+    A server whose host's compute service is down is deleted at once, as
+    Nova's local delete does (its claim and addresses freed); the host is
+    still sent the terminate, which removes the guest when it is back."""
     if validation.is_uuid(server_id):
         # The usual case (placed, not locked, not being deleted) is one
         # statement; anything else is decided on the locked row below.
-        host = instance_db.begin_delete(
+        placed = instance_db.begin_delete(
             session, server_id, rpc_context,
             project_id=None if ctx.is_admin else ctx.project_id, locked_too=ctx.is_admin)
-        if host is not None:
-            outbox.enqueue(session, casts.terminate_instance(host, server_id), rpc_context)
+        if placed is not None:
+            if placed.host_down:
+                _delete_here(session, server_id, f"host {placed.host} is down")
+            outbox.enqueue(session, casts.terminate_instance(placed.host, server_id),
+                           rpc_context)
             return True
     instance = server_queries.get(session, ctx, server_id, for_update=True)
     if instance.locked and not ctx.is_admin:
@@ -134,14 +146,23 @@ def _delete(session, ctx, server_id, rpc_context):
     actions.start(session, instance.uuid, "delete", rpc_context)
     if instance.host is None:
         # Never placed (or its build failed): nothing runs anywhere to stop.
-        instance_db.mark_deleted(session, instance.uuid)
-        instance_ports.release(session, [instance.uuid])
-        actions.finish(session, instance.uuid, "delete")
-    else:
-        instance_db.transition(session, instance.uuid, {}, task_state=states.DELETING)
-        outbox.enqueue(session, casts.terminate_instance(instance.host, instance.uuid),
-                       rpc_context)
+        _delete_here(session, instance.uuid)
+        return True
+    instance_db.transition(session, instance.uuid, {}, task_state=states.DELETING)
+    if instance_db.host_down(session, instance.host):
+        _delete_here(session, instance.uuid, f"host {instance.host} is down")
+    outbox.enqueue(session, casts.terminate_instance(instance.host, instance.uuid),
+                   rpc_context)
     return True
+
+
+def _delete_here(session, instance_uuid, why=None):
+    """Delete in the database alone: nothing running needs to be asked first."""
+    if why:
+        LOG.info("deleting %s in the database: %s", instance_uuid, why)
+    instance_db.mark_deleted(session, instance_uuid)
+    instance_ports.release(session, [instance_uuid])
+    actions.finish(session, instance_uuid, "delete")
 
 
 def register(bp):
