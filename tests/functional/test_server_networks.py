@@ -4,6 +4,7 @@ addresses held exactly while the server lives and freed on delete and on a
 failed build, and a whole request refused (nothing written) when a network
 has no room. Real services (fake virt driver), real PostgreSQL."""
 import ipaddress
+import time
 import uuid
 
 import pytest
@@ -369,3 +370,46 @@ def test_membership_change_reaches_the_servers_host(net_client, cloud, cloud_ima
         with cloud.session() as session:
             session.execute(text("DELETE FROM security_groups WHERE id = :id"),
                             {"id": group_id})
+
+
+def test_a_server_deleted_while_its_host_is_down_leaves_its_peers_rules(
+        net_client, cloud, cloud_image, network):
+    """Deleted at once (its host's service is down), a member of 'default'
+    still changes the rules of the other members: their hosts get a refresh."""
+    import signal
+
+    from tests.fixtures import processes
+    servers = {}
+    for n in range(6):          # two servers on different hosts (RAM spreads them)
+        server_id = boot(net_client, cloud_image, f"peer-{n}", networks=[
+            {"uuid": network[0]}]).json()["server"]["id"]
+        wait_status(net_client, server_id, "ACTIVE")
+        servers[server_id] = server_status(cloud.admin, server_id)[1][
+            "OS-EXT-SRV-ATTR:host"]
+        if len(set(servers.values())) == 2:
+            break
+    assert len(set(servers.values())) == 2, servers
+    gone, dead_host = list(servers.items())[-1]
+    peer = next(s for s, h in servers.items() if h != dead_host)
+    log = f"compute-{servers[peer]}"
+
+    def refreshes():     # "network of <uuid>[, <uuid>...] changed": one a refresh
+        return sum(1 for line in cloud.log_tail(log, 5000).splitlines()
+                   if "network of " in line and peer in line)
+    # The members' own starts refresh each other too: let those end first.
+    before = wait_for(lambda: (refreshes(), time.sleep(3), refreshes()),
+                      lambda counts: counts[0] == counts[2], 60)[2]
+    processes.stop(cloud.procs.pop(f"compute-{dead_host}"), sig=signal.SIGKILL)
+    try:
+        with cloud.session() as session:
+            session.execute(text(
+                "UPDATE services SET last_seen_up = now() - interval '1 hour' "
+                "WHERE host = :h AND \"binary\" = 'nova-lite-compute'"), {"h": dead_host})
+        assert net_client.compute("DELETE", f"/servers/{gone}").status_code == 204
+        assert server_status(net_client, gone)[0] == "GONE"
+        wait_for(refreshes, lambda count: count > before, 60)
+    finally:
+        cloud.start_service(f"compute-{dead_host}")
+        for server_id in servers:
+            if server_id != gone:
+                delete_and_wait(net_client, server_id)
