@@ -5,7 +5,7 @@
 claiming, so any number of schedulers can race and none double-books), and
 records an Allocation row. ``release`` deletes that row and subtracts exactly
 what it held, so running it twice has no effect the second time."""
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from nova_lite.db import models
@@ -49,6 +49,16 @@ def claim(session, node_id, instance_uuid, vcpus, memory_mb, disk_gb):
     if updated:
         raise AlreadyClaimed(instance_uuid)
     return False
+
+
+def lock_nodes_of(session, instance_uuid):
+    """Lock the node the instance holds resources on, before its own row is
+    touched: claims and batched deletes lock nodes first, then instance rows,
+    and whoever takes them the other way round can deadlock with them."""
+    session.execute(select(N.id).where(N.id.in_(
+        select(models.Allocation.node_id)
+        .where(models.Allocation.instance_uuid == instance_uuid)))
+        .order_by(N.id).with_for_update())
 
 
 def release(session, instance_uuid):

@@ -49,6 +49,7 @@ def add_fault(session, instance_uuid, message, code=500, details=None):
 
 def set_error(session, instance_uuid, message, expect, code=500, details=None):
     """Put an instance in ERROR with a fault, releasing any claim it holds."""
+    allocations.lock_nodes_of(session, instance_uuid)
     if not transition(session, instance_uuid, expect, vm_state=states.ERROR,
                       task_state=None, host=None, node=None):
         return False
@@ -63,6 +64,7 @@ def mark_deleted(session, instance_uuid, host=None, task_state=None):
     With ``host``, only if the instance is still on that host (a report from a
     host must never delete an instance that lives elsewhere); with
     ``task_state``, only if that is its task."""
+    allocations.lock_nodes_of(session, instance_uuid)
     now = models.utcnow()
     conditions = [I.uuid == instance_uuid, ~I.deleted]
     if host is not None:
