@@ -231,18 +231,14 @@ def test_a_server_deleted_in_build_whose_delete_is_lost_is_still_deleted(
     """Its host dies mid-spawn and the queued build and terminate are thrown
     away: the reconciler must send the delete again (not the build, which
     would spawn it anew and leave it in BUILD until the build timeout)."""
-    import signal
-
     from kombu import Connection
 
-    from tests.fixtures import processes
     server_id = create(cloud.demo, cloud_image, name="lost-delete",
                        metadata={"fake_spawn_seconds": "30"})
     _, server = wait_for(lambda: server_status(cloud.admin, server_id),
                          lambda s: s[1]["OS-EXT-STS:task_state"] == "spawning")
     host = server["OS-EXT-SRV-ATTR:host"]
-    processes.stop(cloud.procs.pop(f"compute-{host}"), sig=signal.SIGKILL)
-    try:
+    with cloud.host_killed(host):
         assert cloud.demo.compute("DELETE", f"/servers/{server_id}").status_code == 204
         with Connection(rabbit.url.replace("rabbit://", "amqp://")) as conn:
             channel = conn.channel()
@@ -254,8 +250,6 @@ def test_a_server_deleted_in_build_whose_delete_is_lost_is_still_deleted(
             assert channel.queue_purge(queue) >= 2
         assert server_status(cloud.admin, server_id)[1]["OS-EXT-STS:task_state"] == \
             "deleting"
-    finally:
-        cloud.start_service(f"compute-{host}")
     wait_for(lambda: server_status(cloud.demo, server_id), lambda s: s[0] == "GONE",
              timeout=60)
 
@@ -283,22 +277,14 @@ def test_a_server_on_a_host_that_is_down_is_deleted_at_once(cloud, cloud_image, 
     """As Nova's local delete: its host's service is down, so the delete is
     done in the database at once (claim freed), and the host is still sent
     the terminate, which removes the guest once it is back."""
-    import signal
-
     from kombu import Connection
 
-    from tests.fixtures import processes
     server_id = create(cloud.demo, cloud_image, name="on-a-dead-host")
     _, server = wait_for(lambda: server_status(cloud.admin, server_id),
                          lambda s: s[0] in ("ACTIVE", "ERROR"))
     assert server["status"] == "ACTIVE", server
     host = server["OS-EXT-SRV-ATTR:host"]
-    processes.stop(cloud.procs.pop(f"compute-{host}"), sig=signal.SIGKILL)
-    try:
-        with cloud.session() as session:       # its last heartbeat, an hour ago
-            session.execute(text(
-                "UPDATE services SET last_seen_up = now() - interval '1 hour' "
-                "WHERE host = :h AND \"binary\" = 'nova-lite-compute'"), {"h": host})
+    with cloud.host_killed(host, silent_for=3600):
         assert cloud.demo.compute("DELETE", f"/servers/{server_id}").status_code == 204
         assert server_status(cloud.demo, server_id)[0] == "GONE"    # at once
         with cloud.session() as session:
@@ -310,12 +296,3 @@ def test_a_server_on_a_host_that_is_down_is_deleted_at_once(cloud, cloud_image, 
             channel = conn.channel()
             wait_for(lambda: channel.queue_declare(f"compute.{host}", passive=True)
                      .message_count, lambda count: count >= 1, timeout=30)
-    finally:
-        cloud.start_service(f"compute-{host}")
-
-    def heartbeat_age():
-        with cloud.session() as session:
-            return session.execute(text(
-                "SELECT extract(epoch FROM now() - last_seen_up) FROM services "
-                "WHERE host = :h AND \"binary\" = 'nova-lite-compute'"), {"h": host}).scalar()
-    wait_for(heartbeat_age, lambda age: age < 10, timeout=60)     # up again
