@@ -78,14 +78,12 @@ class ConductorManager:
 
     @staticmethod
     def _deleted_in_build(session, instance_uuid, host, details):
-        deleted = instances.mark_deleted(session, instance_uuid, host=host,
-                                         task_state=states.DELETING)
+        deleted = instance_ports.delete_server(session, instance_uuid, host=host,
+                                               task_state=states.DELETING)
         if deleted:
             actions.event(session, instance_uuid, "create", "compute_build_and_run_instance",
                           host=host, result="Error", details=details)
             actions.finish(session, instance_uuid, "create", "Error")
-            actions.finish(session, instance_uuid, "delete")
-            instance_ports.release(session, [instance_uuid])
         return deleted
 
     def instance_terminated(self, context, instance_uuid, host):

@@ -80,11 +80,8 @@ def expire(session, instance, age):
     message = f"Task {task} timed out after {int(age)} s"
     if task == states.DELETING:
         # The user asked for it gone: gone it is, never ERROR (even in BUILD).
-        done = instances.mark_deleted(session, uuid)
-        if done:
-            actions.finish(session, uuid, "delete", "Timed out: completed in the database")
-            instance_ports.release(session, [uuid])
-        return done
+        return instance_ports.delete_server(session, uuid,
+                                            message="Timed out: completed in the database")
     if instance.vm_state == states.BUILDING:
         done = instances.set_error(session, uuid, f"Build of instance {uuid} timed out "
                                    f"after {int(age)} s (task {task}).",

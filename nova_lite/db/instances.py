@@ -109,6 +109,13 @@ def placed(session, instance_uuids, skip_hypervisors=()):
     return session.execute(query).all()
 
 
+# The host's compute service is known to be down: forced down, or silent for
+# [DEFAULT] service_down_time (a host with no service row is not known to be).
+_HOST_DOWN = """EXISTS (SELECT 1 FROM services s
+                       WHERE s.host = {host} AND s."binary" = 'nova-lite-compute'
+                         AND (s.forced_down OR s.last_seen_up < :up_since))"""
+_IS_HOST_DOWN = text("SELECT " + _HOST_DOWN.format(host=":host"))
+
 # One statement for the usual DELETE /servers/{id}: the row is locked by the
 # UPDATE itself, and the action row is written with it.
 _BEGIN_DELETE = """
@@ -124,15 +131,12 @@ _BEGIN_DELETE = """
         SELECT uuid, 'delete', :request_id, :user_id, :action_project_id, :now
         FROM target
     )
-    SELECT t.host, EXISTS (SELECT 1 FROM services s
-                           WHERE s.host = t.host AND s."binary" = 'nova-lite-compute'
-                             AND (s.forced_down OR s.last_seen_up < :up_since))
-                   AS host_down
-    FROM target t"""
+    SELECT t.host, {host_down} AS host_down FROM target t"""
 _BEGIN_DELETE_AS = {
-    (project, locked_too): text(_BEGIN_DELETE.format(conditions=" ".join(
-        ([] if project is None else ["AND project_id = :project_id"])
-        + ([] if locked_too else ["AND NOT locked"]))))
+    (project, locked_too): text(_BEGIN_DELETE.format(
+        host_down=_HOST_DOWN.format(host="t.host"),
+        conditions=" ".join(([] if project is None else ["AND project_id = :project_id"])
+                            + ([] if locked_too else ["AND NOT locked"]))))
     for project in (None, True) for locked_too in (False, True)}
 
 
@@ -151,10 +155,5 @@ def begin_delete(session, instance_uuid, context, project_id=None, locked_too=Fa
 
 
 def host_down(session, host):
-    """Whether ``host``'s compute service is known to be down: forced down, or
-    silent for [DEFAULT] service_down_time (a host with no service row is not
-    known to be down)."""
-    S = models.Service
-    return session.scalar(select(select(S.id).where(
-        S.host == host, S.binary == "nova-lite-compute",
-        or_(S.forced_down, S.last_seen_up < services.up_since())).exists()))
+    """Whether ``host``'s compute service is known to be down (_HOST_DOWN)."""
+    return session.scalar(_IS_HOST_DOWN, {"host": host, "up_since": services.up_since()})

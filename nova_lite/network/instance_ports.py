@@ -17,7 +17,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, or_, select, update
 
 from nova_lite import exception
-from nova_lite.db import models
+from nova_lite.db import actions, instances, models
 from nova_lite.network import exceptions, ports, security_groups
 
 
@@ -187,6 +187,18 @@ def release(session, instance_uuids):
         else:
             ports.delete(session, port.id)
     return len(found)
+
+
+def delete_server(session, instance_uuid, host=None, task_state=None, message=None):
+    """Delete a server in the database alone, with nothing asked of its host:
+    soft-deleted and its claim released (``instances.mark_deleted``, whose
+    ``host`` and ``task_state`` conditions apply), its ports freed, its
+    'delete' action finished with ``message``. True if this call did it."""
+    if not instances.mark_deleted(session, instance_uuid, host=host, task_state=task_state):
+        return False
+    release(session, [instance_uuid])
+    actions.finish(session, instance_uuid, "delete", message)
+    return True
 
 
 def bind(session, instance_uuid, host, status=None):

@@ -165,9 +165,7 @@ def _delete_here(session, instance_uuid, why=None, rpc_context=None):
     if why:
         LOG.info("deleting %s in the database: %s", instance_uuid, why)
         peers = network_info.referenced_groups(session, [instance_uuid])
-    instance_db.mark_deleted(session, instance_uuid)
-    instance_ports.release(session, [instance_uuid])
-    actions.finish(session, instance_uuid, "delete")
+    instance_ports.delete_server(session, instance_uuid)
     notify.changed(session, rpc_context, security_group_ids=peers)
 
 
