@@ -1,6 +1,8 @@
 """nova-lite-conductor: consumes the ``conductor`` queue, and beside it the
 hosts' reports (``conductor.reports``: heartbeats, resources, power states),
-each with its own prefetch, so a backlog of work never delays liveness."""
+each with its own prefetch, so a backlog of work never delays liveness.
+Periodic beside them: its own heartbeat, the task reconciler and the
+security-group membership fan-out (nova_lite.network.membership)."""
 import functools
 import sys
 
@@ -9,6 +11,7 @@ from nova_lite.conductor import reconciler
 from nova_lite.conductor.manager import ConductorManager
 from nova_lite.conf import CONF
 from nova_lite.db import services
+from nova_lite.network import membership
 from nova_lite.rpc import multi_server, topology
 
 
@@ -26,7 +29,9 @@ def main(argv=None):
                     services.record_heartbeat, CONF.host, "nova-lite-conductor",
                     "conductor")),
                  service.Periodic("reconcile", CONF.conductor.reconcile_interval,
-                                  reconciler.reconcile_once, run_first=False)],
+                                  reconciler.reconcile_once, run_first=False),
+                 service.Periodic("membership", CONF.network.membership_interval,
+                                  membership.fanout)],
                 topic="conductor")
 
 

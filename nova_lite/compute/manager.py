@@ -25,10 +25,18 @@ POWER_ACTIONS = {
 }
 
 
+def _some(addresses, shown=8):
+    """A log's view of a list of addresses: all of a few, else a count."""
+    addresses = list(addresses or ())
+    if len(addresses) <= shown:
+        return ", ".join(addresses) or "none"
+    return f"{len(addresses)} addresses"
+
+
 class ComputeManager:
     RPC_METHODS = ("build_and_run_instance", "terminate_instance", "reboot_instance",
                    "snapshot_instance", "get_console_output", "refresh_network",
-                   *POWER_ACTIONS)
+                   "update_security_group_members", *POWER_ACTIONS)
 
     def __init__(self, driver=None, host=None, images=None, reports=None):
         self.host = host or CONF.host
@@ -36,7 +44,7 @@ class ComputeManager:
         self.driver = driver or driver_mod.load(CONF.compute.virt_driver)
         self._images = images
         self._locks = locks.InstanceLocks()
-        self.sync_network()
+        self.sync_network(ask_all=True)
 
     @property
     def images(self):
@@ -56,6 +64,7 @@ class ComputeManager:
                         image = self.images.download(instance["image_ref"])
                     if self.plugs_vifs:
                         network_host.plug(uuid, instance.get("network_info") or [])
+                        self._ask_for_members(context)
                     self.driver.spawn(instance, image)
                 except Exception as exc:  # noqa: BLE001 - any failure ends the build
                     LOG.warning("spawn of %s failed: %s", uuid, exc)
@@ -92,6 +101,31 @@ class ComputeManager:
                  "" if self.plugs_vifs else " (this driver plugs no NICs)")
         if self.plugs_vifs:
             network_host.refresh(instances)
+            self._ask_for_members(context)
+
+    def update_security_group_members(self, context, pass_number, updates, snapshots):
+        """Addresses joined or left remote groups (nova_lite.network.membership):
+        only the sets change. Groups no guest here names any more are
+        answered with ``unwanted``, so this host stops hearing of them."""
+        for group, entry in sorted(updates.items()):
+            LOG.info("members of group %s (pass %d): joined %s, left %s", group,
+                     pass_number, _some(entry.get("add")), _some(entry.get("remove")))
+        for group, members in sorted(snapshots.items()):
+            LOG.info("members of group %s (pass %d): %d in all", group, pass_number,
+                     len(members))
+        if not self.plugs_vifs:
+            return
+        unwanted = network_host.update_members(pass_number, updates, snapshots)
+        if unwanted:
+            casts.send(casts.security_group_members_unwanted(self.host, unwanted), context)
+
+    def _ask_for_members(self, context=None, ask_all=False):
+        """Ask for the members of the remote groups named here that this host
+        has no record of (all of them with ``ask_all``: at start, when what
+        was recorded may be stale)."""
+        wanted = network_host.remote_groups() if ask_all else network_host.missing_groups()
+        if wanted:
+            casts.send(casts.security_group_members_wanted(self.host, wanted), context)
 
     def _unplug(self, uuid):
         """Remove the instance's network entries; a failure is logged (the next
@@ -103,16 +137,21 @@ class ComputeManager:
         except Exception:  # noqa: BLE001 - the guest is gone either way
             LOG.exception("unplugging the network of %s failed", uuid)
 
-    def sync_network(self):
+    def sync_network(self, ask_all=False):
         """Re-apply what is plugged here: at start (bridges, dnsmasq, nftables
         may be gone after a reboot) and, run periodically, to restart a dnsmasq
-        that died. Never raises."""
+        that died; and ask for the members of remote groups it lacks (all of
+        them at start). Never raises."""
         if not self.plugs_vifs:
             return
         try:
             network_host.restore()
         except Exception:  # noqa: BLE001 - the service must keep running
             LOG.exception("re-applying the network of this host failed")
+        try:
+            self._ask_for_members(ask_all=ask_all)
+        except Exception:  # noqa: BLE001 - asked again at the next sync
+            LOG.exception("asking for security group members failed")
 
     # -- power actions --------------------------------------------------------------
     def _power_action(self, context, method, instance_uuid, task_state, **kwargs):

@@ -7,12 +7,13 @@
 A real host sends one report per instance; a process of simulated hosts
 coalesces its hosts' reports (nova_lite.rpc.coalesce), and both take the same
 path: one transaction of a fixed number of statements (db/build_results.py),
-then the casts it implies (rules of peer groups, orphan clean-up)."""
+then the casts it implies (orphan clean-up). Addresses that join or leave
+security groups reach the other hosts through the database triggers and the
+membership fan-out (nova_lite.network.membership), not from here."""
 import logging
 
 from nova_lite.db import build_results
 from nova_lite.db.session import transaction
-from nova_lite.network import info as network_info
 from nova_lite.network import instance_ports
 from nova_lite.rpc import casts
 
@@ -22,10 +23,6 @@ LOG = logging.getLogger(__name__)
 def spawned(context, reports):
     with transaction() as session:
         active, orphans = build_results.spawned(session, reports)
-        # A new member: the rules of groups that name its groups change.
-        peers = network_info.referenced_groups(session, list(active)) if active else []
-    if peers:
-        casts.send(casts.network_changed([], peers), context)
     for uuid, host in orphans:
         # Deleted (or moved) while it was being built: the guest on this host
         # belongs to nobody, so have the host remove it.
@@ -35,12 +32,8 @@ def spawned(context, reports):
 
 
 def terminated(context, reports):
-    peers = []
     with transaction() as session:
         deleted = build_results.terminated(session, reports)
         if deleted:
-            peers = network_info.referenced_groups(session, deleted)
             instance_ports.release(session, deleted)
-    if peers:
-        casts.send(casts.network_changed([], peers), context)
     return deleted

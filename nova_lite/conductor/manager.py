@@ -6,7 +6,7 @@ from nova_lite.conf import CONF
 from nova_lite.db import actions, images, instances, services
 from nova_lite.db.session import reader, transaction
 from nova_lite.network import info as network_info
-from nova_lite.network import instance_ports
+from nova_lite.network import instance_ports, membership
 from nova_lite.objects import states
 from nova_lite.rpc import casts, topology
 
@@ -29,7 +29,8 @@ class ConductorManager:
                    "instance_spawn_failed", "instance_terminated", "compute_node_update",
                    "instance_action_done", "instance_action_failed", "snapshot_done",
                    "power_states", "network_changed", "compute_nodes_update",
-                   "instances_spawned", "instances_terminated")
+                   "instances_spawned", "instances_terminated",
+                   "security_group_members_wanted", "security_group_members_unwanted")
 
     def build_instance(self, context, instance_uuid):
         with transaction() as session:
@@ -173,8 +174,10 @@ class ConductorManager:
 
     # -- networking ---------------------------------------------------------------------
     def network_changed(self, context, instance_uuids=(), security_group_ids=()):
-        """Rules, membership or floating IPs changed: send each affected host
-        the new network_info of its instances there."""
+        """Rules or floating IPs changed (of these instances, or of every member
+        of these groups): send each affected host the new network_info of its
+        instances there. Members joining or leaving groups do not come here:
+        see nova_lite.network.membership."""
         with reader() as session:
             uuids = set(instance_uuids) | set(
                 network_info.instances_affected(session, security_group_ids))
@@ -186,3 +189,13 @@ class ConductorManager:
             by_host.setdefault(row.host, {})[row.uuid] = infos.get(row.uuid, [])
         for host, host_instances in by_host.items():
             casts.send(casts.refresh_network(host, host_instances), context)
+
+    def security_group_members_wanted(self, context, host, security_group_ids):
+        with transaction() as session:
+            membership.wanted(session, host, security_group_ids)
+
+    def security_group_members_unwanted(self, context, host, security_group_ids):
+        with transaction() as session:
+            forgotten = membership.unwanted(session, host, security_group_ids)
+        if forgotten:
+            LOG.info("%s no longer hears of the members of %s", host, ", ".join(forgotten))

@@ -10,7 +10,8 @@ group = cfg.OptGroup("conductor", help="Conductor and its task reconciler.")
 opts = [
     cfg.ListOpt("network_refresh_skip_hypervisors", default=["sim"],
                 help="Hypervisor types whose hosts have no network data plane: the "
-                     "conductor sends them no refresh_network (simulated hosts)."),
+                     "conductor sends them no refresh_network and no security group "
+                     "membership updates (simulated hosts)."),
     cfg.IntOpt("reconcile_interval", default=30, min=1,
                help="Seconds between passes of the task reconciler."),
     cfg.IntOpt("redrive_after", default=60, min=1,

@@ -29,6 +29,14 @@ opts = [
                help="Domain dnsmasq gives guests."),
     cfg.IntOpt("dhcp_lease_time", default=86400, min=120,
                help="Seconds a DHCP lease lasts."),
+    cfg.FloatOpt("membership_interval", default=1.0, min=0.05,
+                 help="Seconds between the conductor's passes that tell compute hosts "
+                      "which addresses joined or left the security groups their "
+                      "guests' rules name (one message per host and pass, whatever "
+                      "the number of changes)."),
+    cfg.IntOpt("membership_batch", default=10000, min=1,
+               help="Most membership changes (and whole-set requests) one pass "
+                    "reads; more wait for the next pass."),
 ]
 
 

@@ -17,16 +17,23 @@ One dict per NIC (vif), in boot order::
      "security_group_rules": [{"direction": "ingress", "ethertype": "IPv4",
                                "protocol": "tcp", "port_range_min": 22,
                                "port_range_max": 22,
-                               "remote_ip_prefixes": ["0.0.0.0/0"]}]}
+                               "remote_ip_prefixes": ["0.0.0.0/0"]},
+                              {"direction": "ingress", "ethertype": "IPv4",
+                               "protocol": None, "port_range_min": None,
+                               "port_range_max": None,
+                               "remote_group_id": "5e1f…"}]}
 
-``remote_ip_prefixes`` is the rule's remote_ip_prefix, or the addresses of
-every port in its remote group (as /32 and /128), or the whole address family
-when the rule names neither. Traffic a rule does not allow is dropped unless
-``port_security`` is off; replies to allowed traffic always pass (stateful).
+A rule has ``remote_ip_prefixes`` (its remote_ip_prefix, or the whole address
+family when it names nothing) or ``remote_group_id``: the members of a remote
+group are not listed here (that would make every member's network_info grow
+with the group, and change whenever a member comes or goes); the host keeps
+them as a set, told by nova_lite.network.membership. Traffic a rule does not
+allow is dropped unless ``port_security`` is off; replies to allowed traffic
+always pass (stateful).
 """
 import ipaddress
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from nova_lite.db import models
 from nova_lite.network import ipam
@@ -102,7 +109,8 @@ def _floating_by_port(session, port_ids):
 
 
 def _rules_by_port(session, port_ids):
-    """Each port's rules, remote groups expanded to their members' addresses."""
+    """Each port's rules; a remote group stays a group id (its members are a
+    set on the host, kept by nova_lite.network.membership)."""
     memberships = session.execute(
         select(models.PortSecurityGroup.port_id, models.PortSecurityGroup.security_group_id)
         .where(models.PortSecurityGroup.port_id.in_(port_ids))).all()
@@ -114,73 +122,36 @@ def _rules_by_port(session, port_ids):
         return {}
     rules = session.scalars(select(models.SecurityGroupRule).where(
         models.SecurityGroupRule.security_group_id.in_(group_ids))).all()
-    remote_ids = {r.remote_group_id for r in rules if r.remote_group_id}
-    members = _group_member_addresses(session, remote_ids)
     by_group = {}
     for rule in rules:
-        by_group.setdefault(rule.security_group_id, []).append(_rule_info(rule, members))
+        by_group.setdefault(rule.security_group_id, []).append(_rule_info(rule))
     return {port_id: [rule for g in gs for rule in by_group.get(g, [])]
             for port_id, gs in groups_of.items()}
 
 
-def _group_member_addresses(session, group_ids):
-    if not group_ids:
-        return {}
-    rows = session.execute(
-        select(models.PortSecurityGroup.security_group_id, models.IpAllocation.address)
-        .join(models.IpAllocation,
-              models.IpAllocation.port_id == models.PortSecurityGroup.port_id)
-        .where(models.PortSecurityGroup.security_group_id.in_(group_ids))).all()
-    members = {}
-    for group_id, address in rows:
-        ip = ipaddress.ip_address(str(address).split("/")[0])
-        members.setdefault(group_id, []).append(f"{ip}/{ip.max_prefixlen}")
-    return members
-
-
-def _rule_info(rule, members):
-    if rule.remote_ip_prefix:
-        prefixes = [str(rule.remote_ip_prefix)]
-    elif rule.remote_group_id:
-        version = 6 if rule.ethertype == "IPv6" else 4
-        prefixes = sorted(p for p in members.get(rule.remote_group_id, [])
-                          if ipaddress.ip_network(p).version == version)
-    else:
-        prefixes = ["::/0" if rule.ethertype == "IPv6" else "0.0.0.0/0"]
-    return {"direction": rule.direction, "ethertype": rule.ethertype,
+def _rule_info(rule):
+    info = {"direction": rule.direction, "ethertype": rule.ethertype,
             "protocol": rule.protocol, "port_range_min": rule.port_range_min,
-            "port_range_max": rule.port_range_max, "remote_ip_prefixes": prefixes}
+            "port_range_max": rule.port_range_max}
+    if rule.remote_group_id:
+        info["remote_group_id"] = rule.remote_group_id
+    elif rule.remote_ip_prefix:
+        info["remote_ip_prefixes"] = [str(rule.remote_ip_prefix)]
+    else:
+        info["remote_ip_prefixes"] = ["::/0" if rule.ethertype == "IPv6" else "0.0.0.0/0"]
+    return info
 
 
 def instances_affected(session, security_group_ids):
-    """Servers whose rules depend on these groups: their members, and the
-    members of groups with a rule naming one of them as remote group."""
+    """Servers whose rules come from these groups: their members. (Whoever
+    names them as remote group only needs their member addresses, which
+    nova_lite.network.membership keeps on the hosts.)"""
     ids = list(security_group_ids)
     if not ids:
         return []
-    referring = select(models.SecurityGroupRule.security_group_id).where(
-        models.SecurityGroupRule.remote_group_id.in_(ids))
     return session.scalars(
         select(models.Port.device_id).distinct()
         .join(models.PortSecurityGroup,
               models.PortSecurityGroup.port_id == models.Port.id)
         .where(models.Port.device_owner.startswith("compute:"),
-               or_(models.PortSecurityGroup.security_group_id.in_(ids),
-                   models.PortSecurityGroup.security_group_id.in_(referring)))).all()
-
-
-def referenced_groups(session, instance_uuids):
-    """The groups of these instances that some rule names as remote group:
-    when one comes or goes, the members of the naming groups need new rules.
-    ``instance_uuids``: one uuid or a list."""
-    if isinstance(instance_uuids, str):
-        instance_uuids = [instance_uuids]
-    if not instance_uuids:
-        return []
-    return session.scalars(
-        select(models.PortSecurityGroup.security_group_id).distinct()
-        .join(models.Port, models.Port.id == models.PortSecurityGroup.port_id)
-        .where(models.Port.device_id.in_(list(instance_uuids)),
-               models.PortSecurityGroup.security_group_id.in_(
-                   select(models.SecurityGroupRule.remote_group_id).where(
-                       models.SecurityGroupRule.remote_group_id.is_not(None))))).all()
+               models.PortSecurityGroup.security_group_id.in_(ids))).all()

@@ -8,7 +8,8 @@
                      rules for IPv4 and IPv6, as Neutron makes them)
     create_rule/delete_rule, with Neutron's validation (``normalize_rule``
                      is pure and unit-tested)
-    set_port_groups  a port's membership
+    set_port_groups  a port's membership (the members of a group reach the
+                     hosts through nova_lite.network.membership)
 
 Who sees what: admins everything, others their own project's groups and
 rules. Every change that alters what a guest may send or receive calls
@@ -433,16 +434,7 @@ def set_port_groups(session, context, port, group_ids):
     if wanted:
         session.execute(insert(models.PortSecurityGroup), [
             {"port_id": port.id, "security_group_id": group_id} for group_id in wanted])
+    # The port's own rules change; the groups' members (the sets on other
+    # hosts) follow from the database triggers (nova_lite.network.membership).
     notify.changed(session, context,
-                   instance_uuids=[port.device_id] if port.device_id else [],
-                   security_group_ids=set(current) | set(wanted))
-
-
-def members_changed(session, context, group_ids, instance_uuids=()):
-    """A port joined or left these groups (made or deleted): the servers whose
-    rules name one of them as remote group must learn its address."""
-    group_ids = list(dict.fromkeys(group_ids))
-    referenced = session.scalars(select(R.remote_group_id).distinct().where(
-        R.remote_group_id.in_(group_ids))).all() if group_ids else []
-    notify.changed(session, context, instance_uuids=[u for u in instance_uuids if u],
-                   security_group_ids=referenced)
+                   instance_uuids=[port.device_id] if port.device_id else [])

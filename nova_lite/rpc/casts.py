@@ -113,6 +113,18 @@ def network_changed(instance_uuids, security_group_ids):
                     "security_group_ids": list(security_group_ids)})
 
 
+def security_group_members_wanted(host, security_group_ids):
+    """The host's guests' rules name these groups and it lacks their sets."""
+    return Message("conductor", "security_group_members_wanted",
+                   {"host": host, "security_group_ids": sorted(security_group_ids)})
+
+
+def security_group_members_unwanted(host, security_group_ids):
+    """The host heard of groups none of its guests' rules name any more."""
+    return Message("conductor", "security_group_members_unwanted",
+                   {"host": host, "security_group_ids": sorted(security_group_ids)})
+
+
 # -- scheduler ---------------------------------------------------------------
 def schedule_instance(instance_uuid):
     return Message("scheduler", "schedule_instance", {"instance_uuid": instance_uuid})
@@ -155,6 +167,15 @@ def get_console_output(host, instance_uuid):
     """A call (see rpc.call): returns the guest's console log as text."""
     return Message(topology.compute_topic(host), "get_console_output",
                    {"instance_uuid": instance_uuid})
+
+
+def update_security_group_members(host, pass_number, updates, snapshots):
+    """Members of remote groups changed (nova_lite.network.membership):
+    ``updates`` {group: {"add": [addresses], "remove": [...]}}, ``snapshots``
+    {group: [every member]}, both as of fan-out pass ``pass_number``."""
+    return Message(topology.compute_topic(host), "update_security_group_members",
+                   {"pass_number": pass_number, "updates": updates,
+                    "snapshots": snapshots})
 
 
 def refresh_network(host, instances):

@@ -51,8 +51,7 @@ def add(server_id, value):
                                     f"associated with the instance {instance.uuid}")
         session.add_all(models.PortSecurityGroup(port_id=p.id, security_group_id=group_id)
                         for p in found if p.id not in members)
-        notify.changed(session, ctx, instance_uuids=[instance.uuid],
-                       security_group_ids=[group_id])
+        notify.changed(session, ctx, instance_uuids=[instance.uuid])
     relay.wake()
     return "", 202
 
@@ -69,8 +68,7 @@ def remove(server_id, value):
         if not removed:
             raise exception.Invalid(f"Security Group {value['name']} not associated "
                                     f"with the instance {instance.uuid}")
-        notify.changed(session, ctx, instance_uuids=[instance.uuid],
-                       security_group_ids=[group_id])
+        notify.changed(session, ctx, instance_uuids=[instance.uuid])
     relay.wake()
     return "", 202
 

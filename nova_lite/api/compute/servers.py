@@ -19,8 +19,7 @@ from nova_lite.api.compute import (
 from nova_lite.db import actions, models
 from nova_lite.db import instances as instance_db
 from nova_lite.db.session import reader, transaction
-from nova_lite.network import info as network_info
-from nova_lite.network import instance_ports, notify
+from nova_lite.network import instance_ports
 from nova_lite.objects import states
 from nova_lite.rpc import casts, outbox
 
@@ -135,7 +134,7 @@ def _delete(session, ctx, server_id, rpc_context):
             project_id=None if ctx.is_admin else ctx.project_id, locked_too=ctx.is_admin)
         if placed is not None:
             if placed.host_down:
-                _delete_here(session, server_id, f"host {placed.host} is down", rpc_context)
+                _delete_here(session, server_id, f"host {placed.host} is down")
             outbox.enqueue(session, casts.terminate_instance(placed.host, server_id),
                            rpc_context)
             return True
@@ -151,22 +150,19 @@ def _delete(session, ctx, server_id, rpc_context):
         return True
     instance_db.transition(session, instance.uuid, {}, task_state=states.DELETING)
     if instance_db.host_down(session, instance.host):
-        _delete_here(session, instance.uuid, f"host {instance.host} is down",
-                     rpc_context)
+        _delete_here(session, instance.uuid, f"host {instance.host} is down")
     outbox.enqueue(session, casts.terminate_instance(instance.host, instance.uuid),
                    rpc_context)
     return True
 
 
-def _delete_here(session, instance_uuid, why=None, rpc_context=None):
-    """Delete in the database alone. ``why`` (its host is down): it was running,
-    so the rules naming its security groups change on the other hosts."""
-    peers = []
+def _delete_here(session, instance_uuid, why=None):
+    """Delete in the database alone (``why``: its host is down). Its addresses
+    leave its groups on the other hosts through the database triggers
+    (nova_lite.network.membership)."""
     if why:
         LOG.info("deleting %s in the database: %s", instance_uuid, why)
-        peers = network_info.referenced_groups(session, [instance_uuid])
     instance_ports.delete_server(session, instance_uuid)
-    notify.changed(session, rpc_context, security_group_ids=peers)
 
 
 def register(bp):

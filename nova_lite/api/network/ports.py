@@ -163,7 +163,6 @@ def create():
             security_group_ids=group_ids, mac=spec.get("mac_address"),
             name=spec.get("name", ""), port_security=port_security,
             binding_host_id=spec.get("binding:host_id") or None)
-        security_groups.members_changed(session, ctx, group_ids)
         if spec.get("description") or "admin_state_up" in spec:
             port.description = spec.get("description", "")
             port.admin_state_up = params.to_bool(spec.get("admin_state_up", True),
@@ -263,10 +262,9 @@ def delete(port_id):
                                  "(openstack server remove port) or delete the server")
         floating = session.scalars(select(models.FloatingIP.id).where(
             models.FloatingIP.port_id == port.id)).all()
-        groups = security_groups.groups_by_port(session, [port.id])[port.id]
         ports.delete(session, port.id)
-        security_groups.members_changed(
-            session, ctx, groups, instance_uuids=[port.device_id] if floating else [])
+        if floating and port.device_id:
+            notify.changed(session, ctx, instance_uuids=[port.device_id])
     return params.no_content()
 
 

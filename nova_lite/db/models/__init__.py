@@ -6,7 +6,9 @@ migration in migrations/versions/.
   compute    Flavor, KeyPair, Image, Service, ComputeNode, Allocation,
              Instance, InstanceFault, InstanceAction, InstanceActionEvent
   network    Network, Subnet, IpAllocation, Port, FloatingIP,
-             SecurityGroup, SecurityGroupRule, PortSecurityGroup
+             SecurityGroup, SecurityGroupRule, PortSecurityGroup,
+             SecurityGroupHost, SecurityGroupMemberChange,
+             SecurityGroupMemberSync, SecurityGroupFanout
   messaging  OutboxMessage
 """
 from nova_lite.db.models.base import Base, Timestamps, new_uuid, utcnow
@@ -31,6 +33,10 @@ from nova_lite.db.models.network import (
                                          Port,
                                          PortSecurityGroup,
                                          SecurityGroup,
+                                         SecurityGroupFanout,
+                                         SecurityGroupHost,
+                                         SecurityGroupMemberChange,
+                                         SecurityGroupMemberSync,
                                          SecurityGroupRule,
                                          Subnet,
 )
@@ -55,6 +61,10 @@ __all__ = [
                                          "Project",
                                          "RoleAssignment",
                                          "SecurityGroup",
+                                         "SecurityGroupFanout",
+                                         "SecurityGroupHost",
+                                         "SecurityGroupMemberChange",
+                                         "SecurityGroupMemberSync",
                                          "SecurityGroupRule",
                                          "Service",
                                          "Subnet",

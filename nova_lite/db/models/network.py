@@ -9,7 +9,7 @@ API workers allocate at once. IPv6 SLAAC addresses are derived from the MAC
 (EUI-64) and inserted on demand; the primary key keeps them unique too."""
 import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import CIDR, INET, JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -91,7 +91,7 @@ class Port(Timestamps, Base):
     device_owner: Mapped[str] = mapped_column(String(255), default="")
     admin_state_up: Mapped[bool] = mapped_column(default=True)
     status: Mapped[str] = mapped_column(String(16), default="DOWN")
-    binding_host_id: Mapped[str | None] = mapped_column(String(255))
+    binding_host_id: Mapped[str | None] = mapped_column(String(255), index=True)
     port_security_enabled: Mapped[bool] = mapped_column(default=True)
     # A port the user made and handed to a server is unbound, not deleted,
     # when the server goes (Nova's preserve_on_delete).
@@ -161,3 +161,46 @@ class PortSecurityGroup(Base):
     security_group_id: Mapped[str] = mapped_column(
         ForeignKey("security_groups.id", ondelete="RESTRICT"), primary_key=True,
         index=True)
+
+
+# -- remote-group membership, told to hosts incrementally (nova_lite.network.membership) --
+class SecurityGroupHost(Base):
+    """A host that must hear when the members of ``security_group_id``
+    change: it has a bound port in a group whose rules name it as remote
+    group. Written by a database trigger (migration 0004) when such a port is
+    bound there, and when the host asks for the group's members; deleted when
+    the host says it no longer needs them (nova_lite.network.membership).
+    Insert-only while in use: no counter that every build on a host would
+    update."""
+    __tablename__ = "security_group_hosts"
+    security_group_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class SecurityGroupMemberChange(Base):
+    """An address that joined (``member``) or left a group some rule names as
+    remote group; written by triggers on ports, port_security_groups and
+    ip_allocations (a port counts once it is bound to a host), read and
+    deleted by the conductor's fan-out pass."""
+    __tablename__ = "security_group_member_changes"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    security_group_id: Mapped[str] = mapped_column(String(36))
+    address: Mapped[str] = mapped_column(INET)
+    member: Mapped[bool] = mapped_column(Boolean)
+
+
+class SecurityGroupMemberSync(Base):
+    """A host asked for the whole membership of a group (a set it lacks: a
+    new rule, a first guest, a restart); answered by the next fan-out pass."""
+    __tablename__ = "security_group_member_syncs"
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    security_group_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+
+class SecurityGroupFanout(Base):
+    """One row: the number of the last fan-out pass. Locking it (SKIP
+    LOCKED) makes one conductor at a time run a pass, so pass numbers order
+    what hosts are told."""
+    __tablename__ = "security_group_fanout"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    pass_number: Mapped[int] = mapped_column(BigInteger, default=0)

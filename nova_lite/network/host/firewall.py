@@ -20,6 +20,9 @@ does not on this kernel. Chains:
                    ICMPv6 reach the host (its other services stay private)
     in_<tap>       ct invalid drop; DHCP/ICMPv6 ND; the ingress rules; drop
     out_<tap>      ct invalid drop; DHCP/ICMPv6 ND; the egress rules; drop
+    g4_<group>,    named sets: the members of a group some rule names as
+    g6_<group>     remote group (``ip saddr @g4_<group> ... return``), updated
+                   element by element as members come and go (plug.py)
 
 Port chains end in ``return`` when a rule allows the packet (the next check
 still applies) and ``drop`` otherwise. Keys of the forward maps are
@@ -34,6 +37,8 @@ the port's MAC, its own IPv4/IPv6 addresses (plus 0.0.0.0 for DHCP discover,
 DHCP server replies, no router advertisements, no other ethertypes.
 """
 import ipaddress
+
+from nova_lite.network.host import groups
 
 # Neutron's protocol names -> IP protocol numbers.
 PROTOCOLS = {
@@ -64,10 +69,26 @@ def filtered(vifs):
 
 
 # -- inet table ---------------------------------------------------------------
-def inet_body(vifs, warn=None):
-    """Lines inside ``table inet <name> { }``: maps, base chains, port chains."""
+def remote_groups(vifs):
+    """Ids of the groups the rules of the filtered ``vifs`` name as remote."""
+    return {rule.remote_group_id for vif in filtered(vifs) for rule in vif.rules
+            if rule.remote_group_id}
+
+
+def inet_body(vifs, warn=None, members=None):
+    """Lines inside ``table inet <name> { }``: maps, the remote groups' sets
+    (``members``: {group id: [addresses]}), base chains, port chains."""
     vifs = filtered(vifs)
+    members = members or {}
     lines = []
+    for group_id in sorted(remote_groups(vifs)):
+        for version, kind in ((4, "ipv4_addr"), (6, "ipv6_addr")):
+            elements = [a for a in members.get(group_id, ())
+                        if ipaddress.ip_address(a).version == version]
+            lines += [f"set {groups.set_name(group_id, version)} {{", f"\ttype {kind}"]
+            if elements:
+                lines.append("\telements = { " + ",\n\t\t".join(elements) + " }")
+            lines.append("}")
     for direction in ("in", "out"):
         for version, kind in ((4, "ipv4_addr"), (6, "ipv6_addr")):
             elements = _map_elements(vifs, direction, version)
@@ -159,13 +180,20 @@ def port_chains(vif, warn=None):
 
 def rule_statement(rule):
     """One security group rule as an nft statement ending in ``return``, or
-    None if it can match nothing (a remote group without members)."""
+    None if it can match nothing. A remote group is its set (empty until the
+    host hears of its members: then the rule matches nobody)."""
+    family = "ip6" if rule.version == 6 else "ip"
+    field = "saddr" if rule.direction == "ingress" else "daddr"
+    if rule.remote_group_id:
+        parts = [f"{family} {field} @{groups.set_name(rule.remote_group_id, rule.version)}"]
+        protocol = _protocol(rule)
+        if protocol is not None:
+            parts += _protocol_match(rule, protocol)
+        return " ".join(parts + ["return"])
     if not rule.remote_ip_prefixes:
         return None
     prefixes = [p for p in rule.remote_ip_prefixes if p.prefixlen]
     if len(prefixes) == len(rule.remote_ip_prefixes):     # no /0 among them
-        family = "ip6" if rule.version == 6 else "ip"
-        field = "saddr" if rule.direction == "ingress" else "daddr"
         parts = [f"{family} {field} {_set(str(p) for p in prefixes)}"]
     else:
         parts = [f"meta nfproto {'ipv6' if rule.version == 6 else 'ipv4'}"]

@@ -72,6 +72,7 @@ class Rule:
     port_range_min: int | None
     port_range_max: int | None
     remote_ip_prefixes: tuple      # of ip_network
+    remote_group_id: str | None = None   # members: a set on the host (groups.py)
 
     @property
     def version(self):
@@ -255,6 +256,11 @@ def _rule(entry, where):
     low, high = entry.get("port_range_min"), entry.get("port_range_max")
     low = None if low is None else _int(low, f"{what}: port_range_min", 0, 65535)
     high = None if high is None else _int(high, f"{what}: port_range_max", 0, 65535)
+    remote_group = entry.get("remote_group_id")
+    if remote_group is not None:
+        return Rule(direction=direction, ethertype=ethertype, protocol=protocol,
+                    port_range_min=low, port_range_max=high, remote_ip_prefixes=(),
+                    remote_group_id=_ident(remote_group, f"{what}: remote_group_id"))
     prefixes = entry.get("remote_ip_prefixes")
     if prefixes is None:
         prefixes = ["::/0" if version == 6 else "0.0.0.0/0"]

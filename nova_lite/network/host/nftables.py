@@ -10,7 +10,8 @@ One ``nft -f -`` transaction replaces both tables named [network] nft_table
 
 Either all of it applies or nothing changes. Conntrack entries are not part
 of a table, so established connections survive a re-apply. Only these two
-tables are ever touched.
+tables are ever touched. Members of remote groups change without a re-apply:
+``set_changes`` adds and deletes elements of their sets.
 """
 import re
 
@@ -29,11 +30,12 @@ def table_name():
     return name
 
 
-def ruleset(vifs, bridges=(), table=None, warn=None):
+def ruleset(vifs, bridges=(), table=None, warn=None, members=None):
     """The nft script installing the tables for ``vifs``; ``bridges`` are the
-    guest bridges whose traffic to the host is restricted."""
+    guest bridges whose traffic to the host is restricted; ``members`` the
+    remote groups' addresses ({group id: [address]})."""
     table = table or table_name()
-    inet = (firewall.inet_body(vifs, warn) + firewall.guest_bridge_lines(bridges)
+    inet = (firewall.inet_body(vifs, warn, members) + firewall.guest_bridge_lines(bridges)
             + nat.nat_body(vifs))
     script = []
     for family, body in (("inet", inet), ("bridge", firewall.bridge_body(vifs))):
@@ -68,3 +70,14 @@ def exists(table=None):
 
 def remove(table=None):
     apply(removal(table))
+
+
+def set_changes(changes, table=None):
+    """The nft script adding and deleting set elements: ``changes`` is
+    [(set name, "add" | "delete", [addresses])]. One transaction: a delete of
+    an element the set lacks fails all of it (the caller then re-applies the
+    whole table)."""
+    table = table or table_name()
+    lines = [f"{verb} element inet {table} {name} {{ {', '.join(addresses)} }}"
+             for name, verb, addresses in changes if addresses]
+    return "\n".join(lines) + "\n" if lines else ""

@@ -1,4 +1,5 @@
-"""What the compute manager calls: plug, refresh, unplug (and restore).
+"""What the compute manager calls: plug, refresh, unplug (and restore), and
+update_members for the members of remote security groups.
 
 Every call records what changed in the state files (state.py) and then
 reconciles the whole host with all of them (``_apply``), so the order of
@@ -14,12 +15,19 @@ calls, a failed apply or a restarted service never leaves entries behind:
 
 With nothing plugged, the tables are deleted and no dnsmasq runs; bridges
 stay. One lock serialises all of it (the manager runs handlers in threads).
+
+Members of remote groups (groups.py: one record per group) are the exception
+to "reconcile the whole host": a change of members only adds and deletes
+elements of the group's sets (one small nft transaction), since a set may
+hold many thousands of addresses; only if that fails is the whole host
+re-applied. Records of groups no plugged guest's rules name are dropped.
 """
 import logging
 import threading
 import time
 
-from nova_lite.network.host import bridge, dhcp, model, nat, nftables, state, sysctl
+from nova_lite.network.host import (bridge, dhcp, firewall, groups, model, nat, nftables,
+                                    state, sysctl)
 
 LOG = logging.getLogger(__name__)
 _LOCK = threading.RLock()
@@ -97,6 +105,79 @@ def plugged():
         return state.load_instances()
 
 
+def remote_groups():
+    """Ids of the groups the rules of what is plugged here name as remote."""
+    with _LOCK:
+        return firewall.remote_groups(_recorded_vifs())
+
+
+def missing_groups():
+    """Remote groups named here whose members this host has no record of:
+    it must ask for them (the conductor's next membership pass sends them)."""
+    with _LOCK:
+        return firewall.remote_groups(_recorded_vifs()) - groups.recorded()
+
+
+def update_members(pass_number, updates, snapshots):
+    """Apply one membership pass (nova_lite.network.membership): ``updates``
+    {group: {"add": [...], "remove": [...]}}, ``snapshots`` {group: [every
+    member]}. Returns the groups no plugged guest's rules name (the sender
+    stops telling this host about them)."""
+    with _LOCK:
+        named = firewall.remote_groups(_recorded_vifs())
+        unwanted, changes = set(), []
+        for group_id in sorted(set(updates) | set(snapshots)):
+            if group_id not in named:
+                unwanted.add(group_id)
+                continue
+            record = groups.load(group_id) or groups.new_record()
+            added, removed = [], []
+            if group_id in updates:
+                entry = updates[group_id] or {}
+                a, r = groups.update(record, pass_number, entry.get("add") or (),
+                                     entry.get("remove") or ())
+                added, removed = added + a, removed + r
+            if group_id in snapshots:
+                a, r = groups.replace(record, pass_number, snapshots[group_id] or ())
+                added, removed = added + a, removed + r
+            groups.save(group_id, record)
+            changes += _set_changes(group_id, added, removed)
+        if changes:
+            _apply_set_changes(changes)
+        return sorted(unwanted)
+
+
+def _set_changes(group_id, added, removed):
+    result = []
+    for version in (4, 6):
+        name = groups.set_name(group_id, version)
+        result.append((name, "delete", [a for a in removed if groups.version(a) == version]))
+        result.append((name, "add", [a for a in added if groups.version(a) == version]))
+    return [change for change in result if change[2]]
+
+
+def _apply_set_changes(changes):
+    """Elements in and out of the sets; if that fails (a set or table the
+    kernel lacks, an element already gone), the whole host again."""
+    if not nftables.exists():
+        return                    # nothing filtered here yet: the next apply has it all
+    try:
+        nftables.apply(nftables.set_changes(changes))
+    except Exception as exc:  # noqa: BLE001 - converge by re-applying everything
+        LOG.warning("updating security group sets failed (%s); re-applying the host", exc)
+        _apply()
+
+
+def _recorded_vifs():
+    vifs = []
+    for instance_uuid, network_info in state.load_instances().items():
+        try:
+            vifs.extend(model.parse(network_info))
+        except model.InvalidNetworkInfo as exc:
+            LOG.error("ignoring the recorded network_info of %s: %s", instance_uuid, exc)
+    return vifs
+
+
 def _expire_pending():
     now = time.monotonic()
     for instance_uuid, (since, _info) in list(_PENDING.items()):
@@ -108,12 +189,7 @@ def _expire_pending():
 
 # -- reconciling ------------------------------------------------------------------
 def _apply():
-    vifs = []
-    for instance_uuid, network_info in state.load_instances().items():
-        try:
-            vifs.extend(model.parse(network_info))
-        except model.InvalidNetworkInfo as exc:
-            LOG.error("ignoring the recorded network_info of %s: %s", instance_uuid, exc)
+    vifs = _recorded_vifs()
     networks = _networks(vifs)
     if vifs:
         sysctl.ensure_br_netfilter()
@@ -124,9 +200,13 @@ def _apply():
                       [str(s.gateway_interface) for s in network["subnets"]
                        if s.gateway_interface is not None])
     _apply_floating(vifs, {n["bridge"] for n in networks.values()})
+    named = firewall.remote_groups(vifs)
+    for group_id in groups.recorded() - named:
+        groups.forget(group_id)
     if vifs:
         nftables.apply(nftables.ruleset(vifs, {n["bridge"] for n in networks.values()},
-                                        warn=LOG.warning))
+                                        warn=LOG.warning,
+                                        members={g: groups.addresses(g) for g in named}))
     else:
         nftables.remove()
     _apply_dhcp(networks)
