@@ -39,7 +39,7 @@ import dataclasses
 import datetime
 import logging
 
-from sqlalchemy import DateTime, case, func, literal, or_, select
+from sqlalchemy import DateTime, case, cast, func, literal, or_, select
 
 from nova_lite.conf import CONF
 from nova_lite.db import actions, instances, models
@@ -70,6 +70,11 @@ def _seconds(amount):
     return func.make_interval(0, 0, 0, 0, 0, 0, amount)
 
 
+def _at(moment):
+    """A timestamp in SQL, typed (so ``_at(now) - _seconds(...)`` is one)."""
+    return cast(literal(moment), DateTime(timezone=True))
+
+
 def _timeouts():
     c = CONF.conductor
     return c.delete_timeout, c.build_timeout, c.snapshot_timeout, c.action_timeout
@@ -86,7 +91,7 @@ def _deadline():
 
 
 def _past_deadline(now):
-    return I.task_updated_at < literal(now, DateTime(timezone=True)) - _seconds(_deadline())
+    return I.task_updated_at < _at(now) - _seconds(_deadline())
 
 
 def _nudge_due(now):
@@ -95,7 +100,7 @@ def _nudge_due(now):
     wait = CONF.conductor.redrive_after * func.power(2, func.least(I.task_nudges,
                                                                    MAX_DOUBLINGS))
     return or_(I.task_nudged_at.is_(None), I.task_nudged_at < I.task_updated_at,
-               I.task_nudged_at <= literal(now, DateTime(timezone=True)) - _seconds(wait))
+               I.task_nudged_at <= _at(now) - _seconds(wait))
 
 
 def _tasks_older_than(now, seconds):
