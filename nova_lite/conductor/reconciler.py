@@ -203,8 +203,9 @@ def _stamp(seen, now):
 
 
 def _unstamp(stamp):
-    """Give back a nudge the broker did not confirm (unless someone moved the
-    task or stamped it since), so the next pass sends it again."""
+    """Give back a nudge the broker did not confirm, so the next pass sends it
+    again (unless the task moved or was stamped since, or its row is held
+    right now: then it waits out its backoff, as a lost message would)."""
     seen = stamp.seen
     with transaction() as session:
         instances.stamp_nudge(session, seen.uuid, {**_same_task(seen),
