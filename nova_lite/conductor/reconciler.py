@@ -1,31 +1,50 @@
 """Bounded tasks: the periodic pass that keeps every instance moving.
 
-    SELECT instances with a task_state whose task_updated_at is older than
-           [conductor] redrive_after        (indexed: ix_instances_task_deadline,
-           FOR UPDATE SKIP LOCKED            so several conductors share the work)
-        │
-        ├─ past its deadline → end the task in the database with a fault:
-        │     building  -> ERROR "Build timed out" (claim released)
-        │     deleting  -> deleted (claim released; the host drops the guest when
-        │                  its power-state report shows it)
-        │     others    -> task cleared, fault recorded (power sync fixes power_state)
-        └─ otherwise     → send the task's message again (every handler is
-                           idempotent, so a nudge that was not needed does nothing),
-                           then wait twice as long before the next nudge of that
-                           task (redrive_after, 2x, 4x, ... until its deadline)
+    1. expire   SELECT tasks past their deadline, oldest first     (no lock;
+                   ix_instances_task_deadline; up to reconcile_batch)
+                each in its own short compare-and-set transaction, if its
+                task is still the one seen:
+                  building  -> ERROR "Build timed out" (claim released)
+                  deleting  -> deleted (claim released; the host drops the guest
+                               when its power-state report shows it)
+                  others    -> task cleared, fault recorded (power sync fixes
+                               power_state)
+    2. nudge    SELECT tasks older than redrive_after, not past their deadline,
+                   whose next nudge is due, oldest first            (no lock;
+                   same index; up to reconcile_batch)
+                each stamped in its own compare-and-set (task_nudged_at,
+                   task_nudges; SKIP LOCKED, never waits), if its task is
+                   still the one seen and nobody stamped it since
+                then, with no transaction open, the messages of the tasks this
+                   pass stamped are built (build payloads: one batched
+                   network_info lookup) and sent; a nudge the broker did not
+                   confirm is unstamped, so the next pass sends it again
 
-A lost message, a crashed worker or a broker outage therefore costs at most
-one redrive interval, and nothing waits forever. The backoff is for a task
-that is only slow because its queue is long (a flood): nudging it every pass
-would add a duplicate behind the backlog each time and make it longer."""
+Expiry runs first and has its own query, so a backlog of tasks to nudge can
+never keep a task from ending by its deadline. No instance row is locked
+while anything slow happens: reads take no lock, each change is one short
+transaction, and messages are built and sent after every stamp committed.
+
+Every handler is idempotent, so a nudge that was not needed does nothing;
+the stamp makes each nudge happen once however many conductors run, and
+never for a task that moved on. A lost message, a crashed worker or a broker
+outage therefore costs a redrive interval, and nothing waits forever. After
+a nudge the task waits twice as long before the next (redrive_after, 2x,
+4x, ... until its deadline): a task that is only slow because its queue is
+long (a flood) would otherwise get a duplicate behind the backlog every pass
+and make it longer. A task with no message to send (a snapshot, a build
+with no host) is stamped too, so it backs off like the others instead of
+filling every batch until its deadline."""
+import dataclasses
 import datetime
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import DateTime, case, cast, func, literal, or_, select
 
 from nova_lite.conf import CONF
 from nova_lite.db import actions, instances, models
-from nova_lite.db.session import transaction
+from nova_lite.db.session import reader, transaction
+from nova_lite.network import info as network_info
 from nova_lite.network import instance_ports
 from nova_lite.objects import payloads, states
 from nova_lite.rpc import casts, envelope
@@ -39,33 +58,191 @@ ACTION_METHODS = {
     states.PAUSING: "pause_instance", states.UNPAUSING: "unpause_instance",
     states.SUSPENDING: "suspend_instance", states.RESUMING: "resume_instance",
 }
+# What a pass reads of each task: enough to decide, and to compare-and-set
+# on (the task is the one seen if its task_state and task_updated_at are).
+SEEN = (I.uuid, I.vm_state, I.task_state, I.host, I.task_updated_at, I.task_nudged_at,
+        I.task_nudges)
+MAX_DOUBLINGS = 16
 
 
-def deadline(instance):
-    """Seconds the instance's current task may take in all. A delete is a
+# -- which tasks (SQL, served by ix_instances_task_deadline) ---------------------------
+def _seconds(amount):
+    return func.make_interval(0, 0, 0, 0, 0, 0, amount)
+
+
+def _at(moment):
+    """A timestamp in SQL, typed (so ``_at(now) - _seconds(...)`` is one)."""
+    return cast(literal(moment), DateTime(timezone=True))
+
+
+def _timeouts():
+    c = CONF.conductor
+    return c.delete_timeout, c.build_timeout, c.snapshot_timeout, c.action_timeout
+
+
+def _deadline():
+    """SQL: seconds the instance's current task may take in all. A delete is a
     delete whatever the vm_state (a server deleted in BUILD is building and
     deleting at once)."""
-    if instance.task_state == states.DELETING:
-        return CONF.conductor.delete_timeout
-    if instance.vm_state == states.BUILDING:
-        return CONF.conductor.build_timeout
-    if instance.task_state == states.IMAGE_SNAPSHOT:
-        return CONF.conductor.snapshot_timeout
-    return CONF.conductor.action_timeout
+    delete, build, snapshot, action = _timeouts()
+    return case((I.task_state == states.DELETING, delete),
+                (I.vm_state == states.BUILDING, build),
+                (I.task_state == states.IMAGE_SNAPSHOT, snapshot), else_=action)
 
 
-def nudge(instance):
-    """The message that moves the instance's task on, or None if it has none."""
-    task, host, uuid = instance.task_state, instance.host, instance.uuid
+def _past_deadline(now):
+    return I.task_updated_at < _at(now) - _seconds(_deadline())
+
+
+def _nudge_due(now):
+    """SQL: never nudged (this task: a stamp older than the task is an
+    earlier task's), or nudged redrive_after * 2**nudges ago."""
+    wait = CONF.conductor.redrive_after * func.power(2, func.least(I.task_nudges,
+                                                                   MAX_DOUBLINGS))
+    return or_(I.task_nudged_at.is_(None), I.task_nudged_at < I.task_updated_at,
+               I.task_nudged_at <= _at(now) - _seconds(wait))
+
+
+def _tasks_older_than(now, seconds):
+    """The live tasks that started more than ``seconds`` before ``now``, oldest
+    first: a range of ix_instances_task_deadline, walked in its order."""
+    return (select(*SEEN)
+            .where(I.task_state.is_not(None), ~I.deleted,
+                   I.task_updated_at < now - datetime.timedelta(seconds=seconds))
+            .order_by(I.task_updated_at).limit(CONF.conductor.reconcile_batch))
+
+
+def overdue_query(now):
+    """Tasks past their deadline. The plain age bound (the shortest deadline)
+    is what the index serves; the exact deadline filters within it."""
+    return _tasks_older_than(now, min(_timeouts())).where(_past_deadline(now))
+
+
+def stalled_query(now):
+    """Tasks that have not moved for redrive_after and are due a nudge (those
+    past their deadline are the expiry's, even if it has not reached them)."""
+    return (_tasks_older_than(now, CONF.conductor.redrive_after)
+            .where(~_past_deadline(now), _nudge_due(now)))
+
+
+def overdue(now):
+    with reader() as session:
+        return session.execute(overdue_query(now)).all()
+
+
+def stalled(now):
+    with reader() as session:
+        return session.execute(stalled_query(now)).all()
+
+
+# -- 1. expire --------------------------------------------------------------------------
+def _same_task(seen):
+    """What ``instances.transition`` expects for the task ``seen`` to be still on."""
+    return {"task_state": seen.task_state, "task_updated_at": seen.task_updated_at}
+
+
+def expire(session, seen, age):
+    """End a task that ran out of time, if it is still the one seen; True if
+    this call did it. Lock order as everywhere: node, then instance row."""
+    uuid, task = seen.uuid, seen.task_state
+    if task == states.DELETING:
+        # The user asked for it gone: gone it is, never ERROR (even in BUILD).
+        return instance_ports.delete_server(session, uuid, task_state=states.DELETING,
+                                            message="Timed out: completed in the database")
+    if seen.vm_state == states.BUILDING:
+        done = instances.set_error(session, uuid, f"Build of instance {uuid} timed out "
+                                   f"after {int(age)} s (task {task}).",
+                                   expect={"vm_state": states.BUILDING, **_same_task(seen)})
+        if done:
+            actions.finish(session, uuid, "create", "Error")
+        return done
+    done = instances.transition(session, uuid, _same_task(seen), task_state=None)
+    if done:
+        instances.add_fault(session, uuid, f"Task {task} timed out after {int(age)} s", 500)
+    return done
+
+
+def expire_overdue(now):
+    """End every task past its deadline (a batch); how many this call ended."""
+    expired = 0
+    for seen in overdue(now):
+        age = (now - seen.task_updated_at).total_seconds()
+        with transaction() as session:          # one instance: its locks last this long
+            done = expire(session, seen, age)
+        if done:
+            expired += 1
+            LOG.warning("instance %s: task %s timed out after %d s", seen.uuid,
+                        seen.task_state, age)
+    return expired
+
+
+# -- 2. nudge ---------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Stamp:
+    """A nudge this pass owns: the task as seen, and when it stamped it."""
+    seen: object
+    nudged_at: datetime.datetime
+
+
+def _nudges_so_far(seen):
+    """Nudges of this task before now (a stamp older than the task is an
+    earlier task's)."""
+    if seen.task_nudged_at is None or seen.task_nudged_at < seen.task_updated_at:
+        return 0
+    return seen.task_nudges
+
+
+def _stamp(seen, now):
+    """Claim the nudge of the task ``seen`` (its own short transaction); a
+    Stamp, or None if the task moved on or another reconciler has it."""
+    expect = {**_same_task(seen), "host": seen.host, "task_nudged_at": seen.task_nudged_at}
+    with transaction() as session:
+        if instances.stamp_nudge(session, seen.uuid, expect, now, _nudges_so_far(seen) + 1):
+            return Stamp(seen, now)
+    return None
+
+
+def _unstamp(stamp):
+    """Give back a nudge the broker did not confirm, so the next pass sends it
+    again (unless the task moved or was stamped since, or its row is held
+    right now: then it waits out its backoff, as a lost message would)."""
+    seen = stamp.seen
+    with transaction() as session:
+        instances.stamp_nudge(session, seen.uuid, {**_same_task(seen),
+                                                   "task_nudged_at": stamp.nudged_at},
+                              seen.task_nudged_at, seen.task_nudges)
+
+
+def _build_payloads(stamps):
+    """{uuid: build payload} of the stamped builds on a host whose task is
+    still the one seen: their rows and network_info in one read, with no lock
+    and no transaction that wrote anything (every stamp has committed)."""
+    wanted = {s.seen.uuid: s.seen for s in stamps
+              if s.seen.vm_state == states.BUILDING and s.seen.host}
+    if not wanted:
+        return {}
+    with reader() as session:
+        rows = [row for row in session.scalars(select(I).where(I.uuid.in_(list(wanted))))
+                if not row.deleted and row.task_state == wanted[row.uuid].task_state
+                and row.task_updated_at == wanted[row.uuid].task_updated_at]
+        nets = network_info.for_instances(session, [row.uuid for row in rows])
+        return {row.uuid: payloads.instance_payload(row, network_info=nets[row.uuid])
+                for row in rows}
+
+
+def nudge(seen, build_payloads):
+    """The message that moves the task on, or None if it has none.
+    ``build_payloads``: {uuid: payload} for builds on a host (_build_payloads)."""
+    task, host, uuid = seen.task_state, seen.host, seen.uuid
     if task == states.DELETING:
         # Before the BUILDING case: re-sending the build of a server being
         # deleted would spawn it again, never delete it.
         return casts.terminate_instance(host, uuid) if host else None
-    if instance.vm_state == states.BUILDING:
+    if seen.vm_state == states.BUILDING:
         if task == states.SCHEDULING:
             return casts.schedule_instance(uuid)
-        if host:
-            return casts.build_and_run_instance(host, payloads.instance_payload(instance))
+        if host and uuid in build_payloads:
+            return casts.build_and_run_instance(host, build_payloads[uuid])
         return None
     if task in ACTION_METHODS and host:
         return casts.instance_action(host, ACTION_METHODS[task], uuid, task)
@@ -74,88 +251,37 @@ def nudge(instance):
     return None          # snapshots are not re-sent: they run to their deadline
 
 
-def expire(session, instance, age):
-    """End a task that ran out of time; True if this call did it."""
-    uuid, task = instance.uuid, instance.task_state
-    message = f"Task {task} timed out after {int(age)} s"
-    if task == states.DELETING:
-        # The user asked for it gone: gone it is, never ERROR (even in BUILD).
-        return instance_ports.delete_server(session, uuid,
-                                            message="Timed out: completed in the database")
-    if instance.vm_state == states.BUILDING:
-        done = instances.set_error(session, uuid, f"Build of instance {uuid} timed out "
-                                   f"after {int(age)} s (task {task}).",
-                                   expect={"vm_state": states.BUILDING, "task_state": task})
-        if done:
-            actions.finish(session, uuid, "create", "Error")
-        return done
-    done = instances.transition(session, uuid, {"task_state": task}, task_state=None)
-    if done:
-        instances.add_fault(session, uuid, message, 500)
-    return done
-
-
-class Backoff:
-    """When each task (instance, task_state) was last nudged, and how often:
-    its next nudge waits redrive_after * 2**n. Kept in memory (a restarted
-    conductor nudges once early, which is harmless) and only for the tasks
-    the last pass saw stuck."""
-
-    def __init__(self):
-        self._seen = {}          # uuid -> (task_state, nudges, not_before)
-
-    def due(self, instance, now):
-        seen = self._seen.get(instance.uuid)
-        return seen is None or seen[0] != instance.task_state or now >= seen[2]
-
-    def nudged(self, instance, now):
-        seen = self._seen.get(instance.uuid)
-        count = seen[1] + 1 if seen and seen[0] == instance.task_state else 1
-        wait = CONF.conductor.redrive_after * 2 ** min(count, 16)
-        self._seen[instance.uuid] = (instance.task_state, count,
-                                     now + datetime.timedelta(seconds=wait))
-
-    def keep_only(self, uuids):
-        for uuid in set(self._seen) - set(uuids):
-            del self._seen[uuid]
-
-
-BACKOFF = Backoff()
-
-
-def reconcile_once(now=None, backoff=BACKOFF):
-    """One pass; returns (nudged, expired) counts."""
-    now = now or models.utcnow()
-    oldest_allowed = now - datetime.timedelta(seconds=CONF.conductor.redrive_after)
-    nudges, expired = [], 0
-    with transaction() as session:
-        stuck = session.scalars(
-            select(I).where(I.task_state.is_not(None), ~I.deleted,
-                            I.task_updated_at < oldest_allowed)
-            .order_by(I.task_updated_at).limit(CONF.conductor.reconcile_batch)
-            .with_for_update(skip_locked=True)).all()
-        for instance in stuck:
-            age = (now - instance.task_updated_at).total_seconds()
-            if age > deadline(instance):
-                if expire(session, instance, age):
-                    expired += 1
-                    LOG.warning("instance %s: task %s timed out after %d s", instance.uuid,
-                                instance.task_state, age)
-                continue
-            if not backoff.due(instance, now):
-                continue
-            message = nudge(instance)
-            if message is not None:
-                nudges.append(message)
-                backoff.nudged(instance, now)
-        backoff.keep_only(instance.uuid for instance in stuck)
+def _publish(messages):
+    """Send [(stamp, message)], confirmed; the stamps whose message was not."""
     publisher = publisher_mod.get_publisher()
-    futures = [publisher.submit_envelope(m.topic, envelope.build(
-        m.method, m.args, {"request_id": "req-reconciler"})) for m in nudges]
-    unsent = publisher_mod.unconfirmed(futures)      # the next pass nudges them again
+    futures = [(stamp, publisher.submit_envelope(m.topic, envelope.build(
+        m.method, m.args, {"request_id": "req-reconciler"}))) for stamp, m in messages]
+    return [stamp for stamp, future in futures if publisher_mod.unconfirmed([future])]
+
+
+def send_nudges(candidates, now):
+    """Nudge the tasks ``candidates`` (rows of SEEN) that are still as seen and
+    that no other reconciler nudges; how many messages were sent."""
+    # Stamp first, each in its own transaction: what is built and sent below
+    # is only what this call won, and nothing is held while it is.
+    stamps = [s for s in (_stamp(seen, now) for seen in candidates) if s is not None]
+    build_payloads = _build_payloads(stamps)
+    messages = [(s, m) for s in stamps if (m := nudge(s.seen, build_payloads)) is not None]
+    unsent = _publish(messages)
+    for stamp in unsent:
+        _unstamp(stamp)
     if unsent:
         LOG.warning("reconciler: %d of %d nudges not confirmed by the broker; the next "
-                    "pass sends them again", unsent, len(nudges))
-    if nudges or expired:
-        LOG.info("reconciler: %d tasks nudged, %d timed out", len(nudges), expired)
-    return len(nudges), expired
+                    "pass sends them again", len(unsent), len(messages))
+    return len(messages)
+
+
+def reconcile_once(now=None):
+    """One pass; returns (nudged, expired) counts."""
+    now = now or models.utcnow()
+    # Expiry first, on its own batch: deadlines hold whatever the backlog.
+    expired = expire_overdue(now)
+    nudged = send_nudges(stalled(now), now)
+    if nudged or expired:
+        LOG.info("reconciler: %d tasks nudged, %d timed out", nudged, expired)
+    return nudged, expired

@@ -30,7 +30,9 @@ opts = [
     cfg.IntOpt("snapshot_timeout", default=3600, min=1,
                help="A snapshot not finished after this long is abandoned with a fault."),
     cfg.IntOpt("reconcile_batch", default=500, min=1,
-               help="Most instances the reconciler handles in one pass."),
+               help="Most tasks a reconciler pass ends by their deadline, and most it "
+                    "nudges (two batches: expiry first, so a backlog of tasks to "
+                    "nudge never delays one past its deadline)."),
 ]
 
 

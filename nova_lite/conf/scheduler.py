@@ -31,11 +31,6 @@ opts = [
                help="Each instance goes to a random one of this many best hosts, "
                     "so schedulers working side by side rarely pick the same host "
                     "(Nova's host_subset_size)."),
-    cfg.FloatOpt("redrive_grace", default=10.0, min=0.0,
-                 help="A schedule request for an instance placed less than this many "
-                      "seconds ago is not re-sent to its host (it was placed by a "
-                      "batch, e.g. with its multi-create siblings, whose build went "
-                      "out with it); older ones are (a redelivery after a crash)."),
 ]
 
 

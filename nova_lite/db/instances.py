@@ -23,6 +23,17 @@ def transition(session, instance_uuid, expect, **values):
 
     ``expect`` maps column names to a value or a tuple of accepted values.
     Returns True if this call made the change."""
+    if "task_state" in values:
+        values.setdefault("task_updated_at", models.utcnow())
+    values.setdefault("updated_at", models.utcnow())
+    result = session.execute(update(I).where(*_matching(instance_uuid, expect))
+                             .values(**values).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _matching(instance_uuid, expect):
+    """SQL conditions: the live instance is in the state ``expect`` describes
+    (see ``transition``)."""
     conditions = [I.uuid == instance_uuid, ~I.deleted]
     for column, wanted in expect.items():
         col = getattr(I, column)
@@ -34,10 +45,24 @@ def transition(session, instance_uuid, expect, **values):
             conditions.append(col.is_(None))
         else:
             conditions.append(col == wanted)
-    if "task_state" in values:
-        values.setdefault("task_updated_at", models.utcnow())
-    values.setdefault("updated_at", models.utcnow())
-    result = session.execute(update(I).where(*conditions).values(**values)
+    return conditions
+
+
+def stamp_nudge(session, instance_uuid, expect, nudged_at, nudges):
+    """Record that the reconciler nudges the instance's task (``task_nudged_at``,
+    ``task_nudges``), if it is still in the state ``expect`` describes; True if
+    this call did, and so may send the nudge. A task that moved on, or a
+    second reconciler that stamped it first, makes this a no-op.
+
+    The row is taken with SKIP LOCKED: a row another transaction holds is
+    being changed right now (its nudge would be stale), and the reconciler
+    never waits on one. Neither ``updated_at`` nor ``task_updated_at`` moves:
+    a nudge changes nothing about the server, and the task's deadline still
+    runs from when it started."""
+    target = (select(I.uuid).where(*_matching(instance_uuid, expect))
+              .with_for_update(skip_locked=True).scalar_subquery())
+    result = session.execute(update(I).where(I.uuid == target)
+                             .values(task_nudged_at=nudged_at, task_nudges=nudges)
                              .execution_options(synchronize_session=False))
     return result.rowcount == 1
 

@@ -24,8 +24,10 @@ schedule_instances message for all of them, whose handler submits them
 together; a batch that holds only some of them (a request larger than
 batch_size, or the per-instance messages of an older API or of the
 reconciler) brings every sibling still waiting in with it. If one of them
-cannot be placed, none is, and all fail with 'No valid host'. Requests for
-siblings placed moments ago do nothing (see [scheduler] redrive_grace)."""
+cannot be placed, none is, and all fail with 'No valid host'. A request for
+an instance that is no longer waiting to be scheduled (a sibling placed with
+the others, a duplicate, a redelivery) does nothing: re-sending a placed
+instance's build is the reconciler's alone, so it happens once."""
 import collections
 import dataclasses
 import datetime
@@ -145,21 +147,6 @@ def _maybe_multi(row):
     return row.launch_index > 0 or (row.name or "").endswith("-1")
 
 
-def _age(row):
-    if row.task_updated_at is None:
-        return float("inf")
-    return (models.utcnow() - row.task_updated_at).total_seconds()
-
-
-def _redrive(row):
-    """A request for an instance that is no longer waiting to be scheduled."""
-    if row.vm_state == states.BUILDING and row.task_state == states.SPAWNING and row.host:
-        if _age(row) < CONF.scheduler.redrive_grace:
-            return None          # placed moments ago (a batch); its build went with it
-        return casts.build_and_run_instance(row.host, payloads.instance_payload(row))
-    return None
-
-
 def _payloads(placed, rows, placements):
     """Build payloads of the placed instances from their rows as the batch
     loaded them (the claim changed only their host and node) and their
@@ -254,15 +241,14 @@ def schedule(items):
     contexts = dict(items)
     results = dict.fromkeys(uuids)
     rows, siblings, up = _load(uuids)
-    pending = {}
-    for row in rows:
-        if row.deleted:
-            continue
-        if row.task_state != states.SCHEDULING or row.host is not None:
-            results[row.uuid] = _redrive(row)
-            continue
-        if row.vm_state == states.BUILDING:
-            pending[row.uuid] = row
+    # Only an instance still waiting (BUILDING, SCHEDULING, no host) is placed,
+    # and the claim places it only if it still is (compare-and-set). A request
+    # for one already placed, by a duplicate or a redelivered message, sends
+    # nothing: its build went out with its placement, and if that was lost the
+    # reconciler re-sends it, once (conductor/reconciler.py).
+    pending = {row.uuid: row for row in rows
+               if not row.deleted and row.vm_state == states.BUILDING
+               and row.task_state == states.SCHEDULING and row.host is None}
     if not pending:
         return results
     if not up:

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql
 
+from nova_lite.conductor import reconciler
 from nova_lite.db import instances, models
 from nova_lite.db.session import transaction
 
@@ -51,10 +52,6 @@ def uses(plan_text, indexes):
      select(I.uuid).where(I.project_id == "p", ~I.deleted)
      .order_by(I.created_at.desc(), I.uuid.desc()).limit(1000),
      ("ix_instances_project_live",)),
-    ("stalled tasks (the reconciler)",
-     select(I.uuid).where(I.task_state.is_not(None), ~I.deleted,
-                          I.task_updated_at < text("now()"))
-     .order_by(I.task_updated_at).limit(500), ("ix_instances_task_deadline",)),
     ("a reservation's servers (multi-create)",
      select(I.uuid).where(I.reservation_id == "r-1", ~I.deleted), LIVE),
 ])
@@ -73,6 +70,17 @@ def test_the_statement_power_reports_run_is_the_indexed_one(configured):
 
     instances.on_host(Recorder(), "h-1")
     assert uses(plan(captured[0]), LIVE)
+
+
+@pytest.mark.parametrize("query", [reconciler.overdue_query, reconciler.stalled_query])
+def test_the_reconciler_walks_its_index_in_order(configured, query):
+    """Both of the reconciler's passes (expiry, nudges) are a range of
+    ix_instances_task_deadline read in its order, with no sort: the statements
+    it runs, built here as it builds them."""
+    statement = query(models.utcnow())
+    text_plan = plan(statement)
+    assert uses(text_plan, ("ix_instances_task_deadline",)), text_plan
+    assert "Sort" not in text_plan, text_plan
 
 
 def test_is_false_cannot_use_the_partial_index(configured):

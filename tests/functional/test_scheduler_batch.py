@@ -191,6 +191,22 @@ def test_a_multi_create_is_placed_all_or_nothing(configured, nodes):
     assert accounting_errors() == []
 
 
+def test_a_request_for_an_instance_placed_long_ago_sends_nothing(configured, nodes):
+    """A duplicate schedule_instance (a redelivery, a reconciler nudge that
+    crossed the placement) must not re-send the build: only the reconciler
+    re-sends a placed instance's build, once per nudge it stamps."""
+    tag = "dup-" + uuid.uuid4().hex[:6]
+    nodes(tag, 1)
+    [placed] = instances(1, name="dup")
+    assert batch.schedule([(placed, {})])[placed].method == "build_and_run_instance"
+    with transaction() as session:          # placed long ago, still spawning
+        session.execute(text("UPDATE instances SET task_updated_at = now() - "
+                             "interval '1 hour' WHERE uuid = :u"), {"u": placed})
+    assert batch.schedule([(placed, {})]) == {placed: None}
+    assert states_of([placed])[placed] == (states.SPAWNING, f"{tag}-0")
+    assert accounting_errors() == []
+
+
 def test_one_message_places_a_whole_multi_create(configured, nodes):
     """schedule_instances: a multi-create's instances submitted together land
     in one batch and are placed together, each with its build message."""

@@ -162,6 +162,11 @@ class Instance(Timestamps, Base):
     vm_state: Mapped[str] = mapped_column(String(255))
     task_state: Mapped[str | None] = mapped_column(String(255))
     task_updated_at: Mapped[datetime.datetime | None] = mapped_column(default=utcnow)
+    # The reconciler's last nudge of the task and how many it has had
+    # (conductor/reconciler.py); a nudge older than task_updated_at was for an
+    # earlier task and counts for nothing.
+    task_nudged_at: Mapped[datetime.datetime | None]
+    task_nudges: Mapped[int] = mapped_column(default=0, server_default="0")
     power_state: Mapped[int] = mapped_column(default=0)
     host: Mapped[str | None] = mapped_column(String(255))
     node: Mapped[str | None] = mapped_column(String(255))
