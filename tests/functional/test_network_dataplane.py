@@ -335,6 +335,42 @@ def test_refresh_without_the_icmp_rule_blocks_ping_again(env, guest):
     assert tcp_open(guest["address4"], 22)
 
 
+def test_a_remote_group_is_a_set_whose_members_come_and_go_without_a_reapply(env, guest):
+    """Ingress from the members of a group: the host's gateway address joins
+    and leaves the group's set by element (the rest of the table is not
+    rebuilt); an older pass never undoes a newer one; a whole set replaces
+    what is older; a group no guest names is refused."""
+    from nova_lite.network.host import groups, plug
+    group = str(uuid.uuid4())
+    plug.refresh({guest["uuid"]: guest["info"]([
+        ni.rule(protocol="icmp", remote_group_id=group), ni.ALL_OUT])})
+    assert plug.missing_groups() == {group}
+    name = groups.set_name(group, 4)
+    assert f"ip saddr @{name} meta l4proto icmp" in nft_table(env.table)
+    assert blocked(guest["address4"])                       # no members yet
+    handle_before = re.search(rf"set {name} {{", nft_table(env.table))
+    assert plug.update_members(5, {group: {"add": [str(env.gateway4)], "remove": []}},
+                               {}) == []
+    assert pings_soon(guest["address4"])
+    assert str(env.gateway4) in sh("nft", "list", "set", "inet", env.table, name).stdout
+    assert handle_before and plug.missing_groups() == set()
+    plug.update_members(6, {group: {"add": [], "remove": [str(env.gateway4)]}}, {})
+    assert blocked(guest["address4"])
+    plug.update_members(5, {group: {"add": [str(env.gateway4)], "remove": []}}, {})
+    assert blocked(guest["address4"])                       # older than the removal
+    plug.update_members(7, {}, {group: [str(env.gateway4), "10.255.0.9"]})
+    assert pings_soon(guest["address4"])
+    assert groups.addresses(group) == sorted([str(env.gateway4), "10.255.0.9"])
+    other = str(uuid.uuid4())
+    assert plug.update_members(8, {other: {"add": ["10.255.0.7"]}}, {}) == [other]
+    assert groups.load(other) is None
+    plug.restore()                                          # a whole re-apply keeps it
+    assert pings_soon(guest["address4"])
+    plug.refresh({guest["uuid"]: guest["info"]()})          # no rule names it any more
+    assert groups.load(group) is None
+    assert blocked(guest["address4"])
+
+
 def test_egress_rules_apply_to_what_the_guest_sends(env, guest):
     from nova_lite.network.host import plug
     port = 40000 + random.randrange(20000)
