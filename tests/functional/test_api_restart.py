@@ -8,7 +8,6 @@ master failed with "Address already in use"."""
 import os
 import signal
 import socket
-import time
 
 import httpx
 import pytest
@@ -89,13 +88,11 @@ def test_killed_master_takes_its_workers_and_a_new_one_serves_at_once(api):
         # leaves room for a loaded machine, far below graceful_timeout (30 s).
         wait_for(lambda: alive(workers), lambda pids: not pids, timeout=5)
 
-        started = time.monotonic()
+        # A new API binds at once and serves once its workers have booted
+        # (about 2 s; 15 s for a loaded machine): with old workers holding
+        # the port it exited with "Address already in use" instead.
         api.start_service("api")
-        assert wait_for(lambda: serves(api.url), lambda code: code == 200,
-                        timeout=15) == 200
-        # A new API boots in about 2 s here; with the old workers holding the
-        # port it could not bind until they were gone (graceful_timeout).
-        assert time.monotonic() - started < 15
+        wait_for(lambda: serves(api.url), lambda code: code == 200, timeout=15)
         assert api.procs["api"].poll() is None, api.log_tail("api")
     finally:
         for sock in uploads:
