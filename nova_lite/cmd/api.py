@@ -1,10 +1,48 @@
-"""nova-lite-api: the HTTP API under gunicorn (gthread workers)."""
+"""nova-lite-api: the HTTP API under gunicorn (gthread workers).
+
+Each worker dies with its master: a master that is killed (SIGKILL, OOM) takes
+its workers with it at once, so the listening port is free for the master
+that its supervisor starts next, which serves in the time it takes to boot."""
+import ctypes
+import logging
+import os
+import signal
 import sys
 
 from gunicorn.app.base import BaseApplication
 
 from nova_lite import service
 from nova_lite.conf import CONF
+
+LOG = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1        # <linux/prctl.h>
+
+
+def die_with_master(arbiter, worker):
+    """gunicorn's post_fork hook, in each new worker: ask the kernel to SIGKILL
+    this worker when its master dies.
+
+    Without it a worker outlives a killed master: gunicorn's worker only
+    notices its new parent once a second, then stops accepting but keeps the
+    listening socket and its in-flight requests for graceful_timeout (30 s),
+    during which a new master cannot bind the port ("Address already in use")
+    and connections queue on a socket no one accepts from. SIGKILL rather than
+    SIGTERM, which would start exactly that graceful wait; the requests cut
+    short committed nothing (their transactions roll back) or were committed
+    with their outbox rows, which the next relay sends. SO_REUSEPORT would let
+    the new master bind beside old workers still serving the old code: no.
+
+    The master may have died between fork() and prctl(): then no signal
+    comes, and the parent is no longer the master, so the worker exits."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"prctl(PR_SET_PDEATHSIG): {os.strerror(errno)}")
+    if os.getppid() != worker.ppid:
+        LOG.warning("API master %s died before worker %s started; exiting",
+                    worker.ppid, os.getpid())
+        os._exit(1)
 
 
 class APIServer(BaseApplication):
@@ -45,6 +83,7 @@ def gunicorn_options():
         # gunicorn >= 25's control socket lives at one path per user: several
         # APIs on one host would fight over it. nova-lite does not use it.
         "control_socket_disable": True,
+        "post_fork": die_with_master,
     }
 
 

@@ -50,3 +50,21 @@ def test_a_connection_in_steady_use_is_not_pinged(configured, postgres):
     assert failed.value.connection_invalidated
     assert backend_pid(engine) != first
     engine.dispose()
+
+
+def test_a_transaction_whose_connection_dies_half_way_commits_nothing(configured):
+    """``transaction()`` rolls back whatever failed under it: a session ended
+    by PostgreSQL (here its own, as a fast shutdown ends every session:
+    admin_shutdown, 57P01) after a write leaves no trace of it, and the error
+    is one the API answers with 503."""
+    from nova_lite.api.middleware import errors
+    with session_mod.transaction() as session:
+        session.execute(text("CREATE TABLE IF NOT EXISTS half_way (n int)"))
+    with pytest.raises(OperationalError) as failed:
+        with session_mod.transaction() as session:
+            session.execute(text("INSERT INTO half_way VALUES (1)"))
+            session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+    assert errors.transient_backend(failed.value) == "database"
+    with session_mod.transaction() as session:
+        assert session.execute(text("SELECT count(*) FROM half_way")).scalar() == 0
+        session.execute(text("DROP TABLE half_way"))

@@ -4,6 +4,13 @@ Compute and Image:  {"badRequest": {"code": 400, "message": "..."}}
 Identity:           {"error": {"code": 401, "title": "Unauthorized", "message": "..."}}
 Networking:         {"NeutronError": {"type": "NetworkNotFound", "message": "...",
                                       "detail": ""}}
+
+A backend that is briefly away (PostgreSQL restarting or failing over, the
+pool exhausted, the broker not confirming) is the client's cue to try again,
+not a bug: such errors answer 503 with ``Retry-After`` in the API's own
+format (``serviceUnavailable``, Identity's ``Service Unavailable``,
+``HTTPServiceUnavailable``). Which errors those are is decided in one place,
+``transient_backend()``; anything else unexpected is a 500.
 """
 import logging
 
@@ -13,6 +20,8 @@ from werkzeug import exceptions as http_exc
 from werkzeug.http import HTTP_STATUS_CODES
 
 from nova_lite import exception
+from nova_lite.rpc import call as rpc_call
+from nova_lite.rpc import publisher
 
 LOG = logging.getLogger(__name__)
 
@@ -36,6 +45,8 @@ def error_response(code, message, title=None, neutron_type=None):
         body = {FAULT_NAMES.get(code, "computeFault"): {"code": code, "message": message}}
     response = flask.jsonify(body)
     response.status_code = code
+    if code == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER)
     if code == 401:
         response.headers["WWW-Authenticate"] = 'Keystone uri="%s"' % (
             flask.request.host_url.rstrip("/") + "/identity")
@@ -87,25 +98,64 @@ def handle_integrity_error(exc):
 
 RETRYABLE = ("40P01", "40001", "55P03")   # deadlock, serialization, lock not available
 
+# Seconds a client is told to wait after a 503: about what PostgreSQL takes to
+# restart or a pool to free a connection; clients that honour it (keystoneauth
+# with status-code retries) come back once the backend is, not in a tight loop.
+RETRY_AFTER = 3
+
+# SQLSTATEs of a server that is going away or not there yet: connection
+# exceptions (class 08), and while PostgreSQL stops or starts, admin_shutdown
+# (57P01, sessions ended by a fast shutdown), crash_shutdown (57P02),
+# cannot_connect_now (57P03, "the database system is starting up / shutting
+# down"); too_many_connections (53300) clears as other clients leave.
+TRANSIENT_PGCODES = ("57P01", "57P02", "57P03", "53300")
+
+
+def transient_backend(exc):
+    """The backend ("database", "message bus") whose brief absence ``exc``
+    shows, or None if it is not such an error.
+
+    A database error of this kind arrives before a commit (a transaction that
+    fails rolls back: ``db.session.transaction``), so the request changed
+    nothing and may simply be sent again. OperationalError without a SQLSTATE
+    is libpq's own: it could not connect or lost the connection (PostgreSQL
+    restarting refuses new connections: "Connection refused")."""
+    if isinstance(exc, (sqlalchemy.exc.TimeoutError, sqlalchemy.exc.DisconnectionError)):
+        return "database"       # no pooled connection in pool_timeout / none could be made
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        if exc.connection_invalidated:
+            return "database"   # died under the request; the pool has replaced it
+        if isinstance(exc, (sqlalchemy.exc.OperationalError,
+                            sqlalchemy.exc.InterfaceError)):
+            code = getattr(exc.orig, "pgcode", None)
+            if code is None or code.startswith("08") or code in TRANSIENT_PGCODES:
+                return "database"
+        return None
+    if isinstance(exc, (publisher.PublishError, rpc_call.CallTimeout)):
+        return "message bus"    # no broker confirm / no reply in time
+    return None
+
 
 def handle_operational_error(exc):
     """PostgreSQL aborted the request (two requests locked the same rows in
-    opposite orders): it changed nothing and may be retried."""
+    opposite orders): it changed nothing and may be retried. Other operational
+    errors are a backend away (503) or unexpected (500)."""
     if getattr(exc.orig, "pgcode", None) in RETRYABLE:
         LOG.info("request aborted by the database: %s", exc.orig)
         return error_response(409, "The request conflicted with a concurrent change to "
                                    "the same resources and was not applied; try again.")
-    if exc.connection_invalidated:
-        # The connection died under the request (PostgreSQL restarted or
-        # failed over); the pool has dropped it and the next request gets a
-        # fresh one.
-        LOG.warning("database connection lost during %s %s: %s", flask.request.method,
-                    flask.request.path, exc.orig)
-        return error_response(503, "The database connection was lost; try again.")
     return handle_unexpected(exc)
 
 
 def handle_unexpected(exc):
+    backend = transient_backend(exc)
+    if backend is not None:
+        # Logged without a traceback: the cause is outside this process and
+        # one line per failed request says all there is to say.
+        LOG.warning("%s unavailable during %s %s: %s", backend, flask.request.method,
+                    flask.request.path, getattr(exc, "orig", None) or exc)
+        return error_response(503, f"The {backend} is temporarily unavailable; "
+                                   "try again later.")
     LOG.exception("unexpected error handling %s %s", flask.request.method,
                   flask.request.path)
     return error_response(500, "Unexpected API Error. Please report this at "
