@@ -20,6 +20,7 @@ The tests run in file order on module-scoped state.
 import ipaddress
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys

@@ -233,7 +233,11 @@ def test_nft_accepts_the_generated_ruleset(port_security):
              ni.rule(protocol="icmp", ethertype="IPv6", port_range_min=128),
              ni.rule(protocol="udp", ethertype="IPv6", prefixes=["fd00::/8"]),
              ni.rule("egress", protocol="sctp", port_range_min=9),
-             ni.rule(protocol="gre"), ni.rule(protocol="50")]
+             ni.rule(protocol="gre"), ni.rule(protocol="50"),
+             ni.rule(protocol="tcp", port_range_min=22, port_range_max=22,
+                     remote_group_id="5e1f0c2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b"),
+             ni.rule(ethertype="IPv6", remote_group_id="5e1f0c2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b"),
+             ni.rule(remote_group_id="6f2a")]       # a group this host has no members of
     info = [ni.vif(["10.0.0.5", "fd00:1::5"], [v4, v6], rules=rules,
                    port_security=port_security,
                    floating_ips=[ni.floating("172.24.4.10", "10.0.0.5", "nlbr-ext",
@@ -243,7 +247,9 @@ def test_nft_accepts_the_generated_ruleset(port_security):
             ni.vif(["10.0.1.5"], [ni.subnet("10.0.1.0/24")], bridge="nlbr-other",
                    network_id="net-2")]
     script = nftables.ruleset(model.parse(info), {"nlbr-1a2b3c4d", "nlbr-other"},
-                              table="nl_unit_check")
+                              table="nl_unit_check", members={
+                                  "5e1f0c2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b": [
+                                      "10.0.0.6", "10.0.1.5", "fd00:1::5"]})
     result = subprocess.run(["nft", "-c", "-f", "-"], input=script, text=True,
                             capture_output=True, check=False)
     assert result.returncode == 0, result.stderr + script
