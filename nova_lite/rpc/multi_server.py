@@ -149,6 +149,7 @@ class MultiTopicServer(server_mod.RPCServer):
                     # One kombu Consumer per window of queues (each consume is
                     # pipelined up to its last queue), heartbeats in between.
                     self._tag_topics = {}
+                    active = []
                     for i in range(0, len(topics), self.WINDOW):
                         consumer = consumers.enter_context(Consumer(
                             channel, queues=[topology.work_queue(t)
@@ -157,10 +158,11 @@ class MultiTopicServer(server_mod.RPCServer):
                             prefetch_count=self.prefetch_per_topic))
                         self._tag_topics.update({tag: name for name, tag
                                                  in consumer._active_tags.items()})
+                        active.append(consumer)
                         conn.heartbeat_check()
                     LOG.info("consuming %d topics on %s", len(self.routes), conn.as_uri())
                     delay = 0.5
-                    self._loop(conn)
+                    self._loop(conn, lambda: [c.cancel() for c in active])
             except Exception as exc:  # noqa: BLE001 - any broker failure: reconnect
                 if self._stop.is_set():
                     break

@@ -105,7 +105,7 @@ class RPCServer:
                 with consumer:
                     LOG.info("consuming %s on %s", self.topic, conn.as_uri())
                     delay = 0.5
-                    self._loop(conn)
+                    self._loop(conn, consumer.cancel)
             except Exception as exc:  # noqa: BLE001 - any broker failure: reconnect
                 if self._stop.is_set():
                     break
@@ -120,7 +120,10 @@ class RPCServer:
                     pass
         self._drain_inflight()
 
-    def _loop(self, conn):
+    def _loop(self, conn, cancel):
+        """Drain, settle, re-run due retries and beat until stopped; then
+        ``cancel`` consuming (so nothing given back comes back to us) and
+        settle what we hold."""
         interval = max(1.0, CONF.rpc.heartbeat / 3.0) if CONF.rpc.heartbeat else None
         next_beat = time.monotonic()
         while not self._stop.is_set():
@@ -138,6 +141,7 @@ class RPCServer:
                 next_beat = time.monotonic() + interval
         # Graceful stop: waiting retries go back to the queue now; running
         # handlers finish and are settled.
+        cancel()
         self._give_back_delayed()
         deadline = time.monotonic() + 30
         while self._inflight and time.monotonic() < deadline:
