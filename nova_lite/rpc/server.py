@@ -1,10 +1,10 @@
 """Consuming one topic: the worker side of the bus.
 
     broker ──deliver (prefetch N)──> consumer thread ──submit──> handler pool (N threads)
-                                      ^   │   ^                          │
-                                      │   │   └──── ack / requeue / dlq ─┤
-                                      │   └─ due retries (heap, 0.5, 1, 2 ... s) <─ transient
-                                      └──────────────────────────────────┘
+      ^                                │      ^                          │
+      └────── ack / requeue / dlq ─────┤      └──────── outcome ─────────┘
+                                       │ transient failure: waits in the retry
+                                       └─> heap (0.5, 1, 2 ... s), then submitted again
 
 The consumer thread owns the connection (kombu connections are not thread
 safe): it drains deliveries, hands each to a pool thread, and settles each
@@ -22,6 +22,7 @@ of failure):
                                (``[rpc] delivery_limit``), dead-letter with the reason
 - dead-lettering a report that the next periodic report supersedes
   (``casts.ON_DEAD_LETTER``) -> dropped with a log line instead of parked
+  (a parked ``network_changed`` is sent back by the conductor: dead_letters.sweep)
 
 Retrying in place keeps the delay out of the broker (no retry queues or
 delayed exchanges beside the fixed topology) and out of the threads: the
