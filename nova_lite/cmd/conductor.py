@@ -12,7 +12,7 @@ from nova_lite.conductor.manager import ConductorManager
 from nova_lite.conf import CONF
 from nova_lite.db import services
 from nova_lite.network import membership
-from nova_lite.rpc import multi_server, topology
+from nova_lite.rpc import dead_letters, multi_server, topology
 
 
 def main(argv=None):
@@ -31,7 +31,13 @@ def main(argv=None):
                  service.Periodic("reconcile", CONF.conductor.reconcile_interval,
                                   reconciler.reconcile_once, run_first=False),
                  service.Periodic("membership", CONF.network.membership_interval,
-                                  membership.fanout)],
+                                  membership.fanout),
+                 # Reports and network_changed never wait in a .dlq for an
+                 # operator (casts.ON_DEAD_LETTER).
+                 service.Periodic("dead_letters", CONF.conductor.reconcile_interval,
+                                  functools.partial(dead_letters.sweep,
+                                                    ("conductor", topology.REPORTS_TOPIC)),
+                                  run_first=False)],
                 topic="conductor")
 
 

@@ -18,6 +18,15 @@ opts = [
     cfg.IntOpt("delivery_limit", default=5, min=1,
                help="Deliveries of one message before it is dead-lettered to "
                     "<queue>.dlq (quorum queues)."),
+    cfg.FloatOpt("retry_window", default=30.0, min=0.0,
+                 help="Seconds a worker keeps retrying a handler that fails on a "
+                      "transient error (database restarting or refusing connections, "
+                      "broker failover while its follow-up messages were confirmed), "
+                      "after 0.5, 1, 2, 4, 8, 8 ... seconds, before it gives the "
+                      "message back to the queue as one failed delivery. So a message "
+                      "is dead-lettered only after about delivery_limit x retry_window "
+                      "seconds of such errors. The message stays unacknowledged "
+                      "meanwhile (it holds a prefetch slot). 0 requeues at once."),
     cfg.StrOpt("shared_queue_type", default="quorum", choices=["quorum", "classic"],
                help="Queue type of the shared topic queues (conductor, scheduler)."),
     cfg.StrOpt("compute_queue_type", default="quorum", choices=["quorum", "classic"],

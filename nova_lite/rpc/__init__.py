@@ -16,6 +16,7 @@
 - ``publisher`` publishes with confirms and ``mandatory``, fails over, retries
 - ``server``    consumes one topic with a thread pool; acks only after the
                 handler returned; poison messages go to ``<queue>.dlq``
+- ``retry``     which failures are transient (retried in place, with backoff)
 - ``outbox``    rows written with the caller's transaction, relayed after commit
 - ``casts``     every method of the contract, by service, in one place
 

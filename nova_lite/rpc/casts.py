@@ -9,6 +9,21 @@ from typing import NamedTuple
 
 from nova_lite.rpc import publisher, topology
 
+# What becomes of a message that cannot be handled (its retries and deliveries
+# spent, or poison), by method; any method not named here is parked in
+# <queue>.dlq for an operator (nova-lite-manage dlq). See doc/messaging.md.
+DROP = "drop"          # a periodic report: the host's next one supersedes it, and
+                       # replaying a stale one later would be wrong (a heartbeat
+                       # of a host that has since died, a power state since changed)
+REDRIVE = "redrive"    # nothing periodic repeats it: parked, then sent back to its
+                       # queue by the conductor (dead_letters.redrive)
+ON_DEAD_LETTER = {
+    "compute_node_update": DROP,
+    "compute_nodes_update": DROP,
+    "power_states": DROP,
+    "network_changed": REDRIVE,
+}
+
 
 class Message(NamedTuple):
     topic: str

@@ -58,3 +58,12 @@ def decode(body):
     envelope.setdefault("args", {})
     envelope.setdefault("context", {})
     return envelope
+
+
+def method_of(body):
+    """The method a body names, or None if it is not a readable envelope
+    (for deciding what to do with a message, never for dispatching it)."""
+    try:
+        return decode(body)["method"]
+    except PoisonMessage:
+        return None

@@ -11,8 +11,8 @@
     ack / requeue / <topic>.dlq  <───────── settled by the consumer thread ─┘
 
 It is :class:`nova_lite.rpc.server.RPCServer` (same settling: ack after the
-handler's casts are confirmed, poison to ``<topic>.dlq``, retry up to the
-delivery limit) with three differences: every topic of ``routes`` is consumed
+handler's casts are confirmed, poison to ``<topic>.dlq``, transient failures
+retried in place, others requeued up to the delivery limit) with three differences: every topic of ``routes`` is consumed
 on the one channel, each with its own prefetch (RabbitMQ's per-consumer
 ``basic.qos``), so a host's concurrency is its own; a message is routed to
 the endpoints of the topic it came from; and a handler may be started after
@@ -26,13 +26,11 @@ import heapq
 import logging
 import threading
 import time
-import traceback
 
 from kombu import Consumer
 
 from nova_lite.conf import CONF
 from nova_lite.rpc import envelope as envelope_mod
-from nova_lite.rpc import publisher as publisher_mod
 from nova_lite.rpc import server as server_mod
 from nova_lite.rpc import topology, transport
 
@@ -151,6 +149,7 @@ class MultiTopicServer(server_mod.RPCServer):
                     # One kombu Consumer per window of queues (each consume is
                     # pipelined up to its last queue), heartbeats in between.
                     self._tag_topics = {}
+                    active = []
                     for i in range(0, len(topics), self.WINDOW):
                         consumer = consumers.enter_context(Consumer(
                             channel, queues=[topology.work_queue(t)
@@ -159,10 +158,11 @@ class MultiTopicServer(server_mod.RPCServer):
                             prefetch_count=self.prefetch_per_topic))
                         self._tag_topics.update({tag: name for name, tag
                                                  in consumer._active_tags.items()})
+                        active.append(consumer)
                         conn.heartbeat_check()
                     LOG.info("consuming %d topics on %s", len(self.routes), conn.as_uri())
                     delay = 0.5
-                    self._loop(conn)
+                    self._loop(conn, lambda: [c.cancel() for c in active])
             except Exception as exc:  # noqa: BLE001 - any broker failure: reconnect
                 if self._stop.is_set():
                     break
@@ -203,7 +203,7 @@ class MultiTopicServer(server_mod.RPCServer):
             self._done.put((generation, message, "dead-letter", str(exc)))
             return
         except Exception as exc:  # noqa: BLE001 - the worker must keep consuming
-            self._done.put((generation, message, "retry", f"{type(exc).__name__}: {exc}"))
+            self._done.put((generation, message, *server_mod.failure(topic, exc)))
             return
         wait = self.delay(topic, env["method"]) if self.delay else 0
         if wait > 0:
@@ -217,23 +217,4 @@ class MultiTopicServer(server_mod.RPCServer):
             outcome, detail = server_mod.invoke(handler, env, message, self._reply)
             self._done.put((generation, message, outcome, detail))
         except Exception as exc:  # noqa: BLE001 - the worker must keep consuming
-            reason = f"{type(exc).__name__}: {exc}"
-            LOG.warning("handler failed on %s: %s\n%s", topic, reason,
-                        traceback.format_exc())
-            self._done.put((generation, message, "retry", reason))
-
-    def _dead_letter(self, message, reason):
-        topic = self._topic_of(message)
-        headers = dict(message.headers or {})
-        headers[server_mod.REASON_HEADER] = reason[:1000]
-        headers["x-nova-lite-failed-at"] = time.time()
-        try:
-            self.publisher.publish_raw(topic, message.body, headers=headers,
-                                       exchange=topology.dead_letter_exchange(),
-                                       declare=False)
-        except publisher_mod.PublishError as exc:
-            LOG.error("could not park a message in %s.dlq (%s); requeueing", topic, exc)
-            message.requeue()
-            return
-        message.ack()
-        self.dead_lettered += 1
+            self._done.put((generation, message, *server_mod.failure(topic, exc)))

@@ -1,22 +1,44 @@
 """Consuming one topic: the worker side of the bus.
 
     broker ──deliver (prefetch N)──> consumer thread ──submit──> handler pool (N threads)
-                                          ^                              │
-                                          └──── ack / requeue / dlq ─────┘
+      ^                                │      ^                          │
+      └────── ack / requeue / dlq ─────┤      └──────── outcome ─────────┘
+                                       │ transient failure: waits in the retry
+                                       └─> heap (0.5, 1, 2 ... s), then submitted again
 
 The consumer thread owns the connection (kombu connections are not thread
 safe): it drains deliveries, hands each to a pool thread, and settles each
-message once its handler has returned:
+message once its handler has returned (see rpc/retry.py for the three kinds
+of failure):
 
-- handler returned         -> ack (its effect is already committed)
-- PoisonMessage            -> publish to ``<queue>.dlq`` with the reason, then ack
-- any other exception      -> requeue; on the last allowed delivery, dead-letter
-                              with the reason instead
+- handler returned          -> ack (its effect is already committed), once
+                               every cast it made is confirmed
+- PoisonMessage             -> publish to ``<queue>.dlq`` with the reason, then ack
+- transient failure         -> retried in place: the message stays unacked and
+  (database or broker away)    the handler runs again after 0.5, 1, 2, 4, 8, 8 ...
+                               seconds, for up to ``[rpc] retry_window``; then
+                               requeued as below
+- any other exception       -> requeue; on the last allowed delivery
+                               (``[rpc] delivery_limit``), dead-letter with the reason
+- dead-lettering a report that the next periodic report supersedes
+  (``casts.ON_DEAD_LETTER``) -> dropped with a log line instead of parked
+  (a parked ``network_changed`` is sent back by the conductor: dead_letters.sweep)
+
+Retrying in place keeps the delay out of the broker (no retry queues or
+delayed exchanges beside the fixed topology) and out of the threads: the
+waiting deliveries sit in a heap the consumer thread looks at between
+drains, so no pool thread sleeps, heartbeats keep flowing, and ``stop()``
+hands every waiting delivery back to the queue at once. A waiting delivery
+holds its prefetch slot; that is the point: while PostgreSQL is away every
+handler fails alike, so the worker stops taking work it cannot do and the
+broker keeps the rest (or gives it to another worker). The slot is freed at
+the latest after ``retry_window``.
 
 Lost connections are re-established with backoff (other brokers of the
 cluster included), the topology re-declared and consuming resumed.
 """
 import concurrent.futures
+import heapq
 import inspect
 import logging
 import queue
@@ -30,7 +52,7 @@ from nova_lite.conf import CONF
 from nova_lite.rpc import call as call_mod
 from nova_lite.rpc import envelope as envelope_mod
 from nova_lite.rpc import publisher as publisher_mod
-from nova_lite.rpc import topology, transport
+from nova_lite.rpc import casts, retry, topology, transport
 
 LOG = logging.getLogger(__name__)
 
@@ -56,9 +78,14 @@ class RPCServer:
         self._inflight = 0
         self._generation = 0       # bumps on every new channel
         self._waiting = []         # handled, awaiting confirms of the casts they made
+        self._delayed = []         # heap of (due, seq, generation, message): retries
+        self._backoffs = {}        # (generation, delivery tag) -> retry.Backoff
+        self._seq = 0
         self._stop = threading.Event()
         self.handled = 0
         self.dead_lettered = 0
+        self.retried = 0           # transient failures retried in place
+        self.dropped = 0           # superseded reports dropped instead of parked
 
     def stop(self):
         self._stop.set()
@@ -79,7 +106,7 @@ class RPCServer:
                 with consumer:
                     LOG.info("consuming %s on %s", self.topic, conn.as_uri())
                     delay = 0.5
-                    self._loop(conn)
+                    self._loop(conn, consumer.cancel)
             except Exception as exc:  # noqa: BLE001 - any broker failure: reconnect
                 if self._stop.is_set():
                     break
@@ -94,7 +121,10 @@ class RPCServer:
                     pass
         self._drain_inflight()
 
-    def _loop(self, conn):
+    def _loop(self, conn, cancel):
+        """Drain, settle, re-run due retries and beat until stopped; then
+        ``cancel`` consuming (so nothing given back comes back to us) and
+        settle what we hold."""
         interval = max(1.0, CONF.rpc.heartbeat / 3.0) if CONF.rpc.heartbeat else None
         next_beat = time.monotonic()
         while not self._stop.is_set():
@@ -105,10 +135,15 @@ class RPCServer:
             self._settle_finished()
             if self._waiting:
                 self._settle_waiting()
+            if self._delayed:
+                self._rerun_due()
             if interval and time.monotonic() >= next_beat:
                 conn.heartbeat_check()
                 next_beat = time.monotonic() + interval
-        # Graceful stop: let running handlers finish and settle them.
+        # Graceful stop: waiting retries go back to the queue now; running
+        # handlers finish and are settled.
+        cancel()
+        self._give_back_delayed()
         deadline = time.monotonic() + 30
         while self._inflight and time.monotonic() < deadline:
             self._settle_finished(block=0.1)
@@ -137,10 +172,7 @@ class RPCServer:
             LOG.error("poison message on %s: %s", self.topic, exc)
             self._done.put((generation, message, "dead-letter", str(exc)))
         except Exception as exc:  # noqa: BLE001 - the worker must keep consuming
-            reason = f"{type(exc).__name__}: {exc}"
-            LOG.warning("handler failed on %s: %s\n%s", self.topic, reason,
-                        traceback.format_exc())
-            self._done.put((generation, message, "retry", reason))
+            self._done.put((generation, message, *failure(self.topic, exc)))
 
     def _reply(self, message, result=None, error=None):
         """Answer a call (a message with reply_to); casts get no reply."""
@@ -173,7 +205,9 @@ class RPCServer:
                 continue
             failed = [f.exception() for f in futures if f.exception() is not None]
             if failed:
-                self._settle(generation, message, "retry",
+                # The broker failed over under the handler's casts: run it
+                # again (it is idempotent) to send them again.
+                self._settle(generation, message, "transient",
                              f"a follow-up message was not confirmed: {failed[0]}")
             else:
                 self._settle(generation, message, "ack", None)
@@ -185,8 +219,11 @@ class RPCServer:
         if outcome == "await-confirms":
             self._waiting.append((generation, message, detail))
             return
+        if outcome == "transient" and self._retry_later(generation, message, detail):
+            return
         reason = detail
         self._inflight -= 1
+        self._backoffs.pop((generation, message.delivery_tag), None)
         if generation != self._generation:
             # Delivered on a channel that has since died: the broker has
             # already put it back for redelivery; there is nothing to settle.
@@ -196,31 +233,91 @@ class RPCServer:
             self.handled += 1
         elif outcome == "dead-letter":
             self._dead_letter(message, reason)
+        elif outcome == "transient" and self._stop.is_set():
+            message.requeue()          # stopping: not the message's fault
         elif self._last_delivery(message):
             self._dead_letter(message, f"gave up after {CONF.rpc.delivery_limit} "
                                        f"deliveries: {reason}")
         else:
             message.requeue()
 
+    # -- retries in place --------------------------------------------------------
+    def _retry_later(self, generation, message, reason):
+        """Schedule another run of a delivery that failed transiently; False
+        once its retry window is spent (or we are stopping): settle it."""
+        if self._stop.is_set() or generation != self._generation:
+            return False
+        backoff = self._backoffs.setdefault((generation, message.delivery_tag),
+                                            retry.Backoff())
+        delay = backoff.next_delay()
+        if delay is None:
+            LOG.warning("a message on %s still fails after %.0fs of retries (%s); "
+                        "giving it back to the queue", self._topic_of(message),
+                        CONF.rpc.retry_window, reason)
+            return False
+        LOG.info("retry %d of a message on %s in %.1fs (%s)", backoff.tries,
+                 self._topic_of(message), delay, reason)
+        self._seq += 1
+        heapq.heappush(self._delayed, (time.monotonic() + delay, self._seq, generation,
+                                       message))
+        self.retried += 1
+        return True
+
+    def _rerun_due(self):
+        """Hand each retry that is due to the pool (deliveries of a dead
+        channel are dropped: the broker redelivers them)."""
+        now = time.monotonic()
+        while self._delayed and self._delayed[0][0] <= now:
+            _, _, generation, message = heapq.heappop(self._delayed)
+            if generation != self._generation:
+                self._inflight -= 1
+                self._backoffs.pop((generation, message.delivery_tag), None)
+                continue
+            self._pool.submit(self._handle, generation, message)
+
+    def _give_back_delayed(self):
+        """Stopping: requeue every delivery waiting for a retry, without
+        counting it against the message (another worker takes it now)."""
+        while self._delayed:
+            _, _, generation, message = heapq.heappop(self._delayed)
+            self._inflight -= 1
+            self._backoffs.pop((generation, message.delivery_tag), None)
+            if generation == self._generation:
+                message.requeue()
+
+    # -- giving up -------------------------------------------------------------------
+    def _topic_of(self, message):
+        return self.topic
+
     def _last_delivery(self, message):
         headers = message.headers or {}
         count = headers.get("x-delivery-count") or 0
-        if topology.queue_type(self.topic) != "quorum":
+        if topology.queue_type(self._topic_of(message)) != "quorum":
             # Classic queues do not count deliveries: give up on the first
             # redelivered failure.
             return bool(message.delivery_info.get("redelivered"))
         return int(count) + 1 >= CONF.rpc.delivery_limit
 
     def _dead_letter(self, message, reason):
+        """Park the message in ``<queue>.dlq`` with the reason, or drop it if
+        it is a report the next periodic one supersedes."""
+        topic = self._topic_of(message)
+        method = envelope_mod.method_of(message.body)
+        if casts.ON_DEAD_LETTER.get(method) == casts.DROP:
+            LOG.warning("dropping %s from %s instead of parking it (the host's next "
+                        "report supersedes it): %s", method, topic, reason)
+            message.ack()
+            self.dropped += 1
+            return
         headers = dict(message.headers or {})
         headers[REASON_HEADER] = reason[:1000]
         headers["x-nova-lite-failed-at"] = time.time()
         try:
-            self.publisher.publish_raw(self.topic, message.body, headers=headers,
+            self.publisher.publish_raw(topic, message.body, headers=headers,
                                        exchange=topology.dead_letter_exchange(),
                                        declare=False)
         except publisher_mod.PublishError as exc:
-            LOG.error("could not park a message in %s.dlq (%s); requeueing", self.topic, exc)
+            LOG.error("could not park a message in %s.dlq (%s); requeueing", topic, exc)
             message.requeue()
             return
         message.ack()
@@ -230,11 +327,22 @@ class RPCServer:
         self._pool.shutdown(wait=True)
 
 
+def failure(topic, exc):
+    """How to settle a delivery whose handler raised ``exc`` (not poison):
+    ("transient", reason), retried in place, or ("requeue", reason)."""
+    reason = f"{type(exc).__name__}: {exc}"
+    if retry.is_transient(exc):
+        LOG.warning("handler on %s failed transiently: %s", topic, reason)
+        return "transient", reason
+    LOG.warning("handler failed on %s: %s\n%s", topic, reason, traceback.format_exc())
+    return "requeue", reason
+
+
 def invoke(handler, env, message, reply):
     """Run the handler of a decoded, checked message; return how to settle it:
     ("ack", None) or ("await-confirms", futures of the casts it made). A
     call's failure goes back to its caller (retrying is the caller's choice)
-    and the message is acked; a cast's failure raises, to be retried."""
+    and the message is acked; a cast's failure raises (see ``failure``)."""
     try:
         with publisher_mod.deferred_confirms() as casts_made:
             result = handler(env["context"], **env["args"])

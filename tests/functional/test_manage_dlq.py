@@ -73,3 +73,36 @@ def test_show_replay_and_purge_dead_letters(manage):
 def test_list_names_every_shared_dead_letter_queue(manage):
     out = manage("dlq", "list").stdout
     assert "conductor.dlq" in out and "scheduler.dlq" in out
+
+
+def test_the_conductors_sweep_redrives_network_changed_and_drops_parked_reports(configured):
+    """What must not wait for an operator (casts.ON_DEAD_LETTER): a parked
+    network_changed goes back to its queue and is handled; a report parked
+    (by an older version) is dropped; anything else stays parked."""
+    from nova_lite.rpc import dead_letters, envelope, topology
+    topic = f"sweep{uuid.uuid4().hex[:8]}"
+    state = {"broken": True, "handled": []}
+
+    def network_changed(context, instance_uuids=(), security_group_ids=()):
+        if state["broken"]:
+            raise RuntimeError("conductor bug")
+        state["handled"].append(list(instance_uuids))
+
+    srv = server.RPCServer(topic, {"network_changed": network_changed}, concurrency=2)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        publisher.cast(topic, "network_changed", {"instance_uuids": ["i-1"],
+                                                  "security_group_ids": []})
+        assert until(lambda: srv.dead_lettered == 1)
+        parked = publisher.get_publisher()
+        for method in ("compute_node_update", "instance_spawned"):
+            parked.publish_raw(topic, envelope.encode(envelope.build(method, {})),
+                               exchange=topology.dead_letter_exchange(), declare=False)
+        state["broken"] = False
+        assert dead_letters.sweep([topic]) == {"redriven": 1, "dropped": 1}
+        assert until(lambda: state["handled"] == [["i-1"]])
+        assert [m["method"] for m in dead_letters.show(topic)] == ["instance_spawned"]
+    finally:
+        srv.stop()
+        thread.join(10)
