@@ -20,20 +20,12 @@ back-pressure (the worker stops taking work it cannot do, and the broker
 keeps the rest of the queue safe)."""
 import time
 
-from sqlalchemy import exc as sa_exc
-
 from nova_lite.conf import CONF
+from nova_lite.db import errors as db_errors
 from nova_lite.rpc import publisher
 
 FIRST_DELAY = 0.5
 MAX_DELAY = 8.0
-
-# SQLSTATE classes and codes of a PostgreSQL that is (re)starting, shutting
-# down, out of connections or that aborted a transaction to break a lock
-# cycle: the same statement succeeds later.
-TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57", "58")
-TRANSIENT_SQLSTATES = ("55P03",)           # lock not available
-
 
 class Transient(Exception):
     """Raised by a handler to say: not now, but this will work later (a
@@ -45,20 +37,9 @@ def is_transient(exc):
     message or the code is wrong."""
     if isinstance(exc, (Transient, publisher.PublishError)):
         return not isinstance(exc, publisher.Unroutable)   # nothing bound: not a blip
-    if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError)):
-        return True                        # pool could not get a live connection
-    if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or _transient_database_error(exc)
+    if db_errors.unavailable(exc) or db_errors.conflict(exc):
+        return True                        # see nova_lite.db.errors
     return isinstance(exc, ConnectionError)   # refused / reset sockets (OSError kind)
-
-
-def _transient_database_error(exc):
-    if not isinstance(exc, sa_exc.OperationalError):
-        return False                       # integrity, data, programming errors
-    code = getattr(exc.orig, "pgcode", None)
-    if code is None:
-        return True                        # no answer from a server: connection-level
-    return code[:2] in TRANSIENT_SQLSTATE_CLASSES or code in TRANSIENT_SQLSTATES
 
 
 class Backoff:

@@ -20,6 +20,7 @@ from werkzeug import exceptions as http_exc
 from werkzeug.http import HTTP_STATUS_CODES
 
 from nova_lite import exception
+from nova_lite.db import errors as db_errors
 from nova_lite.rpc import call as rpc_call
 from nova_lite.rpc import publisher
 
@@ -96,41 +97,21 @@ def handle_integrity_error(exc):
                                "same resources; try again.")
 
 
-RETRYABLE = ("40P01", "40001", "55P03")   # deadlock, serialization, lock not available
-
 # Seconds a client is told to wait after a 503: about what PostgreSQL takes to
 # restart or a pool to free a connection; clients that honour it (keystoneauth
 # with status-code retries) come back once the backend is, not in a tight loop.
 RETRY_AFTER = 3
 
-# SQLSTATEs of a server that is going away or not there yet: connection
-# exceptions (class 08), and while PostgreSQL stops or starts, admin_shutdown
-# (57P01, sessions ended by a fast shutdown), crash_shutdown (57P02),
-# cannot_connect_now (57P03, "the database system is starting up / shutting
-# down"); too_many_connections (53300) clears as other clients leave.
-TRANSIENT_PGCODES = ("57P01", "57P02", "57P03", "53300")
 
 
 def transient_backend(exc):
     """The backend ("database", "message bus") whose brief absence ``exc``
-    shows, or None if it is not such an error.
-
-    A database error of this kind arrives before a commit (a transaction that
-    fails rolls back: ``db.session.transaction``), so the request changed
-    nothing and may simply be sent again. OperationalError without a SQLSTATE
-    is libpq's own: it could not connect or lost the connection (PostgreSQL
-    restarting refuses new connections: "Connection refused")."""
-    if isinstance(exc, (sqlalchemy.exc.TimeoutError, sqlalchemy.exc.DisconnectionError)):
-        return "database"       # no pooled connection in pool_timeout / none could be made
-    if isinstance(exc, sqlalchemy.exc.DBAPIError):
-        if exc.connection_invalidated:
-            return "database"   # died under the request; the pool has replaced it
-        if isinstance(exc, (sqlalchemy.exc.OperationalError,
-                            sqlalchemy.exc.InterfaceError)):
-            code = getattr(exc.orig, "pgcode", None)
-            if code is None or code.startswith("08") or code in TRANSIENT_PGCODES:
-                return "database"
-        return None
+    shows, or None if it is not such an error (nova_lite.db.errors decides
+    for the database). A database error of this kind arrives before a
+    commit (a transaction that fails rolls back), so the request changed
+    nothing and may simply be sent again."""
+    if db_errors.unavailable(exc):
+        return "database"
     if isinstance(exc, (publisher.PublishError, rpc_call.CallTimeout)):
         return "message bus"    # no broker confirm / no reply in time
     return None
@@ -140,7 +121,7 @@ def handle_operational_error(exc):
     """PostgreSQL aborted the request (two requests locked the same rows in
     opposite orders): it changed nothing and may be retried. Other operational
     errors are a backend away (503) or unexpected (500)."""
-    if getattr(exc.orig, "pgcode", None) in RETRYABLE:
+    if db_errors.conflict(exc):
         LOG.info("request aborted by the database: %s", exc.orig)
         return error_response(409, "The request conflicted with a concurrent change to "
                                    "the same resources and was not applied; try again.")
