@@ -12,7 +12,20 @@
 N asyncio clients (aiohttp, one session: at most --connections keep-alive
 connections shared by all) create M servers (closed loop: each client sends
 its next request when the last is answered; or open loop with --rate), then
-wait for every server to be ACTIVE or ERROR, then delete them all. While it
+wait for every server to be ACTIVE or ERROR, then delete them all.
+
+The servers take the real path, as ``openstack server create --network X``:
+the flood makes (or finds, by name) a network ``flood-net-<cidr>`` with one
+subnet --cidr (default 10.128.0.0/16: 65,533 addresses; a larger run needs a
+larger one) in its project, on --start-cloud and on a running cloud alike,
+and each create asks for ``"networks": [{"uuid": <it>}]`` and
+``"security_groups": [{"name": "default"}]`` (the project's default group,
+whose ingress rule names the group itself, as Neutron's does). The report
+counts by SQL (ports, ip_allocations, port_security_groups) the servers with
+a port, an address and the group once settled (JSON "network"), and the
+subnet's addresses in use before the run and after the deletes.
+--no-network is the old path: ``"networks": "none"``, no port, address or
+group. While it
 runs a progress bar shows accepted / ACTIVE / deleted; a monitor samples,
 every --sample seconds, the servers' states (SQL), the queue depths
 (RabbitMQ) and the CPU and RSS of every service process (psutil, by pid).
@@ -25,7 +38,9 @@ client's CPU per create and delete too), and draws (--plot) rates, latencies
 and queue depths over time. It verifies by SQL that accounting is exact: each
 compute node's usage equals the sum of its allocations and of its live
 instances' flavors, no instance holds two allocations, no allocation outlives
-its instance, and no IP address is allocated twice.
+its instance, no IP address is allocated twice, and no port or address is
+held by a deleted server (checked once settled and after the deletes: every
+deleted server's ports and addresses were freed).
 
 --batch N makes each create request a multi-create of N servers ("min_count"
 and "max_count" N; the last request asks for the rest): --servers stays the
@@ -84,6 +99,7 @@ from flood_cloud import (ADMIN_PASSWORD, DEMO_PASSWORD, Target, own_cloud,  # no
 from flood_report import (build_report, compare, plot, plot_sweep, print_baseline,  # noqa: E402
                           print_summary, print_sweep, rate_peak, rich_progress,
                           sweep_plot_path, wide_console)
+from flood_http import DEFAULT_CIDR  # noqa: E402
 from flood_run import Flood  # noqa: E402
 from flood_stats import percentile  # noqa: E402,F401
 from flood_sweep import parse_steps, sweep  # noqa: E402
@@ -94,13 +110,15 @@ __all__ = ["CHECKS", "Target", "flood", "flood_sweep", "main", "own_cloud", "pri
 
 async def flood(target, servers, clients, connections=None, flavor="1", image=None,
                 rate=None, delete=True, timeout=600.0, sample=1.0, progress=None,
-                request_timeout=60.0, list_samples=20, batch=1, checkpoint=None):
+                request_timeout=60.0, list_samples=20, batch=1, checkpoint=None,
+                cidr=DEFAULT_CIDR):
     """Create ``servers`` servers (``batch`` a request) with ``clients``
-    clients, settle, list, delete; returns the report
+    clients, each on the flood's network (subnet ``cidr``; None: no network)
+    in the 'default' group, settle, list, delete; returns the report
     (flood_report.build_report). ``checkpoint(report)``, if given, gets the
     report of the create phase before the deletes start."""
     f = Flood(target, connections or min(clients, 1000), flavor, image, sample, progress,
-              request_timeout)
+              request_timeout, cidr)
     try:
         async with f:
             created = await f.create(servers, clients, rate, batch=batch)
@@ -108,29 +126,53 @@ async def flood(target, servers, clients, connections=None, flavor="1", image=No
             final = await f.settle(created, timeout)
             builds, last_active = f.builds()
             accounting_loaded = f.accounting()
+            network = network_report(f)
             listing = await f.list_latency(list_samples)
             if checkpoint:
                 # Every figure of the create phase, before the (long) deletes.
-                checkpoint(build_report(f, servers, clients, rate, created, final, builds,
-                                        last_active, accounting_loaded, listing))
+                checkpoint(with_network(build_report(
+                    f, servers, clients, rate, created, final, builds, last_active,
+                    accounting_loaded, listing), network))
             deleted = None
             if delete:
                 f.phase["name"] = "delete"
                 deleted = await f.delete(created["ids"], clients, timeout)
-        return build_report(f, servers, clients, rate, created, final, builds, last_active,
-                            accounting_loaded, listing, deleted, f.accounting(),
-                            f.leftover_allocations() if delete else None)
+                if network:
+                    network["subnet_used_after_delete"] = f.subnet_used()
+        return with_network(build_report(
+            f, servers, clients, rate, created, final, builds, last_active, accounting_loaded,
+            listing, deleted, f.accounting(), f.leftover_allocations() if delete else None),
+            network)
     finally:
         f.close()
 
 
+def network_report(f):
+    """The servers on the network once settled (flood_run.Flood.network_counts),
+    whether each has its port, address and group ("complete"), and the
+    subnet's addresses in use before the run; None without a network."""
+    counts = f.network_counts()
+    if counts is None:
+        return None
+    counts["complete"] = (counts["with_port"] == counts["with_address"]
+                          == counts["in_default_group"] == counts["servers"])
+    counts["subnet_used_at_start"] = f.subnet_used_at_start
+    return counts
+
+
+def with_network(report, network):
+    report["network"] = network
+    report["conditions"]["network"] = network["cidr"] if network else None
+    return report
+
+
 async def flood_sweep(target, steps, connections=None, flavor="1", image=None, delete=True,
                       timeout=600.0, sample=1.0, progress=None, request_timeout=60.0,
-                      batch=1, **_ignored):
+                      batch=1, cidr=DEFAULT_CIDR, **_ignored):
     """The concurrency sweep (flood_sweep.sweep) in one session; returns its report."""
     most = max(c for c, _ in steps)
     f = Flood(target, connections or min(most, 1000), flavor, image, sample, progress,
-              request_timeout)
+              request_timeout, cidr)
     try:
         async with f:
             steps_out = await sweep(f, steps, timeout, delete, batch)
@@ -244,8 +286,9 @@ def succeeded(report):
     if "sweep" in report:
         return report["exact"] and not report["errors"] and all(
             s["still_building"] == 0 for s in report["sweep"])
+    network = report.get("network")
     return report["exact"] and not report["errors"] and \
-        report["build"]["still_building"] == 0
+        report["build"]["still_building"] == 0 and (not network or network["complete"])
 
 
 def main(argv=None):
@@ -275,6 +318,12 @@ def main(argv=None):
                              "(SECONDS each, default 5)")
     parser.add_argument("--flavor", default="1")
     parser.add_argument("--image", help="image id (default: upload flood-tiny)")
+    parser.add_argument("--cidr", default=DEFAULT_CIDR,
+                        help="the subnet of the flood's network (made in the flood's "
+                             "project if missing; a /16 holds 65,533 servers)")
+    parser.add_argument("--no-network", action="store_true",
+                        help="servers without a network (\"networks\": \"none\"): the "
+                             "flood's old path, no ports, addresses or groups")
     parser.add_argument("--no-delete", dest="delete", action="store_false")
     parser.add_argument("--timeout", type=float, default=1800,
                         help="seconds to wait for builds, and for deletes")
@@ -325,7 +374,8 @@ def main(argv=None):
             parser.error("--sweep runs closed loops: no --rate")
     kwargs = dict(connections=args.connections, flavor=args.flavor, image=args.image,
                   rate=args.rate, delete=args.delete, timeout=args.timeout, sample=args.sample,
-                  request_timeout=args.request_timeout, batch=args.batch)
+                  request_timeout=args.request_timeout, batch=args.batch,
+                  cidr=None if args.no_network else args.cidr)
     common = dict(show_progress=not args.quiet, json_path=args.json, plot_path=args.plot,
                   sweep=steps, baseline=args.baseline)
     if args.start_cloud:

@@ -98,6 +98,58 @@ def ensure_image(url, admin_token):
         return image_id
 
 
+DEFAULT_CIDR = "10.128.0.0/16"
+NETWORKING = "/network/v2.0"
+
+
+def network_name(cidr):
+    """The flood's network for ``cidr``: one per subnet range (subnets never
+    overlap, in any project, so a network of another range is another one)."""
+    return "flood-net-" + cidr.replace("/", "_")
+
+
+def ensure_network(url, token, project_id, cidr=DEFAULT_CIDR):
+    """The project's flood network with one IPv4 subnet ``cidr`` (found by
+    name, else made, as ``openstack network create`` and ``openstack subnet
+    create --subnet-range`` would), and the project's 'default' security
+    group (listing the groups makes it, with its rule naming itself, as
+    Neutron does). Returns {network_id, subnet_id, cidr, addresses,
+    security_group_id}."""
+    import ipaddress
+    net = ipaddress.ip_network(cidr)
+    name = network_name(str(net))
+    headers = {"X-Auth-Token": token}
+    with httpx.Client(base_url=url + NETWORKING, headers=headers, timeout=120) as http:
+        found = [n for n in http.get("/networks", params={"name": name}).json()["networks"]
+                 if n.get("project_id", n.get("tenant_id")) == project_id]
+        if found:
+            network_id = found[0]["id"]
+        else:
+            made = http.post("/networks", json={"network": {"name": name}})
+            made.raise_for_status()
+            network_id = made.json()["network"]["id"]
+        subnets = [s for s in http.get("/subnets", params={"network_id": network_id})
+                   .json()["subnets"] if s["cidr"] == str(net)]
+        if subnets:
+            subnet_id = subnets[0]["id"]
+        else:
+            made = http.post("/subnets", json={"subnet": {
+                "name": name, "network_id": network_id, "ip_version": net.version,
+                "cidr": str(net)}})
+            if made.status_code >= 400:
+                raise RuntimeError(f"subnet {net} on {name}: HTTP {made.status_code} "
+                                   f"{made.text} (another subnet of the cloud overlaps "
+                                   "it? choose another --cidr)")
+            subnet_id = made.json()["subnet"]["id"]
+        groups = http.get("/security-groups", params={"name": "default"})
+        groups.raise_for_status()
+        default = [g for g in groups.json()["security_groups"]
+                   if g.get("project_id", g.get("tenant_id")) == project_id]
+    return {"network_id": network_id, "subnet_id": subnet_id, "cidr": str(net),
+            "name": name, "addresses": net.num_addresses - 3 if net.version == 4 else None,
+            "security_group_id": default[0]["id"] if default else None}
+
+
 def raise_nofile(wanted):
     """Raise this process's soft limit of open files to its hard limit (each
     connection is a descriptor); returns (soft, hard) as they are then."""

@@ -187,6 +187,16 @@ def print_summary(report, console=None):
         rows.append(("delete rate", f"{d['rate']}/s to gone ({d['api_rate']}/s API); "
                                     f"left {d['left']}, allocations left "
                                     f"{d['left_allocations']}"))
+    net = report.get("network")
+    if net:
+        rows.append(("on the network " + net["cidr"],
+                     f"{net['with_port']} with a port, {net['with_address']} an address, "
+                     f"{net['in_default_group']} in 'default', of {net['servers']} servers"
+                     + (f"; subnet addresses in use {net['subnet_used_at_start']} before, "
+                        f"{net['subnet_used_after_delete']} after the deletes"
+                        if "subnet_used_after_delete" in net else "")))
+    elif "network" in report:
+        rows.append(("network", "none (--no-network)"))
     rows.append(("errors", json.dumps(report["errors"]) if report["errors"] else "none"))
     if report.get("retries"):
         rows.append(("retried (connection reset)", json.dumps(report["retries"])))
