@@ -93,12 +93,13 @@ for _path in (ROOT, TOOLS):
         sys.path.insert(0, _path)
 
 import flood_baseline  # noqa: E402
+import flood_faults  # noqa: E402
 from flood_check import CHECKS, verify  # noqa: E402,F401 - part of this module's API
 from flood_cloud import (ADMIN_PASSWORD, DEMO_PASSWORD, Target, own_cloud,  # noqa: E402
                          pids_from, shared_queue_type)
-from flood_report import (build_report, compare, plot, plot_sweep, print_baseline,  # noqa: E402
-                          print_summary, print_sweep, rate_peak, rich_progress,
-                          sweep_plot_path, wide_console)
+from flood_report import (build_report, compare, network_report, plot,  # noqa: E402
+                          plot_sweep, print_baseline, print_summary, print_sweep, rate_peak,
+                          rich_progress, sweep_plot_path, wide_console, with_network)
 from flood_http import DEFAULT_CIDR  # noqa: E402
 from flood_run import Flood  # noqa: E402
 from flood_stats import percentile  # noqa: E402,F401
@@ -145,25 +146,6 @@ async def flood(target, servers, clients, connections=None, flavor="1", image=No
             network)
     finally:
         f.close()
-
-
-def network_report(f):
-    """The servers on the network once settled (flood_run.Flood.network_counts),
-    whether each has its port, address and group ("complete"), and the
-    subnet's addresses in use before the run; None without a network."""
-    counts = f.network_counts()
-    if counts is None:
-        return None
-    counts["complete"] = (counts["with_port"] == counts["with_address"]
-                          == counts["in_default_group"] == counts["servers"])
-    counts["subnet_used_at_start"] = f.subnet_used_at_start
-    return counts
-
-
-def with_network(report, network):
-    report["network"] = network
-    report["conditions"]["network"] = network["cidr"] if network else None
-    return report
 
 
 async def flood_sweep(target, steps, connections=None, flavor="1", image=None, delete=True,
@@ -266,9 +248,32 @@ def _writer(json_path, phase, baseline=None):
     return write
 
 
+def run_faults(target, faults, clients, show_progress=True, json_path=None, **kwargs):
+    """The fault mode (tools/flood_faults.py): writes the JSON; returns the report."""
+    progress = update = None
+    if show_progress:
+        progress, update = rich_progress(None, kwargs.get("delete", True))
+    with progress if progress else contextlib.nullcontext():
+        report = asyncio.run(flood_faults.flood_faults(target, faults, clients,
+                                                       progress=update, **kwargs))
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(report, f, indent=1, default=str)
+    return report
+
+
+# A simulated host of the fault mode holds thousands of servers: closed-loop
+# clients create for minutes on a few hosts.
+FAULT_SIM_CONF = "vcpus = 65536\nmemory_mb = 134217728\nlocal_gb = 16777216\n"
+
+
 def print_report(report, console=None):
     """The final tables: the flood's or the sweep's, then the baselines."""
     console = console or wide_console()
+    if "faults" in report:
+        print_summary(report, console)
+        flood_faults.print_faults(report, console)
+        return
     if "sweep" in report:
         print_sweep(report["sweep"], console)
         console.print(f"errors: {json.dumps(report['errors']) if report['errors'] else 'none'}; "
@@ -283,6 +288,8 @@ def print_report(report, console=None):
 
 
 def succeeded(report):
+    if "faults" in report:
+        return report["faults"]["ok"]
     if "sweep" in report:
         return report["exact"] and not report["errors"] and all(
             s["still_building"] == 0 for s in report["sweep"])
@@ -348,6 +355,19 @@ def main(argv=None):
     cloud.add_argument("--admin-password", default=ADMIN_PASSWORD)
     own = parser.add_argument_group("a cloud of its own (--start-cloud)")
     own.add_argument("--start-cloud", action="store_true")
+    own.add_argument("--faults", metavar="F1,F2,...|all",
+                     help="fault mode: " + ",".join(flood_faults.FAULTS) + " one at a "
+                          "time under closed-loop creates (a 3-node RabbitMQ cluster; "
+                          "tools/flood_faults.py)")
+    own.add_argument("--fault-interval", type=float, default=45.0,
+                     help="seconds between faults (and before the first, and after "
+                          "the last)")
+    own.add_argument("--max-building", type=int,
+                     help="fault mode: clients wait while this many servers are accepted "
+                          "and not yet settled (default 10 x clients)")
+    own.add_argument("--fault-settle", type=float, default=300.0,
+                     help="seconds the servers have to settle after the last fault "
+                          "(then a server still building is stuck)")
     own.add_argument("--hosts", type=int, default=100, help="simulated hosts")
     own.add_argument("--schedulers", type=int, default=1)
     own.add_argument("--api-workers", type=int, default=2)
@@ -378,9 +398,32 @@ def main(argv=None):
                   cidr=None if args.no_network else args.cidr)
     common = dict(show_progress=not args.quiet, json_path=args.json, plot_path=args.plot,
                   sweep=steps, baseline=args.baseline)
+    faults = None
+    if args.faults:
+        try:
+            faults = flood_faults.parse_faults(args.faults)
+        except ValueError as exc:
+            parser.error(str(exc))
+        if not args.start_cloud or steps or args.rate or args.batch > 1:
+            parser.error("--faults needs --start-cloud, closed-loop clients, no --sweep, "
+                         "--rate or --batch")
     if args.start_cloud:
         sim = (f"spawn_time = {args.spawn_time}\ndelete_time = {args.delete_time}\n"
                f"failure_rate = {args.failure_rate}\n")
+        if faults:
+            with own_cloud(args.hosts, args.schedulers, args.api_workers,
+                           args.conf.replace("\\n", "\n"), sim + FAULT_SIM_CONF,
+                           not args.per_host_reports, durable=not args.unsafe_db,
+                           rabbit_nodes=3, compute_queue_type="quorum") as target:
+                target.hosts = args.hosts
+                report = run_faults(
+                    target, faults, args.clients, show_progress=not args.quiet,
+                    json_path=args.json, interval=args.fault_interval,
+                    settle_timeout=args.fault_settle, max_building=args.max_building,
+                    **{k: v for k, v in kwargs.items() if k not in ("rate", "batch",
+                                                                    "timeout")})
+            print_report(report)
+            return 0 if succeeded(report) else 1
         with own_cloud(args.hosts, args.schedulers, args.api_workers,
                        args.conf.replace("\\n", "\n"), sim,
                        not args.per_host_reports, durable=not args.unsafe_db) as target:

@@ -86,6 +86,25 @@ def build_report(f, servers, clients, rate, created, final, builds, last_active,
     return report
 
 
+def network_report(f):
+    """The servers on the network once settled (flood_run.Flood.network_counts),
+    whether each has its port, address and group ("complete"), and the
+    subnet's addresses in use before the run; None without a network."""
+    counts = f.network_counts()
+    if counts is None:
+        return None
+    counts["complete"] = (counts["with_port"] == counts["with_address"]
+                          == counts["in_default_group"] == counts["servers"])
+    counts["subnet_used_at_start"] = f.subnet_used_at_start
+    return counts
+
+
+def with_network(report, network):
+    report["network"] = network
+    report["conditions"]["network"] = network["cidr"] if network else None
+    return report
+
+
 def memory_growth(samples, servers):
     """Each process's RSS when a tenth of the servers were ACTIVE and when the
     most were: flat memory means the second is not much above the first."""

@@ -32,6 +32,9 @@ class Flood:
         # the project's 'default' group. None: servers without a network.
         self.cidr = cidr
         self.net = None
+        # At most this many of the run's servers accepted and not yet settled
+        # (None: no limit): a client waits before its next create.
+        self.max_building = None
         self.connections = connections
         self.flavor = flavor
         self.image = image
@@ -106,6 +109,14 @@ class Flood:
         return self._scalar("SELECT uuid FROM instances WHERE project_id = :p AND NOT deleted "
                             "AND created_at >= :since AND name = :name", name=name)
 
+    def backlog(self):
+        """Servers accepted and not settled (ACTIVE, ERROR or gone): building at
+        the monitor's last count, and every one accepted since."""
+        if not self.rec.samples:
+            return self.rec.accepted
+        s = self.rec.samples[-1]
+        return s["building"] + s["other"] + self.rec.accepted - s["accepted"]
+
     def server_nics(self):
         """What a create body adds for the network (as ``openstack server
         create --network X`` sends it), or nothing (--no-network)."""
@@ -149,7 +160,7 @@ class Flood:
                             "AND port_id IS NOT NULL", s=self.net["subnet_id"])
 
     # -- phases ---------------------------------------------------------------------------
-    async def create(self, count, clients, rate=None, tag="", batch=1):
+    async def create(self, count, clients, rate=None, tag="", batch=1, until=None):
         """Create ``count`` servers, ``batch`` a request (a multi-create,
         min_count = max_count; the last request asks for the rest), with
         ``clients`` clients (closed loop) or at ``rate`` servers/s (open
@@ -165,9 +176,14 @@ class Flood:
         image, flavor = self.image, self.flavor
         nics = self.server_nics()
         batch = max(1, int(batch))
+        if until is not None:
+            count, batch = 1 << 62, 1
         requests = -(-count // batch)
 
         async def job(n):
+            while self.max_building and self.backlog() >= self.max_building and not (
+                    until is not None and until.is_set()):
+                await asyncio.sleep(0.05)
             size = min(batch, count - n * batch)
             server = {"name": f"{prefix}{n}", "imageRef": image, "flavorRef": flavor,
                       **nics}
@@ -177,7 +193,9 @@ class Flood:
 
         xacts = self.db_transactions()
         cpu, start = time.process_time(), time.monotonic()
-        if rate:
+        if until is not None:
+            requests = await flood_http.closed_loop_until(until, clients, job)
+        elif rate:
             await flood_http.open_loop(requests, clients, rate / batch, job)
         else:
             await flood_http.closed_loop(requests, clients, job)
