@@ -72,12 +72,29 @@ and prints and writes them (JSON "baseline") beside the flood's figures.
 nova-lite-compute running --hosts simulated hosts) from the test fixtures,
 in temporary directories, and stops them at the end.
 
+--faults conductor,scheduler,compute,api-worker,api-master,rabbit-leader,postgres
+(or all; with --start-cloud, which then runs a 3-node RabbitMQ cluster with
+quorum compute queues) is the fault mode (tools/flood_faults.py): --clients
+closed-loop clients create servers on the network (while fewer than
+--max-building are still building) and every --fault-interval s one fault
+strikes: kill -9 of a service (restarted at once by a supervisor, as systemd
+would), of the RabbitMQ node leading the shared queues (started again at
+once), or an immediate restart of PostgreSQL. Clients retry a 503 after its
+Retry-After and a refused connection with backoff; every other 5xx is a
+failure. It reports per fault its time, repair time, ACTIVE-rate recovery
+(back to half its pre-fault median), 5xx by code; at the end the fate of
+every accepted server (none lost, in ERROR or stuck) and the accounting;
+exit status 0 only if all of it is clean.
+
+    tools/flood.py --start-cloud --hosts 4 --clients 30 --faults all \
+                   --fault-interval 30
+
 The clients share one token, renewed before it expires and once on a 401
 (flood_http.Auth). tools/flood_cleanup.py lists and deletes, timed, what a
 run cut short (or --no-delete) left.
 
-Modules: flood_http (requests, client loops, the token), flood_run (a session's
-phases), flood_sweep, flood_baseline, flood_watch (sampling), flood_check
+Modules: flood_http (requests, client loops, the token, the network), flood_run
+(a session's phases), flood_faults (the fault mode), flood_sweep, flood_baseline, flood_watch (sampling), flood_check
 (accounting), flood_report (report, tables, plots), flood_cloud (targets)."""
 import argparse
 import asyncio
