@@ -12,7 +12,20 @@
 N asyncio clients (aiohttp, one session: at most --connections keep-alive
 connections shared by all) create M servers (closed loop: each client sends
 its next request when the last is answered; or open loop with --rate), then
-wait for every server to be ACTIVE or ERROR, then delete them all. While it
+wait for every server to be ACTIVE or ERROR, then delete them all.
+
+The servers take the real path, as ``openstack server create --network X``:
+the flood makes (or finds, by name) a network ``flood-net-<cidr>`` with one
+subnet --cidr (default 10.128.0.0/16: 65,533 addresses; a larger run needs a
+larger one) in its project, on --start-cloud and on a running cloud alike,
+and each create asks for ``"networks": [{"uuid": <it>}]`` and
+``"security_groups": [{"name": "default"}]`` (the project's default group,
+whose ingress rule names the group itself, as Neutron's does). The report
+counts by SQL (ports, ip_allocations, port_security_groups) the servers with
+a port, an address and the group once settled (JSON "network"), and the
+subnet's addresses in use before the run and after the deletes.
+--no-network is the old path: ``"networks": "none"``, no port, address or
+group. While it
 runs a progress bar shows accepted / ACTIVE / deleted; a monitor samples,
 every --sample seconds, the servers' states (SQL), the queue depths
 (RabbitMQ) and the CPU and RSS of every service process (psutil, by pid).
@@ -25,7 +38,9 @@ client's CPU per create and delete too), and draws (--plot) rates, latencies
 and queue depths over time. It verifies by SQL that accounting is exact: each
 compute node's usage equals the sum of its allocations and of its live
 instances' flavors, no instance holds two allocations, no allocation outlives
-its instance, and no IP address is allocated twice.
+its instance, no IP address is allocated twice, and no port or address is
+held by a deleted server (checked once settled and after the deletes: every
+deleted server's ports and addresses were freed).
 
 --batch N makes each create request a multi-create of N servers ("min_count"
 and "max_count" N; the last request asks for the rest): --servers stays the
@@ -57,12 +72,29 @@ and prints and writes them (JSON "baseline") beside the flood's figures.
 nova-lite-compute running --hosts simulated hosts) from the test fixtures,
 in temporary directories, and stops them at the end.
 
+--faults conductor,scheduler,compute,api-worker,api-master,rabbit-leader,postgres
+(or all; with --start-cloud, which then runs a 3-node RabbitMQ cluster with
+quorum compute queues) is the fault mode (tools/flood_faults.py): --clients
+closed-loop clients create servers on the network (while fewer than
+--max-building are still building) and every --fault-interval s one fault
+strikes: kill -9 of a service (restarted at once by a supervisor, as systemd
+would), of the RabbitMQ node leading the shared queues (started again at
+once), or an immediate restart of PostgreSQL. Clients retry a 503 after its
+Retry-After and a refused connection with backoff; every other 5xx is a
+failure. It reports per fault its time, repair time, ACTIVE-rate recovery
+(back to half its pre-fault median), 5xx by code; at the end the fate of
+every accepted server (none lost, in ERROR or stuck) and the accounting;
+exit status 0 only if all of it is clean.
+
+    tools/flood.py --start-cloud --hosts 4 --clients 30 --faults all \
+                   --fault-interval 30
+
 The clients share one token, renewed before it expires and once on a 401
 (flood_http.Auth). tools/flood_cleanup.py lists and deletes, timed, what a
 run cut short (or --no-delete) left.
 
-Modules: flood_http (requests, client loops, the token), flood_run (a session's
-phases), flood_sweep, flood_baseline, flood_watch (sampling), flood_check
+Modules: flood_http (requests, client loops, the token, the network), flood_run
+(a session's phases), flood_faults (the fault mode), flood_sweep, flood_baseline, flood_watch (sampling), flood_check
 (accounting), flood_report (report, tables, plots), flood_cloud (targets)."""
 import argparse
 import asyncio
@@ -78,12 +110,14 @@ for _path in (ROOT, TOOLS):
         sys.path.insert(0, _path)
 
 import flood_baseline  # noqa: E402
+import flood_faults  # noqa: E402
 from flood_check import CHECKS, verify  # noqa: E402,F401 - part of this module's API
 from flood_cloud import (ADMIN_PASSWORD, DEMO_PASSWORD, Target, own_cloud,  # noqa: E402
                          pids_from, shared_queue_type)
-from flood_report import (build_report, compare, plot, plot_sweep, print_baseline,  # noqa: E402
-                          print_summary, print_sweep, rate_peak, rich_progress,
-                          sweep_plot_path, wide_console)
+from flood_report import (build_report, compare, network_report, plot,  # noqa: E402
+                          plot_sweep, print_baseline, print_summary, print_sweep, rate_peak,
+                          rich_progress, sweep_plot_path, wide_console, with_network)
+from flood_http import DEFAULT_CIDR  # noqa: E402
 from flood_run import Flood  # noqa: E402
 from flood_stats import percentile  # noqa: E402,F401
 from flood_sweep import parse_steps, sweep  # noqa: E402
@@ -94,13 +128,15 @@ __all__ = ["CHECKS", "Target", "flood", "flood_sweep", "main", "own_cloud", "pri
 
 async def flood(target, servers, clients, connections=None, flavor="1", image=None,
                 rate=None, delete=True, timeout=600.0, sample=1.0, progress=None,
-                request_timeout=60.0, list_samples=20, batch=1, checkpoint=None):
+                request_timeout=60.0, list_samples=20, batch=1, checkpoint=None,
+                cidr=DEFAULT_CIDR):
     """Create ``servers`` servers (``batch`` a request) with ``clients``
-    clients, settle, list, delete; returns the report
+    clients, each on the flood's network (subnet ``cidr``; None: no network)
+    in the 'default' group, settle, list, delete; returns the report
     (flood_report.build_report). ``checkpoint(report)``, if given, gets the
     report of the create phase before the deletes start."""
     f = Flood(target, connections or min(clients, 1000), flavor, image, sample, progress,
-              request_timeout)
+              request_timeout, cidr)
     try:
         async with f:
             created = await f.create(servers, clients, rate, batch=batch)
@@ -108,29 +144,34 @@ async def flood(target, servers, clients, connections=None, flavor="1", image=No
             final = await f.settle(created, timeout)
             builds, last_active = f.builds()
             accounting_loaded = f.accounting()
+            network = network_report(f)
             listing = await f.list_latency(list_samples)
             if checkpoint:
                 # Every figure of the create phase, before the (long) deletes.
-                checkpoint(build_report(f, servers, clients, rate, created, final, builds,
-                                        last_active, accounting_loaded, listing))
+                checkpoint(with_network(build_report(
+                    f, servers, clients, rate, created, final, builds, last_active,
+                    accounting_loaded, listing), network))
             deleted = None
             if delete:
                 f.phase["name"] = "delete"
                 deleted = await f.delete(created["ids"], clients, timeout)
-        return build_report(f, servers, clients, rate, created, final, builds, last_active,
-                            accounting_loaded, listing, deleted, f.accounting(),
-                            f.leftover_allocations() if delete else None)
+                if network:
+                    network["subnet_used_after_delete"] = f.subnet_used()
+        return with_network(build_report(
+            f, servers, clients, rate, created, final, builds, last_active, accounting_loaded,
+            listing, deleted, f.accounting(), f.leftover_allocations() if delete else None),
+            network)
     finally:
         f.close()
 
 
 async def flood_sweep(target, steps, connections=None, flavor="1", image=None, delete=True,
                       timeout=600.0, sample=1.0, progress=None, request_timeout=60.0,
-                      batch=1, **_ignored):
+                      batch=1, cidr=DEFAULT_CIDR, **_ignored):
     """The concurrency sweep (flood_sweep.sweep) in one session; returns its report."""
     most = max(c for c, _ in steps)
     f = Flood(target, connections or min(most, 1000), flavor, image, sample, progress,
-              request_timeout)
+              request_timeout, cidr)
     try:
         async with f:
             steps_out = await sweep(f, steps, timeout, delete, batch)
@@ -224,9 +265,32 @@ def _writer(json_path, phase, baseline=None):
     return write
 
 
+def run_faults(target, faults, clients, show_progress=True, json_path=None, **kwargs):
+    """The fault mode (tools/flood_faults.py): writes the JSON; returns the report."""
+    progress = update = None
+    if show_progress:
+        progress, update = rich_progress(None, kwargs.get("delete", True))
+    with progress if progress else contextlib.nullcontext():
+        report = asyncio.run(flood_faults.flood_faults(target, faults, clients,
+                                                       progress=update, **kwargs))
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(report, f, indent=1, default=str)
+    return report
+
+
+# A simulated host of the fault mode holds thousands of servers: closed-loop
+# clients create for minutes on a few hosts.
+FAULT_SIM_CONF = "vcpus = 65536\nmemory_mb = 134217728\nlocal_gb = 16777216\n"
+
+
 def print_report(report, console=None):
     """The final tables: the flood's or the sweep's, then the baselines."""
     console = console or wide_console()
+    if "faults" in report:
+        print_summary(report, console)
+        flood_faults.print_faults(report, console)
+        return
     if "sweep" in report:
         print_sweep(report["sweep"], console)
         console.print(f"errors: {json.dumps(report['errors']) if report['errors'] else 'none'}; "
@@ -241,11 +305,14 @@ def print_report(report, console=None):
 
 
 def succeeded(report):
+    if "faults" in report:
+        return report["faults"]["ok"]
     if "sweep" in report:
         return report["exact"] and not report["errors"] and all(
             s["still_building"] == 0 for s in report["sweep"])
+    network = report.get("network")
     return report["exact"] and not report["errors"] and \
-        report["build"]["still_building"] == 0
+        report["build"]["still_building"] == 0 and (not network or network["complete"])
 
 
 def main(argv=None):
@@ -275,6 +342,12 @@ def main(argv=None):
                              "(SECONDS each, default 5)")
     parser.add_argument("--flavor", default="1")
     parser.add_argument("--image", help="image id (default: upload flood-tiny)")
+    parser.add_argument("--cidr", default=DEFAULT_CIDR,
+                        help="the subnet of the flood's network (made in the flood's "
+                             "project if missing; a /16 holds 65,533 servers)")
+    parser.add_argument("--no-network", action="store_true",
+                        help="servers without a network (\"networks\": \"none\"): the "
+                             "flood's old path, no ports, addresses or groups")
     parser.add_argument("--no-delete", dest="delete", action="store_false")
     parser.add_argument("--timeout", type=float, default=1800,
                         help="seconds to wait for builds, and for deletes")
@@ -299,6 +372,19 @@ def main(argv=None):
     cloud.add_argument("--admin-password", default=ADMIN_PASSWORD)
     own = parser.add_argument_group("a cloud of its own (--start-cloud)")
     own.add_argument("--start-cloud", action="store_true")
+    own.add_argument("--faults", metavar="F1,F2,...|all",
+                     help="fault mode: " + ",".join(flood_faults.FAULTS) + " one at a "
+                          "time under closed-loop creates (a 3-node RabbitMQ cluster; "
+                          "tools/flood_faults.py)")
+    own.add_argument("--fault-interval", type=float, default=45.0,
+                     help="seconds between faults (and before the first, and after "
+                          "the last)")
+    own.add_argument("--max-building", type=int,
+                     help="fault mode: clients wait while this many servers are accepted "
+                          "and not yet settled (default 10 x clients)")
+    own.add_argument("--fault-settle", type=float, default=300.0,
+                     help="seconds the servers have to settle after the last fault "
+                          "(then a server still building is stuck)")
     own.add_argument("--hosts", type=int, default=100, help="simulated hosts")
     own.add_argument("--schedulers", type=int, default=1)
     own.add_argument("--api-workers", type=int, default=2)
@@ -325,12 +411,36 @@ def main(argv=None):
             parser.error("--sweep runs closed loops: no --rate")
     kwargs = dict(connections=args.connections, flavor=args.flavor, image=args.image,
                   rate=args.rate, delete=args.delete, timeout=args.timeout, sample=args.sample,
-                  request_timeout=args.request_timeout, batch=args.batch)
+                  request_timeout=args.request_timeout, batch=args.batch,
+                  cidr=None if args.no_network else args.cidr)
     common = dict(show_progress=not args.quiet, json_path=args.json, plot_path=args.plot,
                   sweep=steps, baseline=args.baseline)
+    faults = None
+    if args.faults:
+        try:
+            faults = flood_faults.parse_faults(args.faults)
+        except ValueError as exc:
+            parser.error(str(exc))
+        if not args.start_cloud or steps or args.rate or args.batch > 1:
+            parser.error("--faults needs --start-cloud, closed-loop clients, no --sweep, "
+                         "--rate or --batch")
     if args.start_cloud:
         sim = (f"spawn_time = {args.spawn_time}\ndelete_time = {args.delete_time}\n"
                f"failure_rate = {args.failure_rate}\n")
+        if faults:
+            with own_cloud(args.hosts, args.schedulers, args.api_workers,
+                           args.conf.replace("\\n", "\n"), sim + FAULT_SIM_CONF,
+                           not args.per_host_reports, durable=not args.unsafe_db,
+                           rabbit_nodes=3, compute_queue_type="quorum") as target:
+                target.hosts = args.hosts
+                report = run_faults(
+                    target, faults, args.clients, show_progress=not args.quiet,
+                    json_path=args.json, interval=args.fault_interval,
+                    settle_timeout=args.fault_settle, max_building=args.max_building,
+                    **{k: v for k, v in kwargs.items() if k not in ("rate", "batch",
+                                                                    "timeout")})
+            print_report(report)
+            return 0 if succeeded(report) else 1
         with own_cloud(args.hosts, args.schedulers, args.api_workers,
                        args.conf.replace("\\n", "\n"), sim,
                        not args.per_host_reports, durable=not args.unsafe_db) as target:

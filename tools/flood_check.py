@@ -33,7 +33,25 @@ CHECKS = {
            OR a.disk_gb <> i.root_gb + i.ephemeral_gb""",
     "ip_address_used_twice": """
         SELECT subnet_id, address FROM ip_allocations GROUP BY 1, 2 HAVING count(*) > 1""",
+    # A port is a server's by device_id (device_owner compute:<az>); a
+    # server that is gone (deleted, or never was) holds none, and no address.
+    "port_of_deleted_server": """
+        SELECT p.id, p.device_id FROM ports p LEFT JOIN instances i ON i.uuid = p.device_id
+        WHERE p.device_owner LIKE 'compute:%' AND p.device_id <> ''
+          AND (i.uuid IS NULL OR i.deleted)""",
+    "address_of_deleted_server": """
+        SELECT a.address, p.device_id FROM ip_allocations a JOIN ports p ON p.id = a.port_id
+        LEFT JOIN instances i ON i.uuid = p.device_id
+        WHERE p.device_owner LIKE 'compute:%' AND p.device_id <> ''
+          AND (i.uuid IS NULL OR i.deleted)""",
+    "address_held_without_port": """
+        SELECT a.subnet_id, a.address FROM ip_allocations a
+        WHERE a.port_id IS NULL AND NOT a.pooled""",
 }
+NEEDS = {"ip_address_used_twice": {"ip_allocations"},
+         "port_of_deleted_server": {"ports"},
+         "address_of_deleted_server": {"ports", "ip_allocations"},
+         "address_held_without_port": {"ip_allocations"}}
 
 
 def verify(engine):
@@ -43,7 +61,7 @@ def verify(engine):
         tables = {r[0] for r in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))}
         for name, query in CHECKS.items():
-            if name == "ip_address_used_twice" and "ip_allocations" not in tables:
+            if not NEEDS.get(name, set()) <= tables:
                 found[name] = []
                 continue
             rows = conn.execute(text(query + " LIMIT 20")).all()

@@ -51,19 +51,34 @@ def shared_queue_type(target, default="quorum"):
 
 @contextlib.contextmanager
 def own_cloud(hosts, schedulers=1, api_workers=2, extra_conf="", sim_conf="",
-              batched_reports=True, durable=True):
+              batched_reports=True, durable=True, rabbit_nodes=1,
+              compute_queue_type="classic"):
     """PostgreSQL, RabbitMQ and every service from the test fixtures; yields a
     Target. PostgreSQL keeps its own durability settings (fsync,
-    synchronous_commit on), as devstack runs it, unless ``durable`` is False."""
+    synchronous_commit on), as devstack runs it, unless ``durable`` is False.
+    ``rabbit_nodes`` 3: a 3-node RabbitMQ cluster (tests.fixtures.rabbit_cluster;
+    the services get every node in their transport_url) instead of one node;
+    the flood then reads no queue depths (its sampler speaks to one node).
+    The Target keeps ``cloud``, ``postgres`` and ``rabbit`` (the node or the
+    cluster) for the fault mode (tools/flood_faults.py). ``compute_queue_type``:
+    classic by default (doc/scale.md: thousands of quorum queues on one node
+    cost a core idle); the fault mode uses quorum, nova-lite's and devstack's
+    default (a classic queue lives on one node of a cluster: while that node
+    is down its host cannot consume)."""
     from nova_lite.api.identity import tokens
     from tests.fixtures.postgres import PostgresServer
     from tests.fixtures.rabbitmq import RabbitServer
     from tests.fixtures.services import Cloud
     state = tempfile.mkdtemp(prefix="nl-flood-")
     postgres = PostgresServer(durable=durable).start()
-    rabbit = RabbitServer().start()
+    rabbit = None
     cloud = None
     try:
+        if rabbit_nodes > 1:
+            from tests.fixtures.rabbit_cluster import RabbitCluster
+            rabbit = RabbitCluster(size=rabbit_nodes).start()
+        else:
+            rabbit = RabbitServer().start()
         key = os.path.join(state, "fernet.key")
         tokens.generate_key(key)
         cloud = Cloud(postgres, rabbit, state, key, sim_hosts=hosts, name="flood",
@@ -78,20 +93,26 @@ def own_cloud(hosts, schedulers=1, api_workers=2, extra_conf="", sim_conf="",
                       # connection is opened and closed per use (a PostgreSQL
                       # backend started each time; 40 % of its CPU in a flood).
                       extra_conf="[database]\npool_size = 24\nmax_overflow = 8\n"
-                      + extra_conf + "\n[rpc]\ncompute_queue_type = classic\n"
+                      + extra_conf + f"\n[rpc]\ncompute_queue_type = {compute_queue_type}\n"
                       "[sim]\nreport_interval = 30\n" + sim_conf)
         cloud.start(timeout=max(120, hosts // 20))
-        pids = {**cloud.pids(), "postgres": postgres.proc.pid,
-                "rabbitmq": rabbit.beam_pid() or rabbit.proc.pid}
+        pids = {**cloud.pids(), "postgres": postgres.proc.pid}
+        if rabbit_nodes > 1:
+            pids.update({f"rabbitmq-{i + 1}": node.beam_pid() or node.proc.pid
+                         for i, node in enumerate(rabbit.nodes)})
+        else:
+            pids["rabbitmq"] = rabbit.beam_pid() or rabbit.proc.pid
         target = Target(url=cloud.url, db_url=cloud.db_url,
-                        amqp_url=cloud.rabbit_url.replace("rabbit://", "amqp://"), pids=pids,
+                        amqp_url=None if rabbit_nodes > 1 else
+                        cloud.rabbit_url.replace("rabbit://", "amqp://"), pids=pids,
                         config_file=cloud.config_file)
-        target.cloud = cloud
+        target.cloud, target.postgres, target.rabbit = cloud, postgres, rabbit
         yield target
     finally:
         if cloud is not None:
             cloud.stop()
-        rabbit.stop()
+        if rabbit is not None:
+            rabbit.stop()
         postgres.stop()
         if os.environ.get("FLOOD_KEEP_LOGS"):
             print(f"logs kept in {state}")

@@ -73,10 +73,19 @@ class Auth:
         return self.token
 
     async def renew(self, stale):
-        """A new token, unless another client already replaced ``stale``."""
+        """A new token, unless another client already replaced ``stale``. A
+        login that fails (the API or its database restarting) is tried again
+        with backoff for up to a minute; then the error is the request's."""
         async with self._lock:
             if self.token == stale:
-                await asyncio.get_running_loop().run_in_executor(None, self._login)
+                for delay in (0.5, 1, 2, 4, 8, 15, 30, None):
+                    try:
+                        await asyncio.get_running_loop().run_in_executor(None, self._login)
+                        break
+                    except (httpx.HTTPError, KeyError, ValueError) as exc:
+                        if delay is None:
+                            raise RuntimeError(f"token renewal failed: {exc}") from exc
+                        await asyncio.sleep(delay)
                 self.renewals += 1
 
 
@@ -96,6 +105,58 @@ def ensure_image(url, admin_token):
         http.put(f"/images/{image_id}/file", content=b"\0" * 65536,
                  headers={"Content-Type": "application/octet-stream"}).raise_for_status()
         return image_id
+
+
+DEFAULT_CIDR = "10.128.0.0/16"
+NETWORKING = "/network/v2.0"
+
+
+def network_name(cidr):
+    """The flood's network for ``cidr``: one per subnet range (subnets never
+    overlap, in any project, so a network of another range is another one)."""
+    return "flood-net-" + cidr.replace("/", "_")
+
+
+def ensure_network(url, token, project_id, cidr=DEFAULT_CIDR):
+    """The project's flood network with one IPv4 subnet ``cidr`` (found by
+    name, else made, as ``openstack network create`` and ``openstack subnet
+    create --subnet-range`` would), and the project's 'default' security
+    group (listing the groups makes it, with its rule naming itself, as
+    Neutron does). Returns {network_id, subnet_id, cidr, addresses,
+    security_group_id}."""
+    import ipaddress
+    net = ipaddress.ip_network(cidr)
+    name = network_name(str(net))
+    headers = {"X-Auth-Token": token}
+    with httpx.Client(base_url=url + NETWORKING, headers=headers, timeout=120) as http:
+        found = [n for n in http.get("/networks", params={"name": name}).json()["networks"]
+                 if n.get("project_id", n.get("tenant_id")) == project_id]
+        if found:
+            network_id = found[0]["id"]
+        else:
+            made = http.post("/networks", json={"network": {"name": name}})
+            made.raise_for_status()
+            network_id = made.json()["network"]["id"]
+        subnets = [s for s in http.get("/subnets", params={"network_id": network_id})
+                   .json()["subnets"] if s["cidr"] == str(net)]
+        if subnets:
+            subnet_id = subnets[0]["id"]
+        else:
+            made = http.post("/subnets", json={"subnet": {
+                "name": name, "network_id": network_id, "ip_version": net.version,
+                "cidr": str(net)}})
+            if made.status_code >= 400:
+                raise RuntimeError(f"subnet {net} on {name}: HTTP {made.status_code} "
+                                   f"{made.text} (another subnet of the cloud overlaps "
+                                   "it? choose another --cidr)")
+            subnet_id = made.json()["subnet"]["id"]
+        groups = http.get("/security-groups", params={"name": "default"})
+        groups.raise_for_status()
+        default = [g for g in groups.json()["security_groups"]
+                   if g.get("project_id", g.get("tenant_id")) == project_id]
+    return {"network_id": network_id, "subnet_id": subnet_id, "cidr": str(net),
+            "name": name, "addresses": net.num_addresses - 3 if net.version == 4 else None,
+            "security_group_id": default[0]["id"] if default else None}
 
 
 def raise_nofile(wanted):
@@ -175,6 +236,21 @@ class FairSession:
 
 
 # -- what happened --------------------------------------------------------------------------
+RETRY_503 = 30             # a 503 is retried after its Retry-After, this many times
+RETRY_AFTER_MAX = 30.0
+# How long connection failures are retried, with backoff (the API restarting:
+# keystoneauth's connect_retries); 0 keeps the flood's old three quick retries.
+CONNECT_RETRY_SECONDS = 0.0
+
+
+def retry_after(response):
+    """Seconds a 503 asks to wait (its Retry-After, in seconds; 1 without)."""
+    try:
+        return min(max(float(response.headers.get("Retry-After", 1)), 0.0), RETRY_AFTER_MAX)
+    except ValueError:
+        return 1.0
+
+
 class Recorder:
     def __init__(self):
         self.t0 = time.monotonic()
@@ -184,6 +260,7 @@ class Recorder:
         self.accepted = 0        # servers accepted (a multi-create's 202 names only its first)
         self.errors = {}
         self.retries = {}
+        self.answers = []        # (t, method, HTTP status) of every answer, retried ones too
         self.samples = []
         self.load_at_start = [round(x, 1) for x in os.getloadavg()]
         self.run = ""
@@ -209,21 +286,45 @@ def first_name(body):
     return name if servers_asked(body) == 1 else f"{name}-1"
 
 
+async def _exists(exists, name):
+    """``exists(name)`` in a thread; while the database cannot answer (it is
+    restarting) ask again, for up to a minute; None if it never answered."""
+    loop = asyncio.get_running_loop()
+    for delay in (0, 0.5, 1, 2, 4, 8, 15, 30):
+        await asyncio.sleep(delay)
+        try:
+            return await loop.run_in_executor(None, exists, name)
+        except Exception:  # noqa: BLE001 - the database restarting
+            continue
+    return None
+
+
 async def create(http, rec, body, exists):
     """POST one create request (``max_count`` servers, 1 without);
     ``exists(name)`` (blocking, run in a thread) says whether a create whose
     connection broke was made after all: the request's first server, whose
-    row the API writes in the same transaction as all the others'."""
+    row the API writes in the same transaction as all the others'. A 503 is
+    sent again after its Retry-After (as keystoneauth does); a connection
+    failure is retried (after checking) RETRIES times at once, or for
+    CONNECT_RETRY_SECONDS with backoff when that is set (the fault mode)."""
     count = servers_asked(body)
     sent = time.monotonic()
-    for attempt in range(RETRIES + 1):
+    attempt = answered_503 = 0
+    while True:
         try:
             async with http.post(SERVERS, json=body) as response:
                 status = response.status
                 data = await response.read()
+                wait = retry_after(response) if status == 503 else 0
+            rec.answers.append((time.monotonic() - rec.t0, "create", status))
             if status == 202:
                 rec.ids.append(json.loads(data)["server"]["id"])
                 rec.accepted += count
+            elif status == 503 and answered_503 < RETRY_503:
+                answered_503 += 1
+                rec.error("create HTTP 503 (retried after Retry-After)", count_only=True)
+                await asyncio.sleep(wait)
+                continue
             else:
                 rec.error(f"create HTTP {status}")
             break
@@ -233,32 +334,52 @@ async def create(http, rec, body, exists):
             break
         except CONNECTION_ERRORS as exc:
             status = type(exc).__name__
-            found = await asyncio.get_running_loop().run_in_executor(
-                None, exists, first_name(body))
+            found = await _exists(exists, first_name(body))
             if found:
                 rec.ids.append(found)
                 rec.accepted += count
                 rec.error(f"create {status}, but it was created", count_only=True)
                 status = 202
                 break
-            if attempt == RETRIES:
+            attempt += 1
+            if not _retry_connection(attempt, sent):
                 rec.error(f"create {status}")
                 break
             rec.error(f"create {status} (retried)", count_only=True)
-        except (aiohttp.ClientError, ValueError, KeyError) as exc:
+            await _backoff(attempt)
+        except (aiohttp.ClientError, ValueError, KeyError, RuntimeError) as exc:
             status = type(exc).__name__
             rec.error(f"create {status}")
             break
     rec.creates.append((sent - rec.t0, time.monotonic() - sent, status, count))
 
 
+def _retry_connection(attempt, sent):
+    if CONNECT_RETRY_SECONDS:
+        return time.monotonic() - sent < CONNECT_RETRY_SECONDS
+    return attempt <= RETRIES
+
+
+async def _backoff(attempt):
+    if CONNECT_RETRY_SECONDS:
+        await asyncio.sleep(min(0.25 * 2 ** (attempt - 1), 4.0))
+
+
 async def delete(http, rec, server_id):
     sent = time.monotonic()
-    for attempt in range(RETRIES + 1):
+    attempt = answered_503 = 0
+    while True:
         try:
             async with http.delete(f"{SERVERS}/{server_id}") as response:
                 status = response.status
                 await response.read()
+                wait = retry_after(response) if status == 503 else 0
+            rec.answers.append((time.monotonic() - rec.t0, "delete", status))
+            if status == 503 and answered_503 < RETRY_503:
+                answered_503 += 1
+                rec.error("delete HTTP 503 (retried after Retry-After)", count_only=True)
+                await asyncio.sleep(wait)
+                continue
             if status not in (204, 404):
                 rec.error(f"delete HTTP {status}")
             break
@@ -268,11 +389,13 @@ async def delete(http, rec, server_id):
             break
         except CONNECTION_ERRORS as exc:      # a delete is idempotent: send it again
             status = type(exc).__name__
-            if attempt == RETRIES:
+            attempt += 1
+            if not _retry_connection(attempt, sent):
                 rec.error(f"delete {status}")
                 break
             rec.error(f"delete {status} (retried)", count_only=True)
-        except aiohttp.ClientError as exc:
+            await _backoff(attempt)
+        except (aiohttp.ClientError, RuntimeError) as exc:
             status = type(exc).__name__
             rec.error(f"delete {status}")
             break
@@ -311,6 +434,21 @@ async def closed_loop(count, clients, job):
             await job(n)
 
     await asyncio.gather(*(client() for _ in range(min(clients, count))))
+
+
+async def closed_loop_until(stop, clients, job):
+    """``clients`` clients run job(0), job(1), ... until ``stop`` is set (each
+    finishes the request it has in flight); returns how many were sent."""
+    sent = [0]
+
+    async def client():
+        while not stop.is_set():
+            n = sent[0]
+            sent[0] += 1
+            await job(n)
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return sent[0]
 
 
 async def open_loop(count, clients, rate, job):

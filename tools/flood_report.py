@@ -86,6 +86,25 @@ def build_report(f, servers, clients, rate, created, final, builds, last_active,
     return report
 
 
+def network_report(f):
+    """The servers on the network once settled (flood_run.Flood.network_counts),
+    whether each has its port, address and group ("complete"), and the
+    subnet's addresses in use before the run; None without a network."""
+    counts = f.network_counts()
+    if counts is None:
+        return None
+    counts["complete"] = (counts["with_port"] == counts["with_address"]
+                          == counts["in_default_group"] == counts["servers"])
+    counts["subnet_used_at_start"] = f.subnet_used_at_start
+    return counts
+
+
+def with_network(report, network):
+    report["network"] = network
+    report["conditions"]["network"] = network["cidr"] if network else None
+    return report
+
+
 def memory_growth(samples, servers):
     """Each process's RSS when a tenth of the servers were ACTIVE and when the
     most were: flat memory means the second is not much above the first."""
@@ -187,6 +206,16 @@ def print_summary(report, console=None):
         rows.append(("delete rate", f"{d['rate']}/s to gone ({d['api_rate']}/s API); "
                                     f"left {d['left']}, allocations left "
                                     f"{d['left_allocations']}"))
+    net = report.get("network")
+    if net:
+        rows.append(("on the network " + net["cidr"],
+                     f"{net['with_port']} with a port, {net['with_address']} an address, "
+                     f"{net['in_default_group']} in 'default', of {net['servers']} servers"
+                     + (f"; subnet addresses in use {net['subnet_used_at_start']} before, "
+                        f"{net['subnet_used_after_delete']} after the deletes"
+                        if "subnet_used_after_delete" in net else "")))
+    elif "network" in report:
+        rows.append(("network", "none (--no-network)"))
     rows.append(("errors", json.dumps(report["errors"]) if report["errors"] else "none"))
     if report.get("retries"):
         rows.append(("retried (connection reset)", json.dumps(report["retries"])))

@@ -25,8 +25,16 @@ class Flood:
     the same session."""
 
     def __init__(self, target, connections, flavor="1", image=None, sample=1.0,
-                 progress=None, request_timeout=60.0):
+                 progress=None, request_timeout=60.0, cidr=flood_http.DEFAULT_CIDR):
         self.target = target
+        # The real path (``openstack server create --network X``): each
+        # server gets a port on the flood's network (a subnet ``cidr``) in
+        # the project's 'default' group. None: servers without a network.
+        self.cidr = cidr
+        self.net = None
+        # At most this many of the run's servers accepted and not yet settled
+        # (None: no limit): a client waits before its next create.
+        self.max_building = None
         self.connections = connections
         self.flavor = flavor
         self.image = image
@@ -44,9 +52,13 @@ class Flood:
         self.project_id = self.auth.project_id
         admin_token, _ = flood_http.login(target.url, "admin", target.admin_password, "admin")
         self.image = self.image or flood_http.ensure_image(target.url, admin_token)
+        if self.cidr:
+            self.net = flood_http.ensure_network(target.url, self.auth.token, self.project_id,
+                                                 self.cidr)
         self.engine = create_engine(target.db_url, pool_size=4)
         with self.engine.connect() as conn:
             self.since = conn.execute(text("SELECT now()")).scalar()
+        self.subnet_used_at_start = self.subnet_used()
         self.queues = QueueWatch(target.amqp_url, target.db_url) if target.amqp_url else None
         self.procs = ProcessWatch({**target.pids, CLIENT: os.getpid()}, flat=(CLIENT,))
         self.stop = asyncio.Event()
@@ -97,8 +109,58 @@ class Flood:
         return self._scalar("SELECT uuid FROM instances WHERE project_id = :p AND NOT deleted "
                             "AND created_at >= :since AND name = :name", name=name)
 
+    def backlog(self):
+        """Servers accepted and not settled (ACTIVE, ERROR or gone): building at
+        the monitor's last count, and every one accepted since."""
+        if not self.rec.samples:
+            return self.rec.accepted
+        s = self.rec.samples[-1]
+        return s["building"] + s["other"] + self.rec.accepted - s["accepted"]
+
+    def server_nics(self):
+        """What a create body adds for the network (as ``openstack server
+        create --network X`` sends it), or nothing (--no-network)."""
+        if not self.net:
+            return {"networks": "none"}
+        return {"networks": [{"uuid": self.net["network_id"]}],
+                "security_groups": [{"name": "default"}]}
+
+    def network_counts(self, tag=""):
+        """The run's live servers, and how many of them have a port on the
+        flood's network, an address of its subnet on that port, and that
+        port in the project's 'default' group (SQL, from ports,
+        ip_allocations and port_security_groups); None without a network."""
+        if not self.net:
+            return None
+        row = self._sql("""
+            SELECT count(DISTINCT i.uuid),
+                   count(DISTINCT i.uuid) FILTER (WHERE p.id IS NOT NULL),
+                   count(DISTINCT i.uuid) FILTER (WHERE a.address IS NOT NULL),
+                   count(DISTINCT i.uuid) FILTER (WHERE g.port_id IS NOT NULL),
+                   count(DISTINCT i.uuid) FILTER (WHERE i.vm_state = 'active'),
+                   count(a.address)
+            FROM instances i
+            LEFT JOIN ports p ON p.device_id = i.uuid AND p.network_id = :net
+            LEFT JOIN ip_allocations a ON a.port_id = p.id AND a.subnet_id = :subnet
+            LEFT JOIN port_security_groups g ON g.port_id = p.id
+                 AND g.security_group_id = :group
+            WHERE i.project_id = :p AND NOT i.deleted AND i.created_at >= :since
+              AND i.name LIKE :name""", net=self.net["network_id"],
+                        subnet=self.net["subnet_id"], group=self.net["security_group_id"],
+                        name=self.like(tag))[0]
+        return {"network": self.net["name"], "cidr": self.net["cidr"],
+                "servers": row[0], "with_port": row[1], "with_address": row[2],
+                "in_default_group": row[3], "active": row[4], "addresses": row[5]}
+
+    def subnet_used(self):
+        """Addresses of the flood's subnet held by a port (None without one)."""
+        if not self.net:
+            return None
+        return self._scalar("SELECT count(*) FROM ip_allocations WHERE subnet_id = :s "
+                            "AND port_id IS NOT NULL", s=self.net["subnet_id"])
+
     # -- phases ---------------------------------------------------------------------------
-    async def create(self, count, clients, rate=None, tag="", batch=1):
+    async def create(self, count, clients, rate=None, tag="", batch=1, until=None):
         """Create ``count`` servers, ``batch`` a request (a multi-create,
         min_count = max_count; the last request asks for the rest), with
         ``clients`` clients (closed loop) or at ``rate`` servers/s (open
@@ -112,19 +174,28 @@ class Flood:
         rec, prefix = self.rec, f"flood-{self.run}{tag}-"
         first, accepted = len(rec.ids), rec.accepted
         image, flavor = self.image, self.flavor
+        nics = self.server_nics()
         batch = max(1, int(batch))
+        if until is not None:
+            count, batch = 1 << 62, 1
         requests = -(-count // batch)
 
         async def job(n):
+            while self.max_building and self.backlog() >= self.max_building and not (
+                    until is not None and until.is_set()):
+                await asyncio.sleep(0.05)
             size = min(batch, count - n * batch)
-            server = {"name": f"{prefix}{n}", "imageRef": image, "flavorRef": flavor}
+            server = {"name": f"{prefix}{n}", "imageRef": image, "flavorRef": flavor,
+                      **nics}
             if size > 1:
                 server.update(min_count=size, max_count=size)
             await flood_http.create(self.http, rec, {"server": server}, self.exists)
 
         xacts = self.db_transactions()
         cpu, start = time.process_time(), time.monotonic()
-        if rate:
+        if until is not None:
+            requests = await flood_http.closed_loop_until(until, clients, job)
+        elif rate:
             await flood_http.open_loop(requests, clients, rate / batch, job)
         else:
             await flood_http.closed_loop(requests, clients, job)

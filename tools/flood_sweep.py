@@ -48,6 +48,7 @@ async def sweep(f, steps, timeout, delete=True, batch=1):
         step["error_kinds"] = {k: v - errors_before.get(k, 0) for k, v in rec.errors.items()
                                if v != errors_before.get(k, 0)}
         step["accounting_exact"] = all(not v for v in accounting.values())
+        step["network"] = f.network_counts(tag)
         if delete:
             f.phase["name"] = f"delete@{clients}"
             deleted = await f.delete(created["ids"], min(clients, f.connections), timeout,

@@ -34,10 +34,30 @@ class ProcessWatch:
             except psutil.NoSuchProcess:
                 continue
         self.names = {p.pid: n for n, p in self.procs.items()}
+        self.base = dict.fromkeys(self.procs, 0.0)     # CPU of processes replaced
         self.start_cpu = {n: self._cpu(p) for n, p in self.procs.items()}
         self.peak_rss = dict.fromkeys(self.procs, 0)
         self.last_cpu = dict(self.start_cpu)
         self.last_time = time.monotonic()
+
+    def rebind(self, name, pid):
+        """``name`` now runs as ``pid`` (a service restarted): its CPU goes on
+        from what the process it replaces had used."""
+        try:
+            proc = psutil.Process(pid)
+        except psutil.NoSuchProcess:
+            return
+        if name in self.procs:
+            self.base[name] = self.last_cpu[name]
+            self.names.pop(self.procs[name].pid, None)
+        else:
+            self.base[name] = self.start_cpu[name] = self.last_cpu[name] = 0.0
+            self.peak_rss[name] = 0
+        self.procs[name] = proc
+        self.names[pid] = name
+
+    def _total(self, name):
+        return self.base.get(name, 0.0) + self._cpu(self.procs[name])
 
     def _tree(self, proc):
         if self.names.get(proc.pid) in self.flat:
@@ -84,15 +104,15 @@ class ProcessWatch:
         now = time.monotonic()
         elapsed = max(now - self.last_time, 1e-6)
         if final or self.memory_read_at is None or now - self.memory_read_at >= self.memory_every:
-            self.memory = {name: self._rss(proc) for name, proc in self.procs.items()}
+            self.memory = {name: self._rss(proc) for name, proc in list(self.procs.items())}
             self.memory_read_at = now
         out = {}
-        for name, proc in self.procs.items():
+        for name in list(self.procs):
             # A child that has exited but is not reaped yet is in neither its
             # own times nor its parent's children_*: the tree's total dips,
             # then jumps when it is reaped. Counting from the highest total
             # seen keeps a sample from going negative (and the jump smaller).
-            cpu = max(self._cpu(proc), self.last_cpu[name])
+            cpu = max(self._total(name), self.last_cpu[name])
             rss = self.memory.get(name, 0)
             self.peak_rss[name] = max(self.peak_rss[name], rss)
             out[name] = (round((cpu - self.last_cpu[name]) / elapsed, 2), rss >> 20)
@@ -101,11 +121,11 @@ class ProcessWatch:
         return out
 
     def summary(self, seconds):
-        return {name: {"cpu_seconds": round(self._cpu(proc) - self.start_cpu[name], 1),
-                       "avg_cores": round((self._cpu(proc) - self.start_cpu[name])
+        return {name: {"cpu_seconds": round(self._total(name) - self.start_cpu[name], 1),
+                       "avg_cores": round((self._total(name) - self.start_cpu[name])
                                           / max(seconds, 1e-6), 2),
                        "peak_rss_mb": self.peak_rss[name] >> 20}
-                for name, proc in self.procs.items()}
+                for name in list(self.procs)}
 
 
 class QueueWatch:
@@ -212,10 +232,20 @@ async def monitor(rec, engine, project_id, since, queues, procs, stop, progress,
             # of the largest run): keep it to ~5 % of a PostgreSQL core by
             # counting at most every 20x as long as the last count took;
             # samples in between repeat the last counts.
-            counts = await loop.run_in_executor(None, server_counts, engine, project_id,
-                                                since, rec.accepted, rec.run)
-            next_count = started + COUNT_COST_FACTOR * (time.monotonic() - started)
-        depths = await loop.run_in_executor(None, queues.sample) if queues else {}
+            try:
+                counts = await loop.run_in_executor(None, server_counts, engine, project_id,
+                                                    since, rec.accepted, rec.run)
+                next_count = started + COUNT_COST_FACTOR * (time.monotonic() - started)
+            except Exception:  # noqa: BLE001 - the database restarting (fault mode)
+                # The last counts again, read when they were; a new read next time.
+                counts = counts or {"active": 0, "error": 0, "building": 0, "deleted": 0,
+                                    "other": 0}
+                counted_at = rec.samples[-1]["counted_t"] + rec.t0 if rec.samples \
+                    else started
+        try:
+            depths = await loop.run_in_executor(None, queues.sample) if queues else {}
+        except Exception:  # noqa: BLE001 - the broker restarting
+            depths = {}
         cpu = await loop.run_in_executor(None, procs.sample)   # off the clients' loop
         rec.samples.append({"t": round(started - rec.t0, 2),
                             "counted_t": round(counted_at - rec.t0, 2),

@@ -2,10 +2,16 @@
 HTTP clients on 200 simulated hosts (one nova-lite-compute process), then all
 deleted, through real API, conductor, scheduler and compute processes.
 
-It asserts correctness only, never speed: every server ACTIVE, no error or
-timeout, accounting exact by SQL (each node's usage = its allocations = its
-instances' flavors, no instance claimed twice, no address used twice) while
-loaded and after, nothing left after the deletes.
+The servers take the real path, as ``openstack server create --network X``:
+each gets a port on the flood's network (a /16 the flood makes in the demo
+project) in the project's 'default' group.
+
+It asserts correctness only, never speed: every server ACTIVE, each with its
+port, address and group (SQL), no error or timeout, accounting exact by SQL
+(each node's usage = its allocations = its instances' flavors, no instance
+claimed twice, no address used twice, no port or address held by a deleted
+server) while loaded and after, nothing left after the deletes and every
+address given back.
 
 Size: NOVA_LITE_FLOOD="servers,hosts,clients" (default "2000,200,200").
 
@@ -70,6 +76,14 @@ def test_flood_creates_and_deletes_exactly(flood_cloud, rabbit, tmp_path):
     assert report["accounting_when_loaded"] == {k: [] for k in flood.CHECKS}
     assert report["accounting_after"] == {k: [] for k in flood.CHECKS}
     assert report["delete"]["left"] == 0 and report["delete"]["left_allocations"] == 0
+    # The real path: every server got its port and address on the network and
+    # is in the default group, and every address was given back.
+    net = report["network"]
+    assert net["cidr"] == "10.128.0.0/16" and report["conditions"]["network"] == net["cidr"]
+    assert net == {**net, "servers": SERVERS, "active": SERVERS, "with_port": SERVERS,
+                   "with_address": SERVERS, "in_default_group": SERVERS,
+                   "addresses": SERVERS, "complete": True}, net
+    assert net["subnet_used_after_delete"] == net["subnet_used_at_start"], net
     assert (tmp_path / "flood.png").stat().st_size > 0
     # The client's own CPU per request is measured (tools/flood_http.py).
     assert report["client"]["create_cpu_ms_per_server"] > 0
@@ -159,6 +173,8 @@ def test_flood_sweep_and_baselines(flood_cloud, tmp_path):
         assert step["accept_rate"] > 0 and step["accept_rate_peak_5s"] > 0
         assert 0 < step["latency_ms"]["p50"] <= step["latency_ms"]["p99"]
         assert step["accounting_exact"]
+        assert step["network"]["with_address"] == step["network"]["in_default_group"] \
+            == servers, step["network"]
         assert step["delete"] == {**step["delete"], "sent": servers, "left": 0}
     assert report["exact"]
 
@@ -314,3 +330,53 @@ def test_batch_create_checks_first_name_after_a_broken_connection():
     for bad in ("0", "1001"):                 # the API's max_count is 1000
         with pytest.raises(SystemExit):
             flood.main(["--batch", bad])
+
+
+@pytest.mark.timeout(300)
+def test_flood_without_network_takes_the_old_path(flood_cloud, tmp_path):
+    """--no-network: servers with "networks": "none", no port, no address,
+    even though the project has the flood's network (which "auto" would pick)."""
+    flood = load_flood()
+    report = flood.run(flood_target(flood, flood_cloud), 30, 5, show_progress=False,
+                       timeout=120, sample=0.5, cidr=None)
+    assert report["errors"] == {} and report["exact"] and flood.succeeded(report)
+    assert report["network"] is None and report["conditions"]["network"] is None
+    assert report["build"]["active"] == 30 and report["delete"]["left"] == 0
+
+
+def test_the_checks_find_a_port_and_an_address_a_deleted_server_kept(flood_cloud):
+    """The accounting checks can fail: a port (with an address of the flood's
+    subnet) whose server is deleted is found by port_of_deleted_server and
+    address_of_deleted_server; once it is gone, they are empty again."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    flood = load_flood()
+    import flood_http
+    token, project = flood_http.login(flood_cloud.url, "demo", DEMO_PASSWORD, "demo")
+    net = flood_http.ensure_network(flood_cloud.url, token, project)
+    subnet, network = net["subnet_id"], net["network_id"]
+    engine = create_engine(flood_cloud.db_url)
+    server, port = str(uuid.uuid4()), str(uuid.uuid4())
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO ports (id, network_id, project_id, name, description, "
+                "mac_address, device_id, device_owner, admin_state_up, status, "
+                "port_security_enabled, preserve_on_delete, created_at) VALUES (:id, :n, "
+                "'x', '', '', 'fa:16:3e:ff:ff:fe', :d, 'compute:nova', true, 'DOWN', true, "
+                "false, now())"), {"id": port, "n": network, "d": server})
+            conn.execute(text(
+                "UPDATE ip_allocations SET port_id = :port, allocated_at = now() "
+                "WHERE subnet_id = :s AND address = (SELECT min(address) FROM "
+                "ip_allocations WHERE subnet_id = :s AND port_id IS NULL)"),
+                {"port": port, "s": subnet})
+        found = flood.verify(engine)
+        assert [r[1] for r in found["port_of_deleted_server"]] == [server]
+        assert [r[1] for r in found["address_of_deleted_server"]] == [server]
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM ports WHERE id = :id"), {"id": port})
+        found = flood.verify(engine)
+        engine.dispose()
+    assert found["port_of_deleted_server"] == found["address_of_deleted_server"] == []
