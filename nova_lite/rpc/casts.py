@@ -22,6 +22,10 @@ ON_DEAD_LETTER = {
     "compute_nodes_update": DROP,
     "power_states": DROP,
     "network_changed": REDRIVE,
+    # A host asks again for a group it still lacks at its next network sync,
+    # and answers "unwanted" again at the next word about the group.
+    "security_group_members_wanted": DROP,
+    "security_group_members_unwanted": DROP,
 }
 
 
