@@ -5,15 +5,20 @@
                                                         ^                          │
                                                         └──── state reports ───────┘
 
-Packages (imports go one way: services import only the shared layer below them):
+Packages, top layer first (imports go one way, down; services never import
+each other; tests/unit/test_import_layers.py, doc/architecture.md):
 
-    api/         HTTP: Identity v3, Compute v2.1, Image v2 subsets (Flask)
+    cmd/  service.py   console scripts and the process that runs a service
+    -- services --
+    api/         HTTP: Identity v3, Compute v2.1, Image v2, Networking v2 subsets (Flask)
     conductor/   drives builds and deletes, writes what computes report
     scheduler/   filters + weighers + one atomic claim
     compute/     one per hypervisor host; virt drivers in compute/virt/
-    network/     addresses and the host data plane (to come)
     cli/         the `nova-lite` user command line (HTTP only)
-    cmd/         console scripts
-    -- shared layer --
-    rpc/  db/  conf/  objects/   messaging, state, configuration, shared vocabulary
+    -- shared layers --
+    network/     addresses, ports, security groups; host/, the host data plane
+    rpc/         messaging
+    db/          state
+    objects/     shared vocabulary: instance states, build payloads
+    conf/  version.py  exception.py  log.py   configuration, errors, logging
 """

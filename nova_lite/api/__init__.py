@@ -9,7 +9,8 @@ URL layout (one port, like devstack's path-based endpoints):
     /compute/v2.1/...    compute/   (versions, servers, flavors, keypairs, images proxy)
     /image/v2/...        image/     (images and their files)
 
-Controllers may import ``db``, ``rpc``, ``conf``, ``objects`` and this package's
-shared modules; they never import conductor, scheduler or compute: work is
-handed on through the outbox (``rpc.outbox``) and the API never waits on a worker.
+Controllers may import ``db``, ``rpc``, ``conf``, ``objects``, ``network`` (the
+control plane) and this package's shared modules; they never import conductor,
+scheduler or compute (tests/unit/test_import_layers.py): work is handed on
+through the outbox (``rpc.outbox``) and the API never waits on a worker.
 """

@@ -10,5 +10,6 @@ It never touches PostgreSQL: everything it needs arrives in the message and
 everything it learns goes back to the conductor. Handlers for one instance
 run one at a time (a per-instance lock); different instances run in parallel.
 Drivers live in ``virt/`` behind one interface (``virt/driver.py``).
-May import: rpc, conf, objects.
+May import: rpc, conf, objects, network.host; never db, the rest of network or
+another service (tests/unit/test_import_layers.py).
 """

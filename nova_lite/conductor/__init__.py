@@ -17,5 +17,6 @@ Hosts:
 
 Every handler is a compare-and-set on the instance's state, so a message
 delivered twice (or late, after a delete) changes nothing the second time.
-May import: db, rpc, conf, objects.
+May import: db, rpc, conf, objects, network; never another service
+(tests/unit/test_import_layers.py).
 """

@@ -3,8 +3,7 @@ role assignments and flavors (``nova-lite-manage bootstrap`` / ``flavor create``
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from nova_lite.api.identity import passwords
-from nova_lite.db import models
+from nova_lite.db import models, passwords
 from nova_lite.db.session import transaction
 
 # Nova's classic flavors (flavorid, name, vcpus, ram MiB, disk GiB).

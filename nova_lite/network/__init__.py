@@ -24,6 +24,7 @@ Modules:
   info             network_info for compute hosts
   host/            the data plane (imported by compute only; no database)
 
-Control-plane modules import ``db`` and ``conf`` only; ``host`` imports
-``conf`` only. See doc/networking.md for the model and the choices made.
+Control-plane modules import ``db``, ``rpc`` (casts and the outbox), ``conf``
+and ``nova_lite.exception``; ``host`` imports the standard library and ``conf``
+only (tests/unit/test_import_layers.py). See doc/networking.md for the model and the choices made.
 """

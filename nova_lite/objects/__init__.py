@@ -1,2 +1,4 @@
-"""Shared vocabulary every service may import: instance states and how the
-API derives a server's status from them."""
+"""Shared vocabulary every layer above may import: instance states and how the
+API derives a server's status from them (``states``), and what a compute host is
+told about an instance (``payloads``). It imports nothing of nova_lite and sits
+below ``db``, whose compare-and-set transitions are written in these states."""

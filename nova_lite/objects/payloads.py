@@ -1,22 +1,12 @@
 """What a compute host is told about an instance. Compute hosts never read the
 database, so build_and_run_instance carries everything the driver needs,
-including its network_info (see nova_lite.network.info)."""
-from sqlalchemy.orm import object_session
-
-from nova_lite.db.session import reader
-from nova_lite.network import info as network_info
+including its network_info, which the caller looks up (nova_lite.network.info,
+one batched lookup for all the instances it sends) and passes in:
+this module imports nothing of nova_lite."""
 
 
-def _network_info(instance):
-    session = object_session(instance)
-    if session is not None:
-        return network_info.for_instances(session, [instance.uuid])[instance.uuid]
-    with reader() as session:
-        return network_info.for_instances(session, [instance.uuid])[instance.uuid]
-
-
-def instance_payload(instance, network_info=None, placed_on=None):
-    """``network_info``: the instance's, when the caller fetched it for a batch;
+def instance_payload(instance, network_info, placed_on=None):
+    """``network_info``: the instance's (``nova_lite.network.info.for_instances``);
     ``placed_on``: (host, node) it was just claimed on, when ``instance`` is the
     row as loaded before the claim."""
     host, node = placed_on or (instance.host, instance.node)
@@ -41,6 +31,5 @@ def instance_payload(instance, network_info=None, placed_on=None):
         "launch_index": instance.launch_index,
         "host": host,
         "node": node,
-        "network_info": network_info if network_info is not None
-        else _network_info(instance),
+        "network_info": network_info,
     }

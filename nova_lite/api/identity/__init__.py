@@ -1,10 +1,11 @@
 """Identity v3, the minimum real clients need: password login that returns a
 token and a service catalog, token validation, project and user reads.
 
-- ``passwords`` hashing (scrypt from the standard library)
 - ``tokens``    Fernet tokens: sealed, self-describing, checked without the DB
 - ``catalog``   the service catalog (identity, compute, image)
 - ``versions``, ``auth``, ``projects`` the HTTP controllers
+
+Password hashes are ``nova_lite.db.passwords`` (bootstrap sets them too).
 """
 import flask
 

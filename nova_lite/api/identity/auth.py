@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from nova_lite import exception
 from nova_lite.api import validation
-from nova_lite.api.identity import catalog, passwords, tokens
+from nova_lite.api.identity import catalog, tokens
 from nova_lite.api.middleware.auth import public
-from nova_lite.db import models
+from nova_lite.db import models, passwords
 from nova_lite.db.session import reader
 
 DEFAULT_DOMAIN = {"id": "default", "name": "Default"}

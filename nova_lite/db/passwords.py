@@ -1,4 +1,6 @@
-"""Password hashes: ``scrypt$<n>$<r>$<p>$<salt hex>$<hash hex>``."""
+"""Password hashes, as ``users.password_hash`` stores them:
+``scrypt$<n>$<r>$<p>$<salt hex>$<hash hex>`` (scrypt from the standard library).
+Set by ``bootstrap``, checked by the Identity API's password login."""
 import hashlib
 import hmac
 import os
