@@ -3,7 +3,8 @@
 N closed-loop clients create servers on the flood's network (waiting while
 --max-building of them, default 10 x clients, are accepted and not yet
 ACTIVE: the cloud accepts faster than it builds) while, one at a
-time and spaced (``interval`` s, the first after ``warmup`` s), a fault is
+time and spaced (``interval`` s, the first after ``warmup`` s and once servers
+have been reaching ACTIVE for a baseline window), a fault is
 injected into the cloud the flood started (three RabbitMQ nodes in a
 cluster, durable PostgreSQL):
 
@@ -225,6 +226,21 @@ class Injector:
 
 
 # -- the run -------------------------------------------------------------------------------
+async def _until_building(rec, limit=300.0):
+    """Wait (at most ``limit`` s) until servers have been reaching ACTIVE for
+    BASELINE_WINDOW s: a fault before that has no rate to recover to (a cloud
+    still starting, its hosts not yet reported, builds nothing)."""
+    deadline = time.monotonic() + limit
+    first = None
+    while time.monotonic() < deadline:
+        last = rec.samples[-1] if rec.samples else None
+        if first is None and last is not None and last.get("active"):
+            first = time.monotonic()
+        if first is not None and time.monotonic() - first >= BASELINE_WINDOW:
+            return
+        await asyncio.sleep(0.5)
+
+
 async def run_faults(f, inject, faults, interval, warmup, tail, min_gap=5.0):
     """Inject ``faults`` one at a time (in a thread of their own); returns one
     dict per fault with its times relative to the flood's clock."""
@@ -232,7 +248,9 @@ async def run_faults(f, inject, faults, interval, warmup, tail, min_gap=5.0):
     loop = asyncio.get_running_loop()
     out = []
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fault") as pool:
-        next_at = time.monotonic() + warmup
+        await asyncio.sleep(warmup)
+        await _until_building(rec)
+        next_at = time.monotonic()
         for name in faults:
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             f.phase["name"] = f"fault:{name}"
