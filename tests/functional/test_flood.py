@@ -21,24 +21,15 @@ never on how high they are; and small floods of multi-create requests
 (--batch), closed loop, open loop (--rate) and swept, whose counts must be in
 servers and whose other servers than each request's first are found by name
 to be deleted."""
-import importlib.util
 import os
 
 import pytest
 
 from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD
+from tests.fixtures.tools import load_flood
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVERS, HOSTS, CLIENTS = (int(v) for v in os.environ.get(
     "NOVA_LITE_FLOOD", "2000,200,200").split(","))
-
-
-def load_flood():
-    spec = importlib.util.spec_from_file_location("flood", os.path.join(ROOT, "tools",
-                                                                        "flood.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -16,26 +16,18 @@ are printed (run with -s), not asserted otherwise.
 
 Its own PostgreSQL (not the session's: it is restarted) and cluster; size:
 NOVA_LITE_FLOOD_FAULTS="clients,hosts,interval_s" (default "30,3,18")."""
-import importlib.util
 import os
 import re
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.fixtures.tools import load_flood
+
 CLIENTS, HOSTS, INTERVAL = (float(v) for v in os.environ.get(
     "NOVA_LITE_FLOOD_FAULTS", "30,3,18").split(","))
 CLIENTS, HOSTS = int(CLIENTS), int(HOSTS)
 
 pytestmark = pytest.mark.slow
-
-
-def load_flood():
-    spec = importlib.util.spec_from_file_location("flood", os.path.join(ROOT, "tools",
-                                                                        "flood.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def log_evidence(log_dir, limit=12):

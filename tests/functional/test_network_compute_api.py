@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from tests.fixtures.images import upload_image
 from tests.functional.test_network_api import (
     Api,
     cidr24,
@@ -38,15 +39,7 @@ def call(client, headers, method, path, expect, body=None):
 @pytest.fixture(scope="module")
 def image_id(app, admin_headers):
     client = app.test_client()
-    created = client.post("/image/v2/images", headers=admin_headers, json={
-        "name": unique("img"), "disk_format": "qcow2", "container_format": "bare",
-        "visibility": "public"})
-    assert created.status_code == 201, created.get_data(as_text=True)
-    image = created.json["id"]
-    uploaded = client.put(f"/image/v2/images/{image}/file", data=b"\0" * 1024,
-                          headers={**admin_headers,
-                                   "Content-Type": "application/octet-stream"})
-    assert uploaded.status_code == 204
+    image = upload_image(client, admin_headers, unique("img"))
     yield image
     client.delete(f"/image/v2/images/{image}", headers=admin_headers)
 

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from nova_lite.rpc import casts
 from tests.conftest import DEMO_PASSWORD, _login
+from tests.fixtures.images import upload_image
 
 PROJECT = "hotpath"
 COMPUTE = "/compute/v2.1"
@@ -36,17 +37,7 @@ def headers(app):
 
 @pytest.fixture(scope="module")
 def image_id(app, admin_headers):
-    client = app.test_client()
-    created = client.post("/image/v2/images", headers=admin_headers, json={
-        "name": "hotpath", "disk_format": "qcow2", "container_format": "bare",
-        "visibility": "public"})
-    assert created.status_code == 201, created.get_data(as_text=True)
-    image = created.json["id"]
-    uploaded = client.put(f"/image/v2/images/{image}/file", data=b"\0" * 1024,
-                          headers={**admin_headers,
-                                   "Content-Type": "application/octet-stream"})
-    assert uploaded.status_code == 204
-    return image
+    return upload_image(app.test_client(), admin_headers, "hotpath")
 
 
 def create(client, headers, image_id, expect=202, **server):
