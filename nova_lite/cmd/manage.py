@@ -43,15 +43,17 @@ def _token_key(args):
 
 def _bootstrap(args):
     from nova_lite.db import bootstrap
-    bootstrap.ensure_user("admin", args.admin_password, "admin", "admin")
+    changed = [bootstrap.ensure_user("admin", args.admin_password, "admin", "admin")]
     if args.demo_password:
-        bootstrap.ensure_user("demo", args.demo_password, "demo", "member")
-        bootstrap.ensure_user("admin", args.admin_password, "demo", "admin")
+        changed.append(bootstrap.ensure_user("demo", args.demo_password, "demo", "member"))
+        changed.append(bootstrap.ensure_user("admin", args.admin_password, "demo", "admin"))
     if args.service_password:
-        bootstrap.ensure_user(CONF.service_auth.username, args.service_password,
-                              CONF.service_auth.project_name, "admin")
-    bootstrap.ensure_default_flavors()
-    console.print("projects, users and default flavors are in place")
+        changed.append(bootstrap.ensure_user(CONF.service_auth.username, args.service_password,
+                                             CONF.service_auth.project_name, "admin"))
+    changed.append(bootstrap.ensure_default_flavors())
+    # Deploy tools read the first word ("changed" / "unchanged").
+    console.print(f"{'changed' if any(changed) else 'unchanged'}: projects, users and "
+                  "default flavors are in place")
 
 
 def _user_create(args):

@@ -16,19 +16,22 @@ DEFAULT_FLAVORS = (
 
 
 def ensure_project(name, description=""):
+    """The project's id, and whether it had to be created."""
     with transaction() as session:
         project = session.scalars(select(models.Project)
                                   .where(models.Project.name == name)).first()
-        if project is None:
-            project = models.Project(name=name, description=description)
-            session.add(project)
-            session.flush()
-        return project.id
+        if project is not None:
+            return project.id, False
+        project = models.Project(name=name, description=description)
+        session.add(project)
+        session.flush()
+        return project.id, True
 
 
 def ensure_user(name, password, project_name, role):
-    """Create or update a user, (re)set its password, grant ``role`` on the project."""
-    project_id = ensure_project(project_name)
+    """Create or update a user, (re)set its password, grant ``role`` on the
+    project. True if anything had to change (a deploy tool reports it)."""
+    project_id, changed = ensure_project(project_name)
     with transaction() as session:
         user = session.scalars(select(models.User).where(models.User.name == name)).first()
         if user is None:
@@ -36,23 +39,29 @@ def ensure_user(name, password, project_name, role):
                                default_project_id=project_id)
             session.add(user)
             session.flush()
+            changed = True
         elif not passwords.check_password(password, user.password_hash):
             user.password_hash = passwords.hash_password(password)
-        session.execute(insert(models.RoleAssignment)
-                        .values(user_id=user.id, project_id=project_id, role=role)
-                        .on_conflict_do_nothing())
-        return user.id
+            changed = True
+        granted = session.execute(insert(models.RoleAssignment)
+                                  .values(user_id=user.id, project_id=project_id, role=role)
+                                  .on_conflict_do_nothing())
+        return changed or granted.rowcount > 0
 
 
 def ensure_flavor(flavorid, name, vcpus, memory_mb, root_gb, ephemeral_gb=0, swap=0,
                   is_public=True):
+    """Create the flavor unless it exists; True if it was created."""
     with transaction() as session:
-        session.execute(insert(models.Flavor).values(
+        result = session.execute(insert(models.Flavor).values(
             flavorid=flavorid, name=name, vcpus=vcpus, memory_mb=memory_mb,
             root_gb=root_gb, ephemeral_gb=ephemeral_gb, swap=swap, is_public=is_public,
             extra_specs={}, created_at=models.utcnow()).on_conflict_do_nothing())
+        return result.rowcount > 0
 
 
 def ensure_default_flavors():
-    for flavorid, name, vcpus, ram, disk in DEFAULT_FLAVORS:
-        ensure_flavor(flavorid, name, vcpus, ram, disk)
+    """True if any default flavor had to be created."""
+    created = [ensure_flavor(flavorid, name, vcpus, ram, disk)
+               for flavorid, name, vcpus, ram, disk in DEFAULT_FLAVORS]
+    return any(created)
