@@ -153,6 +153,8 @@ public_endpoint = http://$HOST_IP:$API_PORT
 [identity]
 fernet_key_file = $NOVA_LITE_ETC/fernet.key
 
+# Image data is in PostgreSQL (store = database, the default); storage_dir
+# is for store = file and for images uploaded before it.
 [image]
 storage_dir = $NOVA_LITE_STATE/images
 

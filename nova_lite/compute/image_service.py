@@ -4,8 +4,8 @@
 
 Downloaded images are cached as ``<instances_path>/_base/<image id>`` (Nova's
 layout; instances_path defaults to ``<state_path>/instances``). Not under
-``<state_path>/images``: that is the Image API's own store on an all-in-one
-host, kept 0750, and QEMU (running as libvirt-qemu) must reach the base
+``<state_path>/images``: that is the Image API's file store ([image] store =
+file) on an all-in-one host, kept 0750, and QEMU (running as libvirt-qemu) must reach the base
 images its overlays point at. Each is fetched to a temporary file in that directory, its md5 compared with
 the image record's ``checksum``, then renamed into place, so a cached file is
 always complete and verified and is simply reused. A lock file per image

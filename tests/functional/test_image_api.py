@@ -15,7 +15,11 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from sqlalchemy import func, select
+
 from nova_lite.conf import CONF
+from nova_lite.db.models import ImageChunk
+from nova_lite.db.session import reader
 
 IMAGES = "/image/v2/images"
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
@@ -78,6 +82,29 @@ def stored_files(image_id):
     if not os.path.isdir(directory):
         return []
     return [name for name in os.listdir(directory) if image_id in name]
+
+
+def stored_chunks(image_id):
+    """[(seq, length)] of the image's rows in image_chunks."""
+    with reader() as session:
+        return [tuple(row) for row in session.execute(
+            select(ImageChunk.seq, func.octet_length(ImageChunk.data))
+            .where(ImageChunk.image_id == image_id).order_by(ImageChunk.seq))]
+
+
+def stored(image_id):
+    """What the store in use holds of the image: chunk numbers or file names."""
+    if CONF.image.store == "database":
+        return [seq for seq, _ in stored_chunks(image_id)]
+    return stored_files(image_id)
+
+
+@pytest.fixture(params=["database", "file"])
+def image_store(request):
+    """Runs the test with each [image] store."""
+    CONF.set_override("store", request.param, group="image")
+    yield request.param
+    CONF.clear_override("store", group="image")
 
 
 def fault(response, code, name):
@@ -148,7 +175,8 @@ def test_create_with_client_supplied_id(client, demo_headers):
           409, "conflictingRequest")
 
 
-def test_upload_computes_hashes_and_download_round_trips(client, demo_headers):
+def test_upload_computes_hashes_and_download_round_trips(client, demo_headers,
+                                                        image_store):
     data = os.urandom(300 * 1024 + 7)          # several store chunks
     image = create(client, demo_headers)
     assert client.get(f"{IMAGES}/{image['id']}/file",
@@ -161,7 +189,7 @@ def test_upload_computes_hashes_and_download_round_trips(client, demo_headers):
     assert after["checksum"] == hashlib.md5(data).hexdigest()
     assert after["os_hash_algo"] == "sha512"
     assert after["os_hash_value"] == hashlib.sha512(data).hexdigest()
-    assert stored_files(image["id"]) == [image["id"]]
+    assert stored(image["id"]) == ([0] if image_store == "database" else [image["id"]])
 
     response = client.get(f"{IMAGES}/{image['id']}/file", headers=demo_headers)
     assert response.status_code == 200
@@ -194,7 +222,7 @@ def small_max_size():
 
 
 def test_upload_over_max_size_is_413_and_leaves_image_queued(client, demo_headers,
-                                                             small_max_size):
+                                                             small_max_size, image_store):
     image = create(client, demo_headers)
     fault(client.put(f"{IMAGES}/{image['id']}/file", data=b"x" * 1001,
                      headers={**demo_headers, **OCTET}), 413, "overLimit")
@@ -202,7 +230,7 @@ def test_upload_over_max_size_is_413_and_leaves_image_queued(client, demo_header
     fault(put_unsized(client, f"{IMAGES}/{image['id']}/file", demo_headers,
                       io.BytesIO(b"x" * 5000)), 413, "overLimit")
     assert show(client, demo_headers, image["id"])["status"] == "queued"
-    assert stored_files(image["id"]) == []
+    assert stored(image["id"]) == []
     upload(client, demo_headers, image["id"], b"x" * 1000)
     assert show(client, demo_headers, image["id"])["size"] == 1000
 
@@ -232,7 +260,8 @@ class HookedStream(io.RawIOBase):
 
 
 def test_failed_upload_returns_to_queued_and_removes_partial_file(client, app,
-                                                                  demo_headers):
+                                                                  demo_headers,
+                                                                  image_store):
     image = create(client, demo_headers)
     seen = {}
 
@@ -247,12 +276,13 @@ def test_failed_upload_returns_to_queued_and_removes_partial_file(client, app,
     fault(response, 400, "badRequest")
     assert seen == {"status": "saving", "second upload": 409}
     assert show(client, demo_headers, image["id"])["status"] == "queued"
-    assert stored_files(image["id"]) == []
+    assert stored(image["id"]) == []
     upload(client, demo_headers, image["id"], b"second try")
     assert show(client, demo_headers, image["id"])["status"] == "active"
 
 
-def test_image_deleted_during_upload_keeps_no_file(client, app, demo_headers):
+def test_image_deleted_during_upload_keeps_no_file(client, app, demo_headers,
+                                                   image_store):
     image = create(client, demo_headers)
 
     def during_upload():
@@ -263,8 +293,135 @@ def test_image_deleted_during_upload_keeps_no_file(client, app, demo_headers):
     response = put_unsized(client, f"{IMAGES}/{image['id']}/file", demo_headers,
                            HookedStream(during_upload, disconnect=False))
     fault(response, 409, "conflictingRequest")
-    assert stored_files(image["id"]) == []
+    assert stored(image["id"]) == []
     fault(client.get(f"{IMAGES}/{image['id']}", headers=demo_headers), 404, "itemNotFound")
+
+
+MIB = 1024 * 1024
+
+
+class SlowBody(io.RawIOBase):
+    """A request body of ``data`` in 64 KiB reads. Once ``hook_at`` bytes have
+    been delivered it calls ``hook`` (once); at ``disconnect_at`` bytes the
+    client goes away."""
+
+    def __init__(self, data, hook_at=None, hook=None, disconnect_at=None):
+        self.data, self.pos = data, 0
+        self.hook_at, self.hook, self.disconnect_at = hook_at, hook, disconnect_at
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if self.hook and self.pos >= self.hook_at:
+            hook, self.hook = self.hook, None
+            hook()
+        if self.disconnect_at is not None and self.pos >= self.disconnect_at:
+            raise ClientDisconnected()
+        n = min(len(buffer), 64 * 1024, len(self.data) - self.pos)
+        buffer[:n] = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return n
+
+
+@pytest.mark.parametrize("length, chunks", [
+    (0, [(0, 0)]),                                      # an empty image is one empty row
+    (2 * MIB, [(0, MIB), (1, MIB)]),
+    (2 * MIB + 5, [(0, MIB), (1, MIB), (2, 5)]),
+])
+def test_database_store_keeps_1_mib_chunks(client, demo_headers, length, chunks):
+    assert CONF.image.store == "database"               # the default
+    data = os.urandom(length)
+    image = create(client, demo_headers)
+    response = put_unsized(client, f"{IMAGES}/{image['id']}/file", demo_headers,
+                           SlowBody(data))              # reads shorter than a chunk
+    assert response.status_code == 204, response.get_data(as_text=True)
+    assert stored_chunks(image["id"]) == chunks
+    after = show(client, demo_headers, image["id"])
+    assert (after["size"], after["checksum"]) == (length, hashlib.md5(data).hexdigest())
+    response = client.get(f"{IMAGES}/{image['id']}/file", headers=demo_headers)
+    assert response.status_code == 200
+    assert int(response.headers["Content-Length"]) == length
+    assert response.data == data
+
+
+def test_download_through_another_api_without_the_disk(client, demo_headers, tmp_path):
+    """Another controller (a second app, its storage_dir empty) serves the
+    bytes uploaded through this one; with the file store it could not."""
+    from nova_lite.api.app import create_app
+    data = os.urandom(3 * MIB + 17)
+    image = create(client, demo_headers)
+    upload(client, demo_headers, image["id"], data)
+    other = create_app(start_relay=False)
+    other.testing = True
+    CONF.set_override("storage_dir", str(tmp_path / "elsewhere"), group="image")
+    try:
+        response = other.test_client().get(f"{IMAGES}/{image['id']}/file",
+                                           headers=demo_headers)
+        assert response.status_code == 200
+        assert response.headers["Content-MD5"] == hashlib.md5(data).hexdigest()
+        assert response.data == data
+        # The file store on a disk of its own: the data is not there.
+        CONF.set_override("store", "file", group="image")
+        local = create(client, demo_headers)
+        upload(client, demo_headers, local["id"], b"on this disk only")
+        CONF.set_override("storage_dir", str(tmp_path / "third"), group="image")
+        fault(other.test_client().get(f"{IMAGES}/{local['id']}/file",
+                                      headers=demo_headers), 404, "itemNotFound")
+    finally:
+        CONF.clear_override("storage_dir", group="image")
+        CONF.clear_override("store", group="image")
+
+
+def test_database_store_reads_files_of_images_uploaded_before_it(client, demo_headers):
+    CONF.set_override("store", "file", group="image")
+    try:
+        image = create(client, demo_headers)
+        upload(client, demo_headers, image["id"], b"from the file store")
+    finally:
+        CONF.clear_override("store", group="image")
+    assert stored_chunks(image["id"]) == []
+    response = client.get(f"{IMAGES}/{image['id']}/file", headers=demo_headers)
+    assert response.data == b"from the file store"
+    assert client.delete(f"{IMAGES}/{image['id']}", headers=demo_headers).status_code == 204
+    assert stored_files(image["id"]) == []
+
+
+def test_failed_upload_mid_stream_leaves_no_chunks(client, demo_headers):
+    data = os.urandom(3 * MIB)
+    image = create(client, demo_headers)
+    seen = {}
+
+    def after_two_chunks():
+        seen["chunks"] = [seq for seq, _ in stored_chunks(image["id"])]
+        seen["status"] = show(client.application.test_client(), demo_headers,
+                              image["id"])["status"]
+        seen["download"] = client.application.test_client().get(
+            f"{IMAGES}/{image['id']}/file", headers=demo_headers).status_code
+
+    response = put_unsized(client, f"{IMAGES}/{image['id']}/file", demo_headers,
+                           SlowBody(data, hook_at=2 * MIB + 64 * 1024,
+                                    hook=after_two_chunks,
+                                    disconnect_at=2 * MIB + 128 * 1024))
+    fault(response, 400, "badRequest")
+    # Two chunks were in the table, but no reader could see them.
+    assert seen == {"chunks": [0, 1], "status": "saving", "download": 204}
+    assert stored_chunks(image["id"]) == []
+    assert show(client, demo_headers, image["id"])["status"] == "queued"
+    upload(client, demo_headers, image["id"], data[:MIB + 1])
+    assert stored_chunks(image["id"]) == [(0, MIB), (1, 1)]
+
+
+def test_oversize_upload_after_chunks_were_written_leaves_none(client, demo_headers):
+    CONF.set_override("max_image_size", MIB + MIB // 2, group="image")
+    try:
+        image = create(client, demo_headers)
+        fault(put_unsized(client, f"{IMAGES}/{image['id']}/file", demo_headers,
+                          SlowBody(os.urandom(3 * MIB))), 413, "overLimit")
+    finally:
+        CONF.clear_override("max_image_size", group="image")
+    assert stored_chunks(image["id"]) == []
+    assert show(client, demo_headers, image["id"])["status"] == "queued"
 
 
 def test_upload_errors(client, demo_headers):
@@ -389,12 +546,12 @@ def test_visibility_between_projects(client, demo_headers, admin_headers):
 
 # -- delete ----------------------------------------------------------------------------
 
-def test_delete_removes_row_and_file(client, demo_headers):
+def test_delete_removes_row_and_file(client, demo_headers, image_store):
     image = create(client, demo_headers)
     upload(client, demo_headers, image["id"], b"to be deleted")
-    assert stored_files(image["id"]) == [image["id"]]
+    assert stored(image["id"]) == ([0] if image_store == "database" else [image["id"]])
     assert client.delete(f"{IMAGES}/{image['id']}", headers=demo_headers).status_code == 204
-    assert stored_files(image["id"]) == []
+    assert stored(image["id"]) == []
     fault(client.get(f"{IMAGES}/{image['id']}", headers=demo_headers), 404, "itemNotFound")
     fault(client.delete(f"{IMAGES}/{image['id']}", headers=demo_headers),
           404, "itemNotFound")
@@ -601,7 +758,7 @@ def test_compute_proxy_paging_visibility_and_delete(client, demo_headers, admin_
     upload(client, demo_headers, image["id"], b"bytes")
     assert client.delete(f"{COMPUTE}/{image['id']}", headers=demo_headers).status_code \
         == 204
-    assert stored_files(image["id"]) == []
+    assert stored(image["id"]) == []
     fault(client.get(f"{IMAGES}/{image['id']}", headers=demo_headers), 404, "itemNotFound")
 
 
@@ -647,4 +804,4 @@ def test_openstack_cli_image_create_list_show_delete(live_api, tmp_path):
     openstack("image", "delete", name)
     listed = json.loads(openstack("image", "list", "-f", "json"))
     assert name not in [i["Name"] for i in listed]
-    assert stored_files(created["id"]) == []
+    assert stored(created["id"]) == []

@@ -1,4 +1,6 @@
-"""Image files on disk: hashes, atomic rename, cleanup on failure."""
+"""The file store ([image] store = file): hashes, atomic rename, cleanup on
+failure. The database store is tested against PostgreSQL in
+tests/functional/test_image_api.py."""
 import hashlib
 import io
 import os
@@ -7,6 +9,7 @@ import pytest
 
 from nova_lite import exception
 from nova_lite.api.image import store
+from nova_lite.api.image.store import filesystem
 from nova_lite.conf import CONF
 
 IMAGE_ID = "0b5a4a8e-3f5e-4a0c-9a4c-6d1f2a3b4c5d"
@@ -16,12 +19,14 @@ IMAGE_ID = "0b5a4a8e-3f5e-4a0c-9a4c-6d1f2a3b4c5d"
 def storage_dir(tmp_path):
     directory = tmp_path / "images"
     CONF.set_override("storage_dir", str(directory), group="image")
+    CONF.set_override("store", "file", group="image")
     yield directory
+    CONF.clear_override("store", group="image")
     CONF.clear_override("storage_dir", group="image")
 
 
 def test_write_hashes_and_places_the_file(storage_dir):
-    data = os.urandom(3 * store.CHUNK_SIZE + 11)
+    data = os.urandom(3 * filesystem.CHUNK_SIZE + 11)
     written = store.write(IMAGE_ID, io.BytesIO(data), max_size=len(data))
     assert written.size == len(data)
     assert written.checksum == hashlib.md5(data).hexdigest()
@@ -40,8 +45,8 @@ def test_empty_upload(storage_dir):
 
 def test_too_large_leaves_nothing_behind(storage_dir):
     with pytest.raises(exception.RequestTooLarge):
-        store.write(IMAGE_ID, io.BytesIO(b"x" * (store.CHUNK_SIZE + 1)),
-                    max_size=store.CHUNK_SIZE)
+        store.write(IMAGE_ID, io.BytesIO(b"x" * (filesystem.CHUNK_SIZE + 1)),
+                    max_size=filesystem.CHUNK_SIZE)
     assert os.listdir(storage_dir) == []
 
 
@@ -77,3 +82,10 @@ def test_open_and_delete_missing_file(storage_dir):
     store.write(IMAGE_ID, io.BytesIO(b"x"), max_size=10)
     store.delete(IMAGE_ID)
     assert store.open_file(IMAGE_ID) is None
+
+
+def test_the_file_knows_its_size(storage_dir):
+    store.write(IMAGE_ID, io.BytesIO(b"12345"), max_size=10)
+    with store.open_file(IMAGE_ID) as handle:
+        assert handle.size == 5
+        assert handle.fileno() >= 0                 # sendfile stays possible

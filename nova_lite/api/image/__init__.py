@@ -1,5 +1,5 @@
 """Image v2, the subset of Glance that current clients need: version discovery,
-image records, their data on local disk, and the JSON schemas.
+image records, their data (in PostgreSQL, or files), and the JSON schemas.
 
 - ``versions``   GET /image/, /image/versions (public)
 - ``images``     create, list, show, patch, delete (thin handlers)
@@ -11,10 +11,11 @@ image records, their data on local disk, and the JSON schemas.
 - ``queries``    which images a request may see, paged (shared with the
                  Compute API's images proxy)
 - ``lifecycle``  every change to an image and its status (shared too)
-- ``store``      the files under [image] storage_dir
+- ``store``      the image data: [image] store = database (rows of
+                 image_chunks) or file (under [image] storage_dir)
 - ``views``      the Glance image view
 
-Flow: handler -> lifecycle (one transaction, rules) -> store (files) -> views.
+Flow: handler -> lifecycle (one transaction, rules) -> store (data) -> views.
 """
 import flask
 

@@ -1,7 +1,5 @@
 """Image data: PUT/GET /image/v2/images/<id>/file (upload streams to the store,
 download streams from it)."""
-import os
-
 import flask
 from werkzeug.wsgi import wrap_file
 
@@ -35,7 +33,7 @@ def download(image_id):
     response = flask.Response(
         wrap_file(flask.request.environ, handle, store.CHUNK_SIZE),
         mimetype=MEDIA_TYPE, direct_passthrough=True)
-    response.content_length = os.fstat(handle.fileno()).st_size
+    response.content_length = handle.size
     if image.checksum:
         response.headers["Content-MD5"] = image.checksum
     return response

@@ -3,9 +3,10 @@ walk ``queued -> saving -> active`` (back to ``queued`` if the upload fails).
 
 Each change is one transaction on the row, with the rules that go with it:
 only the owner (or admin) changes an image, only admin makes one public,
-protected images are not deleted. The file itself is the store's business;
-this module decides when it is written and removed. Used by the Image v2 API
-and by the Compute API's images proxy (delete).
+protected images are not deleted. The data itself is the store's business
+(store/: PostgreSQL or files); this module decides when it is written and
+removed, and the image becomes readable only when it turns ``active``. Used
+by the Image v2 API and by the Compute API's images proxy (delete).
 """
 import copy
 import logging
@@ -90,7 +91,7 @@ def update(ctx, image_id, operations):
 
 
 def delete(ctx, image_id):
-    """Mark the image deleted and remove its file."""
+    """Mark the image deleted and remove its data."""
     with transaction() as session:
         image = queries.get_visible(session, ctx, image_id, lock=True)
         _require_owner(ctx, image)
@@ -142,12 +143,17 @@ def _finish_upload(image_id, written):
 
 
 def _abort_upload(image_id):
-    """Back to ``queued`` without data; never hides the error that caused it."""
+    """Remove what was written, then back to ``queued``; never hides the error
+    that caused it. In that order: while the image is ``saving`` no other
+    upload of it can start, so the removal cannot take another upload's data."""
+    try:
+        store.delete(image_id)
+    except Exception:
+        LOG.exception("could not remove the data of image %s after a failed upload",
+                      image_id)
     try:
         with transaction() as session:
             session.execute(_saving(image_id).values(status="queued"))
     except Exception:
         LOG.exception("could not return image %s to queued after a failed upload",
                       image_id)
-    finally:
-        store.delete(image_id)

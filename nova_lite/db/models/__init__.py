@@ -3,7 +3,7 @@ migration in migrations/versions/.
 
   base       Base, Timestamps, utcnow, new_uuid
   identity   Project, User, RoleAssignment
-  compute    Flavor, KeyPair, Image, Service, ComputeNode, Allocation,
+  compute    Flavor, KeyPair, Image, ImageChunk, Service, ComputeNode, Allocation,
              Instance, InstanceFault, InstanceAction, InstanceActionEvent
   network    Network, Subnet, IpAllocation, Port, FloatingIP,
              SecurityGroup, SecurityGroupRule, PortSecurityGroup,
@@ -17,6 +17,7 @@ from nova_lite.db.models.compute import (
                                          ComputeNode,
                                          Flavor,
                                          Image,
+                                         ImageChunk,
                                          Instance,
                                          InstanceAction,
                                          InstanceActionEvent,
@@ -48,6 +49,7 @@ __all__ = [
                                          "Flavor",
                                          "FloatingIP",
                                          "Image",
+                                         "ImageChunk",
                                          "Instance",
                                          "InstanceAction",
                                          "InstanceActionEvent",

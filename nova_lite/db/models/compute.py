@@ -8,6 +8,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -67,6 +68,18 @@ class Image(Timestamps, Base):
     tags: Mapped[list] = mapped_column(JSONB, default=list)
     properties: Mapped[dict] = mapped_column(default=dict)
     deleted: Mapped[bool] = mapped_column(default=False)
+
+
+class ImageChunk(Base):
+    """A piece of an image's data when ``[image] store = database``: chunk
+    ``seq`` (0, 1, ...) of the image, 1 MiB each but the last (an empty image
+    is one empty chunk). Written only while the image is ``saving``; see
+    nova_lite/api/image/store/database.py."""
+    __tablename__ = "image_chunks"
+    image_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Service(Base):

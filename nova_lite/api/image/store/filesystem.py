@@ -1,40 +1,33 @@
-"""Image files on local disk, one per image: ``<[image] storage_dir>/<image id>``.
+"""``[image] store = file``: one file per image,
+``<[image] storage_dir>/<image id>``, on a disk of this controller or on a
+filesystem every controller mounts there (NFS, CephFS).
 
 A write streams into a hidden temporary file in the same directory, hashing as
 it goes, and renames it into place only when complete, so a reader never sees
 a partial file; on any failure the temporary file is removed.
 """
 import contextlib
-import dataclasses
-import hashlib
+import io
 import os
 import tempfile
 
-from nova_lite import exception
+from nova_lite.api.image.store.common import Reader
 from nova_lite.conf import CONF
 
 CHUNK_SIZE = 64 * 1024
-HASH_ALGO = "sha512"
 
 
-@dataclasses.dataclass(frozen=True)
-class Written:
-    size: int
-    checksum: str           # md5 hex, Glance's ``checksum``
-    os_hash_algo: str
-    os_hash_value: str
+class ImageFile(io.FileIO):
+    """An image's file; ``size`` is its length. A real file, so a server that
+    can (gunicorn's ``wsgi.file_wrapper``) sends it with sendfile."""
+
+    @property
+    def size(self):
+        return os.fstat(self.fileno()).st_size
 
 
 def path(image_id):
     return os.path.join(CONF.image.storage_dir, image_id)
-
-
-def check_size(size, max_size):
-    """413 if ``size`` bytes is more than an image may hold."""
-    if size > max_size:
-        raise exception.RequestTooLarge(
-            f"Image exceeds the storage quota: the upload is larger than {max_size} "
-            "bytes.")
 
 
 def write(image_id, stream, max_size):
@@ -46,7 +39,9 @@ def write(image_id, stream, max_size):
     fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{image_id}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out:
-            written = _copy(stream, out, max_size)
+            reader = Reader(stream, max_size)
+            while chunk := reader.read(CHUNK_SIZE):
+                out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path(image_id))
@@ -54,30 +49,13 @@ def write(image_id, stream, max_size):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    return written
-
-
-def _copy(stream, out, max_size):
-    md5 = hashlib.md5(usedforsecurity=False)
-    secure = hashlib.new(HASH_ALGO)
-    size = 0
-    while True:
-        chunk = stream.read(CHUNK_SIZE)
-        if not chunk:
-            break
-        size += len(chunk)
-        check_size(size, max_size)
-        md5.update(chunk)
-        secure.update(chunk)
-        out.write(chunk)
-    return Written(size=size, checksum=md5.hexdigest(), os_hash_algo=HASH_ALGO,
-                   os_hash_value=secure.hexdigest())
+    return reader.written()
 
 
 def open_file(image_id):
     """The image's file opened for binary reading, or None if there is none."""
     try:
-        return open(path(image_id), "rb")
+        return ImageFile(path(image_id), "rb")
     except FileNotFoundError:
         return None
 
