@@ -12,6 +12,8 @@
 #     "config-drive: <name>" and "user-data: <first line of user_data>";
 #   - runs udhcpc on eth0 (time-boxed), and powers off on an ACPI power button
 #     press (busybox acpid), so a graceful shutdown works;
+#   - runs user_data as a shell script in the background when it starts with
+#     "#!" (as cirros does), its output on the serial console;
 #   - then idles forever.
 #
 # Runs as root, installs missing packages with apt-get, and is idempotent: the
@@ -156,6 +158,9 @@ if ip link show eth0 >/dev/null 2>&1; then
         echo "network: eth0 got no DHCP lease"
 fi
 echo "nova-lite guest ready"
+if [ -f "$meta" ] && [ "$(head -c 2 "$user_data" 2>/dev/null)" = "#!" ]; then
+    sh "$user_data" &
+fi
 while :; do sleep 3600; done
 EOF
 chmod 0755 "$ROOT/init" "$ROOT/etc/udhcpc.script" "$ROOT/etc/acpi/PWRF/00000080"
