@@ -7,10 +7,16 @@ calls, a failed apply or a restarted service never leaves entries behind:
 
     1. kernel switches: IP forwarding; br_netfilter (sysctl.py)
     2. each network's bridge, up, with its gateway addresses (bridge.py);
-       each floating network's bridge with its gateway and the floating
-       addresses as /32s (addresses no longer used are removed)
+       with [network] overlay = vxlan with the gateway MAC every host shares;
+       each floating network's bridge with its gateway (or, with
+       external_interface, the uplink, routes and rules: uplink.py) and the
+       floating addresses as /32s (addresses no longer used are removed)
     3. both nftables tables, replaced in one transaction (nftables.py)
-    4. each network's dnsmasq started, reloaded or restarted; dnsmasq of
+    4. overlay = vxlan: each network's VXLAN port (overlay.py), after the
+       bridge table that keeps the gateway and DHCP off it; the VXLAN ports
+       of networks no guest here uses any more removed (the host leaves
+       their multicast groups)
+    5. each network's dnsmasq started, reloaded or restarted; dnsmasq of
        networks nothing here uses any more stopped (dhcp.py)
 
 With nothing plugged, the tables are deleted and no dnsmasq runs; bridges
@@ -207,6 +213,11 @@ def _apply():
                                         segments=segments))
     else:
         nftables.remove()
+    # The VXLAN ports only now, behind the bridge table's drops: a bridge's
+    # first frames (IPv6 DAD, MLD) would otherwise leave with the gateway MAC.
+    for segment in segments:
+        _record_vxlan(segment["device"])
+        overlay.ensure_vxlan(segment["vni"], segment["bridge"], segment["mtu"])
     _remove_stale_vxlan({s["device"] for s in segments})
     _apply_dhcp(networks)
 
@@ -236,9 +247,8 @@ def _apply_bridges(networks):
             continue
         mac = overlay.gateway_mac(network_id)
         bridge.ensure(network["bridge"], network["mtu"], [str(g) for g in gateways], mac=mac)
-        _record_vxlan(overlay.device_name(vni))
-        overlay.ensure_vxlan(vni, network["bridge"], network["mtu"])
-        segments.append({"device": overlay.device_name(vni), "mac": mac,
+        segments.append({"device": overlay.device_name(vni), "mac": mac, "vni": vni,
+                         "bridge": network["bridge"], "mtu": network["mtu"],
                          "gateways": [g.ip for g in gateways]})
     return segments
 
