@@ -29,6 +29,42 @@ opts = [
                help="Domain dnsmasq gives guests."),
     cfg.IntOpt("dhcp_lease_time", default=86400, min=120,
                help="Seconds a DHCP lease lasts."),
+    # -- sharing networks between hosts (doc/networking.md, "Across hosts") --
+    cfg.StrOpt("overlay", default="none", choices=["none", "vxlan"],
+               help="none: each host's networks are local to it (its bridges have "
+                    "no uplink). vxlan: each network's bridge also carries a VXLAN "
+                    "device (VNI = the network's segmentation id, multicast group "
+                    "from vxlan_group_range), so guests of a network on different "
+                    "hosts share one layer 2; every host is the gateway of its own "
+                    "guests (same gateway addresses and MAC everywhere) and its "
+                    "dnsmasq answers only them."),
+    cfg.StrOpt("overlay_local_ip", default="",
+               help="This host's underlay address, the source of its VXLAN packets "
+                    "(empty: the first address of overlay_interface of the group's "
+                    "family)."),
+    cfg.StrOpt("overlay_interface", default="",
+               help="Underlay device (e.g. eth0) VXLAN joins the multicast groups "
+                    "on and sends through; required with overlay = vxlan. Guests "
+                    "get MTU min(network mtu, this device's MTU - 50) (- 70 over "
+                    "IPv6)."),
+    cfg.StrOpt("vxlan_group_range", default="239.1.0.0/16",
+               help="Multicast groups of the VXLAN segments: a network's group is "
+                    "the range's first address + (VNI mod the range's size), so "
+                    "networks whose VNIs differ by a multiple of the size share a "
+                    "group (each host then also receives the other's floods)."),
+    cfg.PortOpt("vxlan_port", default=4789, help="UDP port of VXLAN (IANA: 4789)."),
+    cfg.StrOpt("external_interface", default="",
+               help="Provider uplink (e.g. eth1) of the external (floating IP) "
+                    "network: its bridge enslaves this interface, the upstream "
+                    "router owns the external subnet's gateway address, and this "
+                    "host answers ARP only for the floating IPs of its own guests "
+                    "(a /32 each). Empty: the host itself carries the external "
+                    "gateway address and the external network is local to it."),
+    cfg.IntOpt("external_route_table", default=4789, min=1, max=2**31 - 1,
+               help="Routing table (and ip rule priority base) for the replies of "
+                    "guests with a floating IP when external_interface is set: "
+                    "'from <fixed address> lookup <table>' sends them to the "
+                    "external gateway, while the host's own default route stays."),
     cfg.FloatOpt("membership_interval", default=1.0, min=0.05,
                  help="Seconds between the conductor's passes that tell compute hosts "
                       "which addresses joined or left the security groups their "

@@ -5,14 +5,16 @@ read it). It travels in ``build_and_run_instance`` and ``refresh_network``.
 One dict per NIC (vif), in boot order::
 
     {"port_id": "…", "mac": "fa:16:3e:…", "network_id": "…", "network_name": "private",
-     "bridge": "nlbr-1a2b3c4d", "mtu": 1500, "tap": "tap1a2b3c4d-5e",
+     "bridge": "nlbr-1a2b3c4d", "mtu": 1500, "segmentation_id": 1042, "external": False,
+     "tap": "tap1a2b3c4d-5e",
      "port_security": True,
      "subnets": [{"id": "…", "cidr": "10.0.0.0/24", "ip_version": 4,
                   "gateway": "10.0.0.1", "enable_dhcp": True, "dns_nameservers": [],
                   "ipv6_address_mode": None}],
      "fixed_ips": [{"subnet_id": "…", "address": "10.0.0.5", "ip_version": 4}],
      "floating_ips": [{"address": "172.24.4.10", "fixed_address": "10.0.0.5",
-                       "bridge": "nlbr-9f8e7d6c", "cidr": "172.24.4.0/24",
+                       "bridge": "nlbr-9f8e7d6c", "network_id": "…",
+                       "segmentation_id": 7, "cidr": "172.24.4.0/24",
                        "gateway": "172.24.4.1"}],
      "security_group_rules": [{"direction": "ingress", "ethertype": "IPv4",
                                "protocol": "tcp", "port_range_min": 22,
@@ -22,6 +24,10 @@ One dict per NIC (vif), in boot order::
                                "protocol": None, "port_range_min": None,
                                "port_range_max": None,
                                "remote_group_id": "5e1f…"}]}
+
+``segmentation_id`` is the network's VXLAN VNI (hosts with ``[network]
+overlay = vxlan`` join its segment); ``external`` says it is a floating IP
+pool (with ``[network] external_interface`` its bridge is the provider uplink).
 
 A rule has ``remote_ip_prefixes`` (its remote_ip_prefix, or the whole address
 family when it names nothing) or ``remote_group_id``: the members of a remote
@@ -79,6 +85,7 @@ def for_instances(session, instance_uuids):
         result[port.device_id].append({
             "port_id": port.id, "mac": port.mac_address, "network_id": network.id,
             "network_name": network.name, "bridge": network.bridge, "mtu": network.mtu,
+            "segmentation_id": network.segmentation_id, "external": network.external,
             "tap": tap_name(port.id), "port_security": port.port_security_enabled,
             "subnets": [_subnet_info(s) for s in subnets_by_net.get(network.id, [])],
             "fixed_ips": [{"subnet_id": subnet_id, "address": address,
@@ -103,7 +110,8 @@ def _floating_by_port(session, port_ids):
             continue
         result.setdefault(fip.port_id, []).append({
             "address": str(address), "fixed_address": str(fip.fixed_ip_address),
-            "bridge": network.bridge, "cidr": str(subnet.cidr),
+            "bridge": network.bridge, "network_id": network.id,
+            "segmentation_id": network.segmentation_id, "cidr": str(subnet.cidr),
             "gateway": str(subnet.gateway_ip) if subnet.gateway_ip else None})
     return result
 

@@ -1,6 +1,7 @@
 """The schema the migrations build is the one the models describe: nothing
 for autogenerate to add, drop or change (so `nova-lite-manage db sync` on a
 new install and an upgraded one give the same tables and indexes)."""
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -12,3 +13,52 @@ def test_migrations_match_the_models(configured):
     with get_engine().connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_0006_numbers_existing_networks_and_draws_new_ones_from_the_sequence(postgres):
+    """Networks made before 0006 get VNIs 1, 2, ... in creation order; the
+    column is then NOT NULL and unique, and new rows draw from the sequence;
+    the downgrade removes column and sequence."""
+    import uuid
+
+    import sqlalchemy as sa
+    from nova_lite.db import migrate
+
+    name = f"mig0006_{uuid.uuid4().hex[:8]}"
+    postgres.create_database(name)
+    url = postgres.url(name)
+    migrate.sync(url, "0005")
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for index, when in enumerate(("2026-01-02", "2026-01-01", "2026-01-03")):
+                conn.execute(sa.text(
+                    "INSERT INTO networks (id, name, description, shared, external, "
+                    "is_default, bridge, mtu, admin_state_up, status, created_at) VALUES "
+                    "(:id, :name, '', false, false, false, :bridge, 1500, true, 'ACTIVE', "
+                    ":when)"), {"id": f"n{index}", "name": f"n{index}",
+                                "bridge": f"nlbr-n{index}", "when": when})
+        migrate.sync(url, "0006")
+        with engine.begin() as conn:
+            rows = dict(conn.execute(sa.text("SELECT id, segmentation_id FROM networks")).all())
+            assert rows == {"n1": 1, "n0": 2, "n2": 3}
+            conn.execute(sa.text(
+                "INSERT INTO networks (id, name, description, shared, external, is_default, "
+                "bridge, mtu, admin_state_up, status, created_at) VALUES ('n3', 'n3', '', "
+                "false, false, false, 'nlbr-n3', 1500, true, 'ACTIVE', now())"))
+            assert conn.execute(sa.text(
+                "SELECT segmentation_id FROM networks WHERE id = 'n3'")).scalar() == 4
+        with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):
+            conn.execute(sa.text("UPDATE networks SET segmentation_id = 1 WHERE id = 'n3'"))
+        with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):
+            conn.execute(sa.text("UPDATE networks SET segmentation_id = NULL WHERE id = 'n3'"))
+        migrate.sync(url, "head")
+        from alembic import command
+        command.downgrade(migrate.alembic_config(url), "0005")
+        with engine.begin() as conn:
+            assert conn.execute(sa.text(
+                "SELECT count(*) FROM pg_class WHERE relname = "
+                "'networks_segmentation_id_seq'")).scalar() == 0
+        migrate.sync(url, "0006")
+    finally:
+        engine.dispose()

@@ -166,9 +166,11 @@ def test_network_create_list_show_update_delete(api):
     created = api.network(description="mine")
     for key, value in {"status": "ACTIVE", "admin_state_up": True, "shared": False,
                        "router:external": False, "subnets": [], "mtu": 1500,
-                       "provider:network_type": "flat", "description": "mine",
+                       "description": "mine",
                        "tags": [], "port_security_enabled": True}.items():
         assert created[key] == value, key
+    # Provider attributes are for admins only (Neutron's policy).
+    assert not [key for key in created if key.startswith("provider:")]
     assert created["project_id"] == created["tenant_id"]
     assert created["created_at"].endswith("Z") and created["revision_number"] == 1
     listed = api.get("/networks", name=created["name"])["networks"]
@@ -183,6 +185,34 @@ def test_network_create_list_show_update_delete(api):
     assert error["type"] == "NetworkNotFound"
     assert api.delete(f"/networks/{created['id']}", expect=404)["type"] == \
         "NetworkNotFound"
+
+
+def test_admins_see_each_networks_vxlan_segment(api):
+    """Every network gets a VNI from the sequence (migration 0006); admins see
+    it as Neutron's provider attributes and may filter on it; others may not
+    set provider attributes (403, as Neutron)."""
+    first = api.network(as_="admin", **{"provider:network_type": "vxlan"})
+    second = api.network()
+    seen = {n["id"]: n for n in api.get("/networks", as_="admin")["networks"]}
+    for network in (first, seen[second["id"]]):
+        assert network["provider:network_type"] == "vxlan"
+        assert network["provider:physical_network"] is None
+        assert 1 <= network["provider:segmentation_id"] <= 16777215
+    assert first["provider:segmentation_id"] != seen[second["id"]]["provider:segmentation_id"]
+    shown = api.get(f"/networks/{first['id']}", as_="admin")["network"]
+    assert shown["provider:segmentation_id"] == first["provider:segmentation_id"]
+    assert "provider:segmentation_id" not in api.get(f"/networks/{second['id']}")["network"]
+    found = api.get("/networks", as_="admin", **{
+        "provider:segmentation_id": first["provider:segmentation_id"]})["networks"]
+    assert [n["id"] for n in found] == [first["id"]]
+    assert api.get("/networks", as_="admin", expect=400,
+                   **{"provider:segmentation_id": "99999999999"})
+    error = api.post("/networks", {"network": {"provider:network_type": "vxlan"}},
+                     expect=403)
+    assert error["type"] == "PolicyNotAuthorized"
+    assert api.post("/networks", {"network": {"provider:segmentation_id": 5}},
+                    as_="admin", expect=400)
+    assert "provider" in {e["alias"] for e in api.get("/extensions")["extensions"]}
 
 
 def test_only_admins_make_networks_external_or_shared(api):

@@ -1,7 +1,7 @@
 """GET /v2.0/extensions[/{alias}]: the Neutron extensions this API really
 implements (clients check for some before using an attribute). Not listed,
 because not implemented: router, quotas, tag, dns-integration,
-allowed-address-pairs, provider (networks are always flat),
+allowed-address-pairs,
 standard-attr-revisions, stateful-security-group, filter-validation, ..."""
 import flask
 
@@ -23,6 +23,9 @@ EXTENSIONS = (
      "Extension to add descriptions to standard attributes."),
     ("project-id", "project_id field enabled",
      "Extension that indicates that project_id field is enabled."),
+    ("provider", "Provider Network",
+     "Expose mapping of virtual networks to physical networks (read-only: every "
+     "network is a VXLAN segment with an allocated VNI; admins only)."),
     ("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
     ("net-mtu-writable", "Network MTU (writable)",
      "Provides a writable MTU attribute for a network resource."),

@@ -13,6 +13,8 @@ FILTERS = {
     "router:external": (N.external, "bool"), "admin_state_up": (N.admin_state_up, "bool"),
     "is_default": (N.is_default, "bool"), "mtu": (N.mtu, "int"),
 }
+# Admins may also filter on the provider attributes they see.
+ADMIN_FILTERS = {"provider:segmentation_id": (N.segmentation_id, "int")}
 SORT_KEYS = {"name": "name", "created_at": "created_at", "mtu": "mtu",
              "status": "status"}
 
@@ -27,11 +29,22 @@ def _changes(spec):
 
 def _view(session, network):
     return views.network(network, networks.subnet_ids_by_network(
-        session, [network.id])[network.id])
+        session, [network.id])[network.id], admin=context.current().is_admin)
+
+
+def _provider(spec):
+    """Provider attributes on create: admins only (Neutron's policy), and
+    only what every network is (a VXLAN segment; its VNI is allocated)."""
+    given = [key for key in spec if key.startswith("provider:")]
+    if given and not context.current().is_admin:
+        raise networks.PolicyNotAuthorized(rule=f"create_network:{given[0]}")
+    for key in given:
+        del spec[key]
 
 
 def create():
     spec = params.body("network", schemas.NETWORK_CREATE)
+    _provider(spec)
     with transaction() as session:
         network = networks.create_network(session, context.current(),
                                           project_id=params.owner(spec), **_changes(spec))
@@ -42,10 +55,11 @@ def create():
 def index():
     ctx = context.current()
     with reader() as session:
-        query = params.filtered(networks.visible_networks(ctx), FILTERS)
+        query = params.filtered(networks.visible_networks(ctx),
+                                dict(FILTERS, **ADMIN_FILTERS) if ctx.is_admin else FILTERS)
         rows, marker = params.page(session, query, N, SORT_KEYS)
         subnet_ids = networks.subnet_ids_by_network(session, [n.id for n in rows])
-    return params.collection("networks", [views.network(n, subnet_ids[n.id])
+    return params.collection("networks", [views.network(n, subnet_ids[n.id], ctx.is_admin)
                                           for n in rows], marker)
 
 

@@ -75,7 +75,11 @@ def _convert(value, kind, name):
     if kind == "bool":
         return to_bool(value, name)
     if kind == "int":
-        return to_int(value, name)
+        number = to_int(value, name)
+        if not -2**31 <= number < 2**31:          # the columns are PostgreSQL integers
+            raise exception.Invalid(f"Invalid input for {name}. Reason: '{value}' is out "
+                                    "of range.")
+        return number
     return value
 
 

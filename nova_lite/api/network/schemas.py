@@ -23,10 +23,12 @@ _NETWORK = {
     "router:external": BOOL, "is_default": BOOL,
     "mtu": {"type": "integer", "minimum": 68, "maximum": 9000},
     "port_security_enabled": {"enum": [True, "true", "True"]},
-    "provider:network_type": {"enum": ["flat"]},
     "availability_zone_hints": {"type": "array", "items": {"enum": ["nova"]}},
 }
-NETWORK_CREATE = _object(dict(_NETWORK, **OWNER))
+# Every network is a VXLAN segment with an allocated VNI (admins only may say so).
+_PROVIDER = {"provider:network_type": {"enum": ["vxlan"]},
+             "provider:physical_network": {"type": "null"}}
+NETWORK_CREATE = _object(dict(_NETWORK, **OWNER, **_PROVIDER))
 NETWORK_UPDATE = _object(_NETWORK)
 
 _POOL = {"type": "object", "required": ["start", "end"], "additionalProperties": False,

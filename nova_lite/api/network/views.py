@@ -21,16 +21,20 @@ def _standard(obj):
             "revision_number": 2 if obj.updated_at else 1, "tags": []}
 
 
-def network(net, subnet_ids):
+def network(net, subnet_ids, admin=False):
+    """Admins also see the provider attributes (Neutron's ``provider``
+    extension: its policy shows them to admins only): every network is a
+    VXLAN segment whose VNI is ``segmentation_id``, on no physical network."""
     body = {"id": net.id, "name": net.name, "status": net.status,
             "admin_state_up": net.admin_state_up, "shared": net.shared,
             "router:external": net.external, "is_default": net.is_default,
-            "subnets": list(subnet_ids), "mtu": net.mtu,
-            "provider:network_type": "flat", "provider:physical_network": None,
-            "provider:segmentation_id": None, "port_security_enabled": True,
+            "subnets": list(subnet_ids), "mtu": net.mtu, "port_security_enabled": True,
             "availability_zones": [AVAILABILITY_ZONE], "availability_zone_hints": [],
             "ipv4_address_scope": None, "ipv6_address_scope": None,
             "l2_adjacency": True}
+    if admin:
+        body.update({"provider:network_type": "vxlan", "provider:physical_network": None,
+                     "provider:segmentation_id": net.segmentation_id})
     body.update(_standard(net))
     return body
 

@@ -29,6 +29,11 @@ class Network(Timestamps, Base):
     is_default: Mapped[bool] = mapped_column(default=False)
     bridge: Mapped[str] = mapped_column(String(15), unique=True)
     mtu: Mapped[int] = mapped_column(default=1500)
+    # The VNI of its VXLAN segment ([network] overlay = vxlan), 1 .. 2^24-1,
+    # drawn from a sequence by the database whoever inserts the row (0006).
+    segmentation_id: Mapped[int] = mapped_column(
+        Integer, unique=True,
+        server_default=text("nextval('networks_segmentation_id_seq')"))
     admin_state_up: Mapped[bool] = mapped_column(default=True)
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
 

@@ -22,10 +22,11 @@ def exists(name):
     return os.path.isdir(os.path.join(SYS, name, "bridge"))
 
 
-def ensure(name, mtu=None, addresses=()):
+def ensure(name, mtu=None, addresses=(), mac=None):
     """Make bridge ``name`` exist, be up, filter through br_netfilter, have
-    ``mtu`` (if given) and carry ``addresses`` (interface strings such as
-    "10.0.0.1/24"; others it has are left alone)."""
+    ``mtu`` and ``mac`` (if given: made with it, so its IPv6 link-local
+    address derives from it) and carry ``addresses`` (interface strings such
+    as "10.0.0.1/24"; others it has are left alone)."""
     model.ifname(name, "bridge")
     if not exists(name):
         if os.path.exists(os.path.join(SYS, name)):
@@ -33,6 +34,8 @@ def ensure(name, mtu=None, addresses=()):
         argv = ["ip", "link", "add", "name", name]
         if mtu:
             argv += ["mtu", mtu]
+        if mac:
+            argv += ["address", mac]
         try:
             commands.run(argv + ["type", "bridge", "stp_state", "0"])
             LOG.info("created bridge %s", name)
@@ -43,6 +46,9 @@ def ensure(name, mtu=None, addresses=()):
             _sys(name, "bridge/nf_call_ip6tables") != "1":
         commands.run(["ip", "link", "set", "dev", name, "type", "bridge",
                       "nf_call_iptables", "1", "nf_call_ip6tables", "1"])
+    if mac and _sys(name, "address") != mac:
+        commands.run(["ip", "link", "set", "dev", name, "address", mac])
+        LOG.info("%s has the MAC %s", name, mac)
     if mtu and _sys(name, "mtu") != str(mtu):
         commands.run(["ip", "link", "set", "dev", name, "mtu", mtu])
     if not int(_sys(name, "flags") or "0", 16) & 1:          # IFF_UP

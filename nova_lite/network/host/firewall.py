@@ -243,8 +243,9 @@ def _protocol_match(rule, number):
 
 
 # -- bridge table -------------------------------------------------------------
-def bridge_body(vifs):
-    """Lines inside ``table bridge <name> { }``: per-tap anti-spoofing."""
+def bridge_body(vifs, prerouting=()):
+    """Lines inside ``table bridge <name> { }``: per-tap anti-spoofing
+    (``prerouting``: more rules for that chain, e.g. the VXLAN ports')."""
     vifs = filtered(vifs)
     lines = ["map ports {", "\ttype ifname : verdict"]
     if vifs:
@@ -252,7 +253,8 @@ def bridge_body(vifs):
             f'"{vif.tap}" : jump {chain_name("spoof", vif.tap)}' for vif in vifs) + " }")
     lines.append("}")
     lines += _chain("prerouting", "type filter hook prerouting priority filter; "
-                                  "policy accept;", ["iifname vmap @ports"])
+                                  "policy accept;", ["iifname vmap @ports",
+                                                     *prerouting])
     for vif in vifs:
         lines += _chain(chain_name("spoof", vif.tap), None, spoof_rules(vif))
     return lines

@@ -92,6 +92,8 @@ class Vif:
     fixed_ips: tuple
     floating_ips: tuple
     rules: tuple
+    segmentation_id: int | None = None    # VXLAN VNI, 1 .. 2^24-1 (overlay.py)
+    external: bool = False                # a floating IP pool's network
 
     def addresses(self, version=None):
         return [ip.address for ip in self.fixed_ips
@@ -152,7 +154,20 @@ def _vif(entry):
         floating_ips=tuple(_floating(f, where) for f in entry.get("floating_ips") or ()
                            if f.get("fixed_address") not in (None, "", "None")),
         rules=tuple(_rule(r, where) for r in entry.get("security_group_rules") or ()),
+        segmentation_id=_segmentation_id(entry.get("segmentation_id"), where),
+        external=entry.get("external") is True,
     )
+
+
+MAX_VNI = (1 << 24) - 1
+
+
+def _segmentation_id(value, where):
+    """A VXLAN VNI (24 bits, 0 is not used) or None (from a control plane
+    older than migration 0006: such a network cannot join an overlay)."""
+    if value is None:
+        return None
+    return _int(value, f"{where}: segmentation_id", 1, MAX_VNI)
 
 
 def ifname(value, what="interface name"):

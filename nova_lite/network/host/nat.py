@@ -44,6 +44,19 @@ def external_gateways(vifs):
     return result
 
 
+def external_subnets(vifs):
+    """{external bridge: {(cidr, gateway or None)}} of the floating IPs here."""
+    result = {}
+    for _vif, fip in floating_ips(vifs):
+        result.setdefault(fip.bridge, set()).add((fip.cidr, fip.gateway))
+    return result
+
+
+def fixed_addresses(vifs, bridge):
+    """The fixed addresses with a floating IP on external ``bridge``."""
+    return {fip.fixed_address for _vif, fip in floating_ips(vifs) if fip.bridge == bridge}
+
+
 def nat_body(vifs):
     """Lines inside ``table inet <name> { }`` for floating IPs ([] if none)."""
     pairs = floating_ips(vifs)

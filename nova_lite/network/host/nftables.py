@@ -16,7 +16,7 @@ tables are ever touched. Members of remote groups change without a re-apply:
 import re
 
 from nova_lite.conf import CONF
-from nova_lite.network.host import commands, firewall, nat
+from nova_lite.network.host import commands, firewall, nat, overlay
 
 FAMILIES = ("inet", "bridge")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -30,15 +30,18 @@ def table_name():
     return name
 
 
-def ruleset(vifs, bridges=(), table=None, warn=None, members=None):
+def ruleset(vifs, bridges=(), table=None, warn=None, members=None, segments=()):
     """The nft script installing the tables for ``vifs``; ``bridges`` are the
     guest bridges whose traffic to the host is restricted; ``members`` the
-    remote groups' addresses ({group id: [address]})."""
+    remote groups' addresses ({group id: [address]}); ``segments`` the VXLAN
+    ports and what must not cross them (overlay.bridge_lines)."""
     table = table or table_name()
     inet = (firewall.inet_body(vifs, warn, members) + firewall.guest_bridge_lines(bridges)
             + nat.nat_body(vifs))
+    bridge = (firewall.bridge_body(vifs, [overlay.prerouting_rule()] if segments else ())
+              + overlay.bridge_lines(segments))
     script = []
-    for family, body in (("inet", inet), ("bridge", firewall.bridge_body(vifs))):
+    for family, body in (("inet", inet), ("bridge", bridge)):
         script += [f"table {family} {table}", f"delete table {family} {table}",
                    f"table {family} {table} {{"]
         script += [f"\t{line}" for line in body]

@@ -7,10 +7,16 @@ calls, a failed apply or a restarted service never leaves entries behind:
 
     1. kernel switches: IP forwarding; br_netfilter (sysctl.py)
     2. each network's bridge, up, with its gateway addresses (bridge.py);
-       each floating network's bridge with its gateway and the floating
-       addresses as /32s (addresses no longer used are removed)
+       with [network] overlay = vxlan with the gateway MAC every host shares;
+       each floating network's bridge with its gateway (or, with
+       external_interface, the uplink, routes and rules: uplink.py) and the
+       floating addresses as /32s (addresses no longer used are removed)
     3. both nftables tables, replaced in one transaction (nftables.py)
-    4. each network's dnsmasq started, reloaded or restarted; dnsmasq of
+    4. overlay = vxlan: each network's VXLAN port (overlay.py), after the
+       bridge table that keeps the gateway and DHCP off it; the VXLAN ports
+       of networks no guest here uses any more removed (the host leaves
+       their multicast groups)
+    5. each network's dnsmasq started, reloaded or restarted; dnsmasq of
        networks nothing here uses any more stopped (dhcp.py)
 
 With nothing plugged, the tables are deleted and no dnsmasq runs; bridges
@@ -27,7 +33,7 @@ import threading
 import time
 
 from nova_lite.network.host import (bridge, dhcp, firewall, groups, model, nat, nftables,
-                                    state, sysctl)
+                                    overlay, state, sysctl, uplink)
 
 LOG = logging.getLogger(__name__)
 _LOCK = threading.RLock()
@@ -195,10 +201,7 @@ def _apply():
         sysctl.ensure_br_netfilter()
         sysctl.ensure_forwarding(ipv6=any(s.version == 6 for n in networks.values()
                                           for s in n["subnets"]))
-    for network in networks.values():
-        bridge.ensure(network["bridge"], network["mtu"],
-                      [str(s.gateway_interface) for s in network["subnets"]
-                       if s.gateway_interface is not None])
+    segments = _apply_bridges(networks)
     _apply_floating(vifs, {n["bridge"] for n in networks.values()})
     named = firewall.remote_groups(vifs)
     for group_id in groups.recorded() - named:
@@ -206,37 +209,134 @@ def _apply():
     if vifs:
         nftables.apply(nftables.ruleset(vifs, {n["bridge"] for n in networks.values()},
                                         warn=LOG.warning,
-                                        members={g: groups.addresses(g) for g in named}))
+                                        members={g: groups.addresses(g) for g in named},
+                                        segments=segments))
     else:
         nftables.remove()
+    # The VXLAN ports only now, behind the bridge table's drops: a bridge's
+    # first frames (IPv6 DAD, MLD) would otherwise leave with the gateway MAC.
+    for segment in segments:
+        _record_vxlan(segment["device"])
+        overlay.ensure_vxlan(segment["vni"], segment["bridge"], segment["mtu"])
+    _remove_stale_vxlan({s["device"] for s in segments})
     _apply_dhcp(networks)
+
+
+def _apply_bridges(networks):
+    """Each network's bridge with its gateways. With [network] overlay = vxlan
+    also its VXLAN port, the gateway MAC shared by every host and the MTU
+    that fits the underlay; with external_interface an external network's
+    bridge is the provider uplink (no gateway here). Returns the segments
+    for the nft bridge table (overlay.bridge_lines)."""
+    segments = []
+    vxlan = overlay.enabled()
+    for network_id, network in networks.items():
+        gateways = [s.gateway_interface for s in network["subnets"]
+                    if s.gateway_interface is not None]
+        if network["external"] and uplink.enabled():
+            bridge.ensure(network["bridge"], network["mtu"])
+            bridge.remove_addresses(network["bridge"], [str(g) for g in gateways])
+            uplink.ensure_port(network["bridge"])
+            continue
+        vni = network["segmentation_id"]
+        if not vxlan or vni is None:
+            if vxlan:
+                LOG.warning("network %s has no segmentation_id: local to this host",
+                            network_id)
+            bridge.ensure(network["bridge"], network["mtu"], [str(g) for g in gateways])
+            continue
+        mac = overlay.gateway_mac(network_id)
+        bridge.ensure(network["bridge"], network["mtu"], [str(g) for g in gateways], mac=mac)
+        segments.append({"device": overlay.device_name(vni), "mac": mac, "vni": vni,
+                         "bridge": network["bridge"], "mtu": network["mtu"],
+                         "gateways": [g.ip for g in gateways]})
+    return segments
+
+
+def _record_vxlan(name):
+    """host.json lists every VXLAN device made before it is made, so a stale
+    one is always removed (and other services' devices never are)."""
+    host = state.load_host()
+    if name not in host.get("vxlan", []):
+        host["vxlan"] = sorted(set(host.get("vxlan", [])) | {name})
+        state.save_host(host)
+
+
+def _remove_stale_vxlan(wanted):
+    """The VXLAN devices of networks no guest here uses any more: the host
+    leaves their multicast groups."""
+    host = state.load_host()
+    recorded = set(host.get("vxlan", []))
+    for name in sorted(recorded - wanted):
+        overlay.remove_vxlan(name)
+    if recorded != wanted & recorded:
+        host["vxlan"] = sorted(wanted & recorded)
+        state.save_host(host)
 
 
 def _apply_floating(vifs, network_bridges):
     """External bridges with their gateways, and the floating addresses on
     them as /32s; the ones no longer used are removed. host.json lists every
-    address we may have added before any is, so none is ever forgotten."""
+    address we may have added before any is, so none is ever forgotten.
+
+    With [network] external_interface the (first) external bridge is the
+    provider uplink instead: the interface is its port, the gateway is the
+    upstream router's (not put here), routes and rules send the replies of
+    guests with a floating IP out through it, and a floating address new
+    here is announced with a gratuitous ARP (uplink.py)."""
     wanted = {name: sorted(addresses)
               for name, addresses in nat.external_addresses(vifs).items()}
-    recorded = state.load_host().get("floating") or {}
-    state.save_host({"floating": {name: sorted(set(recorded.get(name, ()))
-                                               | set(wanted.get(name, ())))
-                                  for name in set(recorded) | set(wanted)}})
+    host = state.load_host()
+    recorded = host.get("floating") or {}
+    host["floating"] = {name: sorted(set(recorded.get(name, ())) | set(wanted.get(name, ())))
+                        for name in set(recorded) | set(wanted)}
+    state.save_host(host)
+    uplink_bridge = None
+    if uplink.enabled() and wanted:
+        uplink_bridge = sorted(wanted)[0]
+        if len(wanted) > 1:
+            LOG.error("[network] external_interface is the uplink of %s only; the "
+                      "floating IPs of %s stay local to this host", uplink_bridge,
+                      ", ".join(sorted(wanted)[1:]))
+    subnets = nat.external_subnets(vifs)
     for name, gateways in nat.external_gateways(vifs).items():
+        if name == uplink_bridge:
+            bridge.ensure(name, None)
+            bridge.remove_addresses(name, sorted(gateways))       # the upstream router's
+            uplink.ensure_port(name)
+            new = set(wanted[name]) - bridge.addresses(name)
+            bridge.add_addresses(name, wanted[name])
+            uplink.ensure_routes(name, {c for c, _g in subnets[name]},
+                                 next((g for _c, g in sorted(subnets[name], key=str)
+                                       if g is not None), None))
+            uplink.announce(name, new)
+            continue
         if name not in network_bridges:
             bridge.ensure(name, None, sorted(gateways))
         bridge.add_addresses(name, wanted[name])
+    if uplink.enabled():
+        uplink.ensure_rules(nat.fixed_addresses(vifs, uplink_bridge) if uplink_bridge
+                            else ())
+        if uplink_bridge is None:
+            uplink.remove_routes(None)
     for name, addresses in recorded.items():
         stale = set(addresses) - set(wanted.get(name, ()))
         if stale:
             bridge.remove_addresses(name, stale)
-    state.save_host({"floating": wanted} if wanted else {})
+    host = state.load_host()
+    host.pop("floating", None)
+    if wanted:
+        host["floating"] = wanted
+    state.save_host(host)
 
 
 def _apply_dhcp(networks):
-    """A dnsmasq for each network with DHCP or RAs to serve; none for others."""
+    """A dnsmasq for each network with DHCP or RAs to serve; none for others
+    (nor for an external network on the provider uplink: not ours to serve)."""
     served = set()
     for network_id, network in networks.items():
+        if network["external"] and uplink.enabled():
+            continue
         if dhcp.dhcp_subnets(network["subnets"]):
             dhcp.ensure(network_id, network["bridge"], network["subnets"], network["vifs"],
                         network["mtu"])
@@ -247,11 +347,21 @@ def _apply_dhcp(networks):
 
 
 def _networks(vifs):
-    """{network id: {"bridge", "mtu", "subnets", "vifs"}}; for a network seen
-    on several vifs, the last one's bridge, MTU and subnets win (newest file)."""
+    """{network id: {"bridge", "mtu", "subnets", "vifs", "segmentation_id",
+    "external"}}; for a network seen on several vifs, the last one's win
+    (newest file). With overlay = vxlan the MTU is what fits the underlay:
+    min(network MTU, underlay MTU - 50), for the bridge, the VXLAN port and
+    DHCP's mtu option alike."""
     networks = {}
     for vif in vifs:
         network = networks.setdefault(vif.network_id, {"vifs": []})
-        network.update(bridge=vif.bridge, mtu=vif.mtu, subnets=list(vif.subnets))
+        network.update(bridge=vif.bridge, mtu=vif.mtu, subnets=list(vif.subnets),
+                       segmentation_id=vif.segmentation_id, external=vif.external)
         network["vifs"].append(vif)
+    if overlay.enabled() and networks:
+        underlay = overlay.underlay_mtu()
+        for network in networks.values():
+            if network["segmentation_id"] is not None and not (
+                    network["external"] and uplink.enabled()):
+                network["mtu"] = overlay.guest_mtu(network["mtu"], underlay)
     return networks
