@@ -164,11 +164,17 @@ stop_supervisord() {
 
 # leftover_pids SVC: nova-lite-SVC main processes (process-group leaders)
 # running our configuration that no supervisord or PID file accounts for:
-# e.g. the services of a supervisord that was killed with SIGKILL.
+# e.g. the services of a supervisord that was killed with SIGKILL. Only
+# processes in our own PID and mount namespaces: /proc also shows those of
+# containers (or test machines) on this host, with the same paths.
 leftover_pids() {
-    local svc=$1 dir pid cmdline
+    local svc=$1 dir pid cmdline my_pidns my_mntns
+    my_pidns=$(readlink /proc/self/ns/pid)
+    my_mntns=$(readlink /proc/self/ns/mnt)
     for dir in /proc/[0-9]*; do
         pid=${dir#/proc/}
+        [ "$(readlink "$dir/ns/pid" 2>/dev/null)" = "$my_pidns" ] || continue
+        [ "$(readlink "$dir/ns/mnt" 2>/dev/null)" = "$my_mntns" ] || continue
         cmdline=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null) || continue
         case "$cmdline" in
             *"$NOVA_LITE_VENV/bin/nova-lite-$svc --config-file $NOVA_LITE_CONF"*) ;;
