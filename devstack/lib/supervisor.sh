@@ -41,7 +41,7 @@ supervisord_pid() {
     [ -f "$SUPERVISORD_PIDFILE" ] || return 0
     pid=$(head -n 1 "$SUPERVISORD_PIDFILE" 2>/dev/null || true)
     case "$pid" in '' | *[!0-9]*) return 0 ;; esac
-    cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 0
+    cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 0
     case "$cmdline" in
         *supervisord*"$SUPERVISORD_CONF"*) echo "$pid" ;;
     esac
@@ -175,7 +175,7 @@ leftover_pids() {
         pid=${dir#/proc/}
         [ "$(readlink "$dir/ns/pid" 2>/dev/null)" = "$my_pidns" ] || continue
         [ "$(readlink "$dir/ns/mnt" 2>/dev/null)" = "$my_mntns" ] || continue
-        cmdline=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null) || continue
+        cmdline=$(tr '\0' ' ' 2>/dev/null <"$dir/cmdline") || continue
         case "$cmdline" in
             *"$NOVA_LITE_VENV/bin/nova-lite-$svc --config-file $NOVA_LITE_CONF"*) ;;
             *) continue ;;
