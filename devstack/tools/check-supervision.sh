@@ -12,9 +12,9 @@
 # Disruptive: in-flight requests and RPCs of the killed services are lost.
 
 DEVSTACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=../lib/common.sh
+# shellcheck source=lib/common.sh
 . "$DEVSTACK_DIR/lib/common.sh"
-# shellcheck source=../lib/supervisor.sh
+# shellcheck source=lib/supervisor.sh
 . "$DEVSTACK_DIR/lib/supervisor.sh"
 
 install_error_trap
