@@ -5,7 +5,8 @@
 #
 # Installs PostgreSQL, RabbitMQ and nova-lite (from this checkout, editable,
 # in /opt/nova-lite/venv), configures and starts nova-lite-{api,conductor,
-# scheduler,compute}, creates the admin and demo users, the m1.* flavors and
+# scheduler,compute} (under systemd, or without it under nova-lite's own
+# supervisord: a service that dies is started again), creates the admin and demo users, the m1.* flavors and
 # the nova-lite-tiny image, and writes /etc/nova-lite/openrc-{admin,demo}.
 # Safe to run again: it reuses the saved passwords, changes only what is
 # missing or different, and restarts the nova-lite services.
@@ -24,10 +25,13 @@ REPO_DIR=$(cd "$DEVSTACK_DIR/.." && pwd)
 . "$DEVSTACK_DIR/lib/postgres.sh"
 # shellcheck source=lib/rabbitmq.sh
 . "$DEVSTACK_DIR/lib/rabbitmq.sh"
+# shellcheck source=lib/supervisor.sh
+. "$DEVSTACK_DIR/lib/supervisor.sh"
 # shellcheck source=lib/nova-lite.sh
 . "$DEVSTACK_DIR/lib/nova-lite.sh"
 # shellcheck source=lib/image.sh
 . "$DEVSTACK_DIR/lib/image.sh"
+# shellcheck source=lib/libvirt.sh
 . "$DEVSTACK_DIR/lib/libvirt.sh"
 # shellcheck source=lib/network.sh
 . "$DEVSTACK_DIR/lib/network.sh"
@@ -117,9 +121,10 @@ cat <<END
     Logs:           $NOVA_LITE_LOG_DIR/{api,conductor,scheduler,compute}.log
 END
 if have_systemd; then
-    echo "    Services:       systemctl status 'nova-lite-*'"
+    echo "    Services:       systemctl status 'nova-lite-*'   (Restart=always: one that dies is started again)"
 else
-    echo "    PID files:      $NOVA_LITE_RUN_DIR/{api,conductor,scheduler,compute}.pid"
+    echo "    Services:       supervisorctl -c $SUPERVISORD_CONF status   (one that dies is started again)"
+    echo "    supervisord:    $SUPERVISORD_LOG, programs in $SUPERVISOR_INCLUDE_DIR"
 fi
 cat <<END
 

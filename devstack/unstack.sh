@@ -11,6 +11,9 @@
 DEVSTACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/common.sh
 . "$DEVSTACK_DIR/lib/common.sh"
+# shellcheck source=lib/supervisor.sh
+. "$DEVSTACK_DIR/lib/supervisor.sh"
+# shellcheck source=lib/libvirt.sh
 . "$DEVSTACK_DIR/lib/libvirt.sh"
 
 install_error_trap
@@ -27,6 +30,13 @@ for arg in "$@"; do
 done
 
 step "Stopping the nova-lite services"
+# Without systemd: nova-lite's supervisord (the programs, the API first,
+# then supervisord itself).
+if [ -n "$(supervisord_pid)" ]; then
+    stop_supervisord
+elif ! have_systemd; then
+    info "supervisord ($SUPERVISORD_CONF) is not running"
+fi
 # The API first, so it takes no new requests, then the workers.
 for svc in api compute scheduler conductor; do
     if have_systemd && [ -f "/etc/systemd/system/nova-lite-$svc.service" ]; then
@@ -37,11 +47,9 @@ for svc in api compute scheduler conductor; do
             info "nova-lite-$svc.service is not running"
         fi
     fi
-    # Processes started without systemd (also after a switch to systemd).
+    # Processes started detached with PID files by an older stack.sh.
     if [ -f "$(pid_file "$svc")" ]; then
         stop_pid_service "$svc"
-    elif ! have_systemd; then
-        info "nova-lite-$svc: no PID file, not running"
     fi
 done
 

@@ -208,12 +208,16 @@ write_unit() {
 Description=nova-lite $svc
 After=network-online.target postgresql.service rabbitmq-server.service
 Wants=network-online.target
+# Never give up restarting (the default, 5 starts in 10 s, can stop a
+# service whose database or broker is down for a while).
+StartLimitIntervalSec=0
 
 [Service]
 Type=simple
 ExecStart=$NOVA_LITE_VENV/bin/nova-lite-$svc --config-file $NOVA_LITE_CONF
-Restart=on-failure
-RestartSec=3
+# Started again 2 s after it exits, whatever the reason (kill -9 included).
+Restart=always
+RestartSec=2
 TimeoutStopSec=$STOP_TIMEOUT
 KillMode=mixed
 StandardOutput=append:$(log_file "$svc")
@@ -225,31 +229,13 @@ END
     UNITS_CHANGED=$((UNITS_CHANGED + FILE_CHANGED))
 }
 
-start_detached() {
-    local svc=$1 pidf logf waited=0
-    pidf=$(pid_file "$svc")
-    logf=$(log_file "$svc")
-    rm -f "$pidf"
-    printf '%s devstack/stack.sh: starting nova-lite-%s\n' "$(date -Is)" "$svc" >>"$logf"
-    # The inner shell records its own PID, then exec()s the service, so the
-    # PID file holds the service's PID whether or not setsid had to fork.
-    # shellcheck disable=SC2016  # expanded by the inner shell
-    setsid nohup /bin/bash -c 'echo $$ >"$0"; exec "$@"' "$pidf" \
-        "$NOVA_LITE_VENV/bin/nova-lite-$svc" --config-file "$NOVA_LITE_CONF" \
-        >>"$logf" 2>&1 </dev/null &
-    until [ -s "$pidf" ]; do
-        [ "$waited" -lt 50 ] || die "nova-lite-$svc did not write $pidf"
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    info "started nova-lite-$svc (pid $(cat "$pidf"), log $logf)"
-}
-
 # Sets SERVICES_STARTED_AT (UTC, the format of `nova-lite-manage service list`).
 # shellcheck disable=SC2034  # read by stack.sh
 start_services() {
     local svc
     if have_systemd; then
+        # A run without systemd may have left a supervisord behind.
+        [ -z "$(supervisord_pid)" ] || stop_supervisord
         UNITS_CHANGED=0
         for svc in "${NOVA_LITE_SERVICES[@]}"; do
             # A run without systemd may have left processes behind.
@@ -264,24 +250,34 @@ start_services() {
             info "(re)started nova-lite-$svc.service (log $(log_file "$svc"))"
         done
     else
-        # Stop the API first so it stops taking requests, then the workers.
+        # Services started detached with PID files by an older stack.sh:
+        # the API first so it stops taking requests, then the workers.
         for svc in api compute scheduler conductor; do
             stop_pid_service "$svc"
         done
-        SERVICES_STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)
-        for svc in "${NOVA_LITE_SERVICES[@]}"; do
-            start_detached "$svc"
-        done
+        supervisor_start_services
     fi
 }
 
-service_alive() {
-    local svc=$1
+# dead_service: the first service that is not running (or starting), if any.
+# With systemd "activating (auto-restart)" counts as dead, with supervisord
+# BACKOFF, EXITED, FATAL and STOPPED: a service that exits while stack.sh
+# waits for it is a failure to report, even if it is being started again.
+dead_service() {
+    local svc state
     if have_systemd; then
-        systemctl is-active --quiet "nova-lite-$svc"
+        for svc in "${NOVA_LITE_SERVICES[@]}"; do
+            systemctl is-active --quiet "nova-lite-$svc" || { echo "$svc"; return 0; }
+        done
     else
-        [ -n "$(running_pid "$svc")" ]
+        while read -r svc state; do
+            case "$state" in
+                RUNNING | STARTING) ;;
+                *) echo "$svc"; return 0 ;;
+            esac
+        done < <(supervisor_status)
     fi
+    return 0
 }
 
 api_answers() {
@@ -317,13 +313,12 @@ wait_for_services() {
             printf ' ready (%ss)\n' $((SECONDS - start))
             return 0
         fi
-        for svc in "${NOVA_LITE_SERVICES[@]}"; do
-            if ! service_alive "$svc"; then
-                printf ' nova-lite-%s exited\n' "$svc"
-                show_log_tail "$svc"
-                die "nova-lite-$svc exited during start-up; see $(log_file "$svc")"
-            fi
-        done
+        svc=$(dead_service)
+        if [ -n "$svc" ]; then
+            printf ' nova-lite-%s exited\n' "$svc"
+            show_log_tail "$svc"
+            die "nova-lite-$svc exited during start-up; see $(log_file "$svc")"
+        fi
         if [ $((SECONDS - start)) -ge "$SERVICE_TIMEOUT" ]; then
             printf ' timed out (API: %s, compute up: %s)\n' "$api_ok" "$compute_ok"
             if [ "$api_ok" != yes ]; then
