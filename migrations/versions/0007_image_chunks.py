@@ -1,17 +1,14 @@
 """image data in PostgreSQL: image_chunks (the [image] store = database)
 
 Revision ID: 0007
-Revises: 0005
-Create Date: 2026-12-10
-
-NOTE: 0006 is being added on another branch; when both are merged this
-revision's down_revision becomes '0006'.
+Revises: 0006
+Create Date: 2026-12-07
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
