@@ -18,11 +18,14 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # PostgreSQL and RabbitMQ (the tests start their own), libvirt and QEMU (real
 # guests under TCG), what the libvirt binding builds with, what
 # devstack/tools/build-image.sh makes the tiny guest image from, and the
-# network data plane (bridges, nftables, dnsmasq; ping in its tests).
+# network data plane (bridges, nftables, dnsmasq; ping and arping in its
+# tests), and what the multi-node tests' machines run (sshd, HAProxy,
+# supervisord; python3-apt for Ansible's apt module on them).
 PACKAGES="postgresql rabbitmq-server python3-venv python3-dev build-essential pkg-config
  libvirt-daemon-system libvirt-dev qemu-system-x86 qemu-utils genisoimage xorriso
  linux-image-amd64 busybox-static syslinux syslinux-common mtools dosfstools fdisk
- cpio kmod iproute2 nftables dnsmasq-base iputils-ping"
+ cpio kmod iproute2 nftables dnsmasq-base iputils-ping iputils-arping
+ openssh-server haproxy supervisor socat python3-apt"
 
 missing=""
 for pkg in $PACKAGES; do
@@ -32,8 +35,19 @@ for pkg in $PACKAGES; do
 done
 if [ -n "$missing" ]; then
     echo "==> Installing system packages:$missing"
+    # The tests start the daemons they need themselves: no package starts one
+    # here (a policy-rc.d of our own only if the machine has none).
+    POLICY=/usr/sbin/policy-rc.d
+    OWN_POLICY=""
+    if [ ! -e "$POLICY" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
+        $SUDO chmod 0755 "$POLICY"
+        OWN_POLICY=yes
+        trap '$SUDO rm -f "$POLICY"' EXIT
+    fi
     $SUDO apt-get update -q
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+    if [ -n "$OWN_POLICY" ]; then $SUDO rm -f "$POLICY"; trap - EXIT; fi
 fi
 
 PYTHON=${PYTHON:-/usr/bin/python3}
