@@ -87,6 +87,17 @@ class Cluster:
         out = self.supervisorctl(machine, "pid", program).stdout.strip()
         return int(out) if out.isdigit() and out != "0" else None
 
+    def manage(self, *args):
+        """nova-lite-manage on the first controller (over SSH)."""
+        return self.lab.ssh(self.lab.machines["ctl1"],
+                            "COLUMNS=200 /opt/nova-lite/venv/bin/nova-lite-manage --config-file "
+                            "/etc/nova-lite/nova-lite.conf " + " ".join(args)).stdout
+
+    def computes_up(self):
+        rows = [line.split("│") for line in self.manage("service", "list").splitlines()]
+        return {cells[2].strip() for cells in rows
+                if len(cells) > 4 and "compute" in cells[1] and cells[4].strip() == "up"}
+
     def http(self, osc):
         token = osc.token()
         return httpx.Client(base_url=self.endpoint, headers={"X-Auth-Token": token},
@@ -126,11 +137,8 @@ def deployed(cluster):
 
 def test_site_yml_deploys_a_cluster_that_answers_through_one_endpoint(cluster, deployed):
     admin = cluster.admin
-    services = wait_for(lambda: admin("compute", "service", "list", "-f", "json"),
-                        lambda rows: {r["Host"] for r in rows if r["Binary"] == "nova-compute"
-                                      and r["State"] == "up"} >= {"cmp1", "cmp2"},
-                        timeout=120, interval=3)
-    assert {r["Host"] for r in services} >= {"cmp1", "cmp2"}
+    wait_for(lambda: cluster.computes_up(), lambda up: up >= {"cmp1", "cmp2"},
+             timeout=120, interval=3)
     catalog = admin("catalog", "list", "-f", "json")
     urls = [e["url"] for entry in catalog for e in entry["Endpoints"]]
     assert urls and all(u.startswith(cluster.endpoint) for u in urls), urls
@@ -153,3 +161,275 @@ def test_a_second_site_yml_changes_nothing(cluster, deployed):
     FIGURES["site.yml second run"] = f"{run.elapsed:.0f} s, changed={sum(run.changed().values())}"
     assert set(run.changed()) == set(cluster.lab.machines)
     assert sum(run.changed().values()) == 0, "\n".join(run.changed_tasks())
+
+
+# ---- guests on two hosts share a network ------------------------------------------
+PING_SCRIPT = """#!/bin/sh
+while :; do
+  if r=$(ping -c 1 -W 1 {target} 2>&1); then
+    echo "probe {target} ok $(echo "$r" | sed -n 's/.*time=\\([0-9.]*\\).*/\\1/p')"
+  else
+    echo "probe {target} fail"
+  fi
+  sleep 1
+done
+"""
+
+
+@pytest.fixture(scope="module")
+def tenant(cluster, deployed):
+    """The image, a nano flavor, demo's network, the public network and a
+    security group with no ingress rule, made through the endpoint."""
+    admin, demo = cluster.admin, cluster.demo
+    image = os.path.join(cluster.lab.dir, "tiny.img")
+    built = subprocess.run(["bash", BUILD_IMAGE, image], capture_output=True, text=True,
+                           timeout=600)
+    assert built.returncode == 0, built.stderr[-3000:]
+    admin("image", "create", "--public", "--disk-format", "qcow2", "--container-format",
+          "bare", "--file", image, "tiny")
+    admin("flavor", "create", "--ram", "96", "--disk", "1", "--vcpus", "1", "nano")
+    demo("network", "create", "net1")
+    demo("subnet", "create", "--network", "net1", "--subnet-range", "10.77.0.0/24", "sub1")
+    admin("network", "create", "--external", "--share", "public")
+    admin("subnet", "create", "--network", "public", "--subnet-range", PUBLIC_CIDR,
+          "--gateway", PUBLIC_GATEWAY, "--allocation-pool",
+          f"start={EXT.network_address + 100},end={EXT.network_address + 150}", "public-sub")
+    demo("security", "group", "create", "quiet")
+    return {"image": "tiny", "flavor": "nano", "network": "net1", "group": "quiet"}
+
+
+def boot(cluster, name, tenant, fixed_ip=None, user_data=None, wait=True):
+    demo = cluster.demo
+    nic = f"net-id={demo('network', 'show', tenant['network'], '-f', 'json')['id']}"
+    if fixed_ip:
+        nic += f",v4-fixed-ip={fixed_ip}"
+    args = ["server", "create", "--flavor", tenant["flavor"], "--image", tenant["image"],
+            "--nic", nic, "--security-group", tenant["group"]]
+    if user_data:
+        path = os.path.join(cluster.lab.dir, f"{name}.user-data")
+        with open(path, "w") as f:
+            f.write(user_data)
+        args += ["--user-data", path]
+    args += ["--wait"] if wait else []
+    return demo(*args, name, "-f", "json", timeout=600)
+
+
+def host_of(cluster, name):
+    return cluster.admin("server", "show", name, "-f", "json", "--all-projects")[
+        "OS-EXT-SRV-ATTR:host"]
+
+
+def console(cluster, name):
+    return cluster.demo("console", "log", "show", name)
+
+
+def probes(text, target):
+    return re.findall(rf"probe {re.escape(target)} (ok|fail)( [0-9.]+)?", text)
+
+
+def test_guests_on_two_hosts_reach_each_other_as_their_security_group_allows(cluster, tenant):
+    demo = cluster.demo
+    # b first, at a known address; then a, pinging b every second from boot.
+    boot(cluster, "b", tenant, fixed_ip="10.77.0.20")
+    host_b = host_of(cluster, "b")
+    a = boot(cluster, "a", tenant, user_data=PING_SCRIPT.format(target="10.77.0.20"))
+    host_a = host_of(cluster, "a")
+    if host_a == host_b:
+        # Spread by free RAM, a third server lands on the other host.
+        demo("server", "delete", "--wait", "a")
+        boot(cluster, "b2", tenant)
+        a = boot(cluster, "a", tenant, user_data=PING_SCRIPT.format(target="10.77.0.20"))
+        host_a = host_of(cluster, "a")
+    assert {host_a, host_b} == {"cmp1", "cmp2"}, (host_a, host_b)
+    assert a["status"] == "ACTIVE"
+
+    # No ingress rule in "quiet": b drops a's pings.
+    text = wait_for(lambda: console(cluster, "a"),
+                    lambda t: len(probes(t, "10.77.0.20")) >= 3, timeout=180, interval=3)
+    assert all(r[0] == "fail" for r in probes(text, "10.77.0.20")), text[-2000:]
+
+    # ICMP from members of the group: a's address reaches b's host as a set member.
+    demo("security", "group", "rule", "create", "--ingress", "--protocol", "icmp",
+         "--remote-group", "quiet", "quiet")
+    text = wait_for(lambda: console(cluster, "a"),
+                    lambda t: [r[0] for r in probes(t, "10.77.0.20")][-3:] == ["ok"] * 3,
+                    timeout=120, interval=3)
+    rtts = sorted(float(r[1]) for r in probes(text, "10.77.0.20") if r[0] == "ok" and r[1])
+    FIGURES["guest-to-guest ping across hosts (TCG guests), median"] = \
+        f"{rtts[len(rtts) // 2]:.2f} ms over {len(rtts)} pings"
+
+
+def test_a_floating_ip_reaches_a_guest_from_outside(cluster, tenant):
+    demo = cluster.demo
+    demo("security", "group", "rule", "create", "--ingress", "--protocol", "icmp",
+         "--remote-ip", "0.0.0.0/0", "quiet")
+    fip = demo("floating", "ip", "create", "public", "-f", "json")["floating_ip_address"]
+    demo("server", "add", "floating", "ip", "b", fip)
+    # The deploy machine is on the external segment, as the upstream router.
+    wait_for(lambda: subprocess.run(["ping", "-c", "1", "-W", "1", fip],
+                                    capture_output=True).returncode,
+             lambda rc: rc == 0, timeout=90, interval=1)
+    out = subprocess.run(["ping", "-c", "10", "-i", "0.2", "-W", "1", fip],
+                         capture_output=True, text=True).stdout
+    assert " 0% packet loss" in out, out
+
+
+# ---- losing a controller's API, losing a broker ---------------------------------------
+class Creator:
+    """Creates servers through the endpoint one after another (a client that
+    retries a request that got no answer or a 5xx, as real clients do) and
+    remembers which were accepted (202)."""
+
+    def __init__(self, cluster, tenant, prefix):
+        demo = cluster.demo
+        self.http = cluster.http(demo)
+        self.body = {
+            "imageRef": cluster.admin("image", "show", tenant["image"], "-f", "json")["id"],
+            "flavorRef": cluster.admin("flavor", "show", tenant["flavor"], "-f", "json")["id"],
+            "networks": [{"uuid": demo("network", "show", tenant["network"], "-f", "json")["id"]}],
+            "security_groups": [{"name": tenant["group"]}]}
+        self.prefix = prefix
+        self.accepted = []      # server ids
+        self.failures = []      # what a try got instead of a 202
+        self.stop = threading.Event()
+        self.thread = None
+
+    def create_one(self, n):
+        body = {"server": {**self.body, "name": f"{self.prefix}-{n}"}}
+        for _ in range(10):
+            try:
+                resp = self.http.post("/compute/v2.1/servers", json=body)
+            except httpx.HTTPError as exc:
+                self.failures.append(repr(exc))
+            else:
+                if resp.status_code == 202:
+                    self.accepted.append(resp.json()["server"]["id"])
+                    return
+                self.failures.append(f"{resp.status_code} {resp.text[:200]}")
+                if resp.status_code < 500:
+                    return
+            time.sleep(1)
+
+    def run(self, count=None, interval=2.0):
+        n = 0
+        while not self.stop.is_set() and (count is None or n < count):
+            self.create_one(n)
+            n += 1
+            self.stop.wait(interval)
+
+    def start(self, **kwargs):
+        self.thread = threading.Thread(target=self.run, kwargs=kwargs, daemon=True)
+        self.thread.start()
+        return self
+
+    def finish(self, timeout=300):
+        self.stop.set()
+        self.thread.join(timeout)
+
+    def statuses(self):
+        resp = self.http.get("/compute/v2.1/servers/detail", params={"name": f"^{self.prefix}-"})
+        resp.raise_for_status()
+        return {s["id"]: s["status"] for s in resp.json()["servers"]}
+
+    def wait_active(self, timeout=600):
+        """Every accepted server ACTIVE (none lost, none stuck, none in ERROR)."""
+        statuses = wait_for(self.statuses,
+                            lambda st: all(st.get(i) in ("ACTIVE", "ERROR") for i in self.accepted),
+                            timeout=timeout, interval=3)
+        assert all(statuses.get(i) == "ACTIVE" for i in self.accepted), statuses
+        return statuses
+
+    def delete_all(self):
+        for server in self.accepted:
+            self.http.delete(f"/compute/v2.1/servers/{server}")
+
+
+def machine_pid(cluster, machine, process):
+    """PID of the oldest ``process`` inside a lab machine (its own PID namespace)."""
+    out = cluster.lab.ssh(cluster.lab.machines[machine], f"pgrep -o -x {process}",
+                          check=False).stdout.strip()
+    return int(out) if out.isdigit() else None
+
+
+def test_losing_a_controllers_api_loses_no_request(cluster, tenant):
+    creator = Creator(cluster, tenant, "api-kill").start(count=6, interval=2.0)
+    time.sleep(3)
+    victim = cluster.program_pid("ctl1", "nova-lite-api")
+    assert victim
+    cluster.lab.ssh(cluster.lab.machines["ctl1"], f"kill -9 {victim}")
+    killed = time.monotonic()
+    back = wait_for(lambda: cluster.program_pid("ctl1", "nova-lite-api"),
+                    lambda pid: pid and pid != victim, timeout=30, interval=0.25)
+    FIGURES["API killed on ctl1: supervised back (new PID)"] = \
+        f"{time.monotonic() - killed:.1f} s (pid {victim} -> {back})"
+    assert time.monotonic() - killed < 10
+    creator.finish()
+    assert len(creator.accepted) == 6, creator.failures
+    FIGURES["API killed: tries that got no 202 (then retried)"] = len(creator.failures)
+    creator.wait_active()
+    creator.delete_all()
+
+
+def test_losing_a_broker_loses_no_request(cluster, tenant):
+    creator = Creator(cluster, tenant, "mq-kill").start(count=6, interval=2.0)
+    time.sleep(3)
+    victim = machine_pid(cluster, "ctl2", "beam.smp")
+    assert victim, "no RabbitMQ node runs on ctl2"
+    cluster.lab.ssh(cluster.lab.machines["ctl2"], f"kill -9 {victim}")
+    killed = time.monotonic()
+    creator.finish()
+    assert len(creator.accepted) == 6, creator.failures
+    creator.wait_active()
+    # The node is back by itself and in the cluster again.
+    wait_for(lambda: cluster.lab.ssh(cluster.lab.machines["ctl2"],
+                                     "rabbitmqctl -q cluster_status --formatter json",
+                                     check=False).stdout,
+             lambda out: all(f"rabbit@{n}" in out.split("running_nodes")[-1].split("]")[0]
+                             for n in ("ctl1", "ctl2", "ctl3")) if "running_nodes" in out
+             else False, timeout=120, interval=2)
+    FIGURES["broker killed on ctl2: back in the cluster"] = f"{time.monotonic() - killed:.0f} s"
+    creator.delete_all()
+
+
+# ---- growing and upgrading the cloud ---------------------------------------------------
+def test_add_compute_yml_adds_a_host_that_takes_servers(cluster, tenant):
+    cluster.lab.add("cmp3", groups=["computes"], segments=("mgmt", "ext"),
+                    variables={"nova_lite_external_interface": "eth1"}, unaddressed=("ext",))
+    cluster.inventory()
+    run = cluster.lab.ansible_playbook("add-compute.yml", "--limit", "cmp3")
+    FIGURES["add-compute.yml (one host)"] = f"{run.elapsed:.0f} s"
+    assert set(run.recap()) == {"cmp3"}, run.recap()
+    wait_for(cluster.computes_up, lambda up: "cmp3" in up, timeout=120, interval=3)
+    # The emptiest host: spread by free RAM, the next server lands there.
+    names = []
+    for n in range(3):
+        names.append(f"new-{n}")
+        boot(cluster, names[-1], tenant)
+        if host_of(cluster, names[-1]) == "cmp3":
+            break
+    else:
+        pytest.fail(f"no server landed on cmp3: {[host_of(cluster, n) for n in names]}")
+    for name in names:
+        cluster.demo("server", "delete", name)
+
+
+def test_rolling_upgrade_loses_nothing_while_servers_are_created(cluster, tenant):
+    # A new version: the same tree with one changed file, so every machine
+    # installs new code and restarts its services, one machine at a time.
+    source = os.path.join(cluster.lab.dir, "source-v2")
+    shutil.copytree(REPO, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", "*.img", "flood*"))
+    with open(os.path.join(source, "nova_lite", "version.py"), "a") as f:
+        f.write("# upgraded by test_multinode\n")
+    creator = Creator(cluster, tenant, "upgrade").start(interval=3.0)
+    run = cluster.lab.ansible_playbook("upgrade.yml", "-e", f"nova_lite_source={source}")
+    creator.finish()
+    FIGURES["upgrade.yml (2 controllers, 3 computes, serial)"] = f"{run.elapsed:.0f} s"
+    FIGURES["upgrade: servers created meanwhile / tries without a 202"] = \
+        f"{len(creator.accepted)} / {len(creator.failures)}"
+    assert creator.accepted
+    restarted = {name for name in cluster.lab.machines
+                 if run.changed().get(name, 0) > 0}
+    assert restarted >= {"ctl1", "ctl2", "cmp1", "cmp2", "cmp3"}, run.changed()
+    creator.wait_active()
+    creator.delete_all()
