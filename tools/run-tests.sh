@@ -25,7 +25,7 @@ PACKAGES="postgresql rabbitmq-server python3-venv python3-dev build-essential pk
  libvirt-daemon-system libvirt-dev qemu-system-x86 qemu-utils genisoimage xorriso
  linux-image-amd64 busybox-static syslinux syslinux-common mtools dosfstools fdisk
  cpio kmod iproute2 nftables dnsmasq-base iputils-ping iputils-arping
- openssh-server haproxy supervisor socat python3-apt"
+ openssh-server haproxy keepalived supervisor socat python3-apt"
 
 missing=""
 for pkg in $PACKAGES; do
