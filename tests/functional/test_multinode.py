@@ -94,9 +94,10 @@ class Cluster:
                             "/etc/nova-lite/nova-lite.conf " + " ".join(args)).stdout
 
     def computes_up(self):
-        rows = [line.split("│") for line in self.manage("service", "list").splitlines()]
-        return {cells[2].strip() for cells in rows
-                if len(cells) > 4 and "compute" in cells[1] and cells[4].strip() == "up"}
+        rows = [[c.strip() for c in re.split(r"[│┃|]", line)]
+                for line in self.manage("service", "list").splitlines()]
+        return {cells[2] for cells in rows
+                if len(cells) > 4 and "compute" in cells[1] and cells[4] == "up"}
 
     def http(self, osc):
         token = osc.token()
