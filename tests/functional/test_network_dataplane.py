@@ -31,7 +31,7 @@ import uuid
 
 import pytest
 
-from tests.fixtures import network_info as ni
+from tests.fixtures import network_info as ni, udhcpc
 from tests.fixtures.libvirtd import conf_overrides
 
 pytestmark = pytest.mark.timeout(300)
@@ -121,20 +121,7 @@ class Env:
         self.floating = str(self.ext.network_address + 10)
         self.client = str(self.ext.network_address + 50)
         self.netns, self.links, self.processes = [], [self.bridge, self.ext_bridge], []
-        self.script = os.path.join(state_path, "udhcpc.script")
-        with open(self.script, "w") as handle:
-            handle.write(textwrap.dedent("""\
-                #!/bin/sh
-                case "$1" in
-                  deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
-                  bound|renew)
-                    ip -4 addr flush dev "$interface"
-                    ip addr add "$ip/${mask:-24}" dev "$interface"
-                    for r in $router; do ip route replace default via "$r"; break; done ;;
-                esac
-                exit 0
-                """))
-        os.chmod(self.script, 0o755)
+        self.script = udhcpc.write_script(os.path.join(state_path, "udhcpc.script"))
 
     def attach(self, name, vif, bridge=None):
         """A namespace whose eth0 (MAC of the vif) is plugged where the vif's tap goes."""

@@ -42,16 +42,16 @@ def ensure(name, mtu=None, addresses=(), mac=None):
         except commands.CommandError:
             if not exists(name):            # not just a concurrent creation
                 raise
-    if _sys(name, "bridge/nf_call_iptables") != "1" or \
-            _sys(name, "bridge/nf_call_ip6tables") != "1":
+    if sys_attribute(name, "bridge/nf_call_iptables") != "1" or \
+            sys_attribute(name, "bridge/nf_call_ip6tables") != "1":
         commands.run(["ip", "link", "set", "dev", name, "type", "bridge",
                       "nf_call_iptables", "1", "nf_call_ip6tables", "1"])
-    if mac and _sys(name, "address") != mac:
+    if mac and sys_attribute(name, "address") != mac:
         commands.run(["ip", "link", "set", "dev", name, "address", mac])
         LOG.info("%s has the MAC %s", name, mac)
-    if mtu and _sys(name, "mtu") != str(mtu):
+    if mtu and sys_attribute(name, "mtu") != str(mtu):
         commands.run(["ip", "link", "set", "dev", name, "mtu", mtu])
-    if not int(_sys(name, "flags") or "0", 16) & 1:          # IFF_UP
+    if not int(sys_attribute(name, "flags") or "0", 16) & 1:          # IFF_UP
         commands.run(["ip", "link", "set", "dev", name, "up"])
     if addresses:
         add_addresses(name, addresses)
@@ -99,7 +99,8 @@ def _normal(address):
     return str(ipaddress.ip_interface(address))
 
 
-def _sys(name, attribute):
+def sys_attribute(name, attribute):
+    """/sys/class/net/<name>/<attribute>, stripped; None if it cannot be read."""
     try:
         with open(os.path.join(SYS, name, attribute)) as handle:
             return handle.read().strip()

@@ -41,6 +41,7 @@ import os
 
 from nova_lite.conf import CONF
 from nova_lite.network.host import commands, firewall
+from nova_lite.network.host.bridge import sys_attribute
 
 LOG = logging.getLogger(__name__)
 SYS = "/sys/class/net"
@@ -100,7 +101,7 @@ def guest_mtu(network_mtu, underlay_mtu):
 
 def underlay_mtu():
     name = _underlay()
-    value = _sys(name, "mtu")
+    value = sys_attribute(name, "mtu")
     if value is None:
         raise OverlayError(f"[network] overlay_interface {name} does not exist")
     return int(value)
@@ -168,12 +169,12 @@ def ensure_vxlan(vni, bridge, mtu=None):
             raise OverlayError(f"{name} exists and is not a VXLAN device")
         commands.run(vxlan_argv(vni, local, mtu))
         LOG.info("created %s (group %s) on %s", name, wanted["group"], bridge)
-    if mtu and _sys(name, "mtu") != str(mtu):
+    if mtu and sys_attribute(name, "mtu") != str(mtu):
         commands.run(["ip", "link", "set", "dev", name, "mtu", mtu])
     if not os.path.exists(os.path.join(SYS, name, "brport")) or \
             os.path.basename(os.path.realpath(os.path.join(SYS, name, "master"))) != bridge:
         commands.run(["ip", "link", "set", "dev", name, "master", bridge])
-    if not int(_sys(name, "flags") or "0", 16) & 1:          # IFF_UP
+    if not int(sys_attribute(name, "flags") or "0", 16) & 1:          # IFF_UP
         commands.run(["ip", "link", "set", "dev", name, "up"])
 
 
@@ -213,7 +214,7 @@ def _vxlan_info(name):
 
 def ensure_mac(bridge, mac):
     """Give ``bridge`` the network's gateway MAC (the same on every host)."""
-    if _sys(bridge, "address") != mac:
+    if sys_attribute(bridge, "address") != mac:
         commands.run(["ip", "link", "set", "dev", bridge, "address", mac])
         LOG.info("%s has the gateway MAC %s", bridge, mac)
 
@@ -270,11 +271,3 @@ def segment_rules(mac, gateways):
         f"udp dport {{ {DHCP_PORTS} }} drop",
     ]
     return rules
-
-
-def _sys(name, attribute):
-    try:
-        with open(os.path.join(SYS, name, attribute)) as handle:
-            return handle.read().strip()
-    except OSError:
-        return None
