@@ -229,8 +229,9 @@ def boot(cluster, name, tenant, fixed_ip=None, user_data=None, wait=True):
 
 
 def host_of(cluster, name):
-    return cluster.admin("server", "show", name, "-f", "json", "--all-projects")[
-        "OS-EXT-SRV-ATTR:host"]
+    """The compute host of demo's server ``name`` (an admin-only attribute)."""
+    server = cluster.demo("server", "show", name, "-f", "json")["id"]
+    return cluster.admin("server", "show", server, "-f", "json")["OS-EXT-SRV-ATTR:host"]
 
 
 def console(cluster, name):
