@@ -332,13 +332,17 @@ class Creator:
             n += 1
             self.stop.wait(interval)
 
-    def start(self, **kwargs):
-        self.thread = threading.Thread(target=self.run, kwargs=kwargs, daemon=True)
+    def start(self, count=None, interval=2.0):
+        """Create ``count`` servers (or until finish()) in the background."""
+        self.count = count
+        self.thread = threading.Thread(target=self.run, args=(count, interval), daemon=True)
         self.thread.start()
         return self
 
     def finish(self, timeout=300):
-        self.stop.set()
+        """Wait for the ``count`` creates; without a count, stop creating."""
+        if self.count is None:
+            self.stop.set()
         self.thread.join(timeout)
 
     def statuses(self):
