@@ -323,23 +323,24 @@ class Creator:
                     return
             time.sleep(1)
 
-    def run(self, count=None, interval=2.0):
+    def run(self, count, interval):
         n = 0
-        while not self.stop.is_set() and (count is None or n < count):
+        while not self.stop.is_set() and n < count:
             self.create_one(n)
             n += 1
             self.stop.wait(interval)
 
-    def start(self, count=None, interval=2.0):
-        """Create ``count`` servers (or until finish()) in the background."""
-        self.count = count
+    def start(self, count, interval=2.0, until_finished=False):
+        """Create ``count`` servers in the background, one every ``interval``
+        seconds; with ``until_finished``, finish() stops it early."""
+        self.until_finished = until_finished
         self.thread = threading.Thread(target=self.run, args=(count, interval), daemon=True)
         self.thread.start()
         return self
 
     def finish(self, timeout=300):
-        """Wait for the ``count`` creates; without a count, stop creating."""
-        if self.count is None:
+        """Wait for the creates (or stop them, with ``until_finished``)."""
+        if self.until_finished:
             self.stop.set()
         self.thread.join(timeout)
 
@@ -431,7 +432,9 @@ def test_rolling_upgrade_loses_nothing_while_servers_are_created(cluster, tenant
         ".git", ".venv", "build", "*.egg-info", "__pycache__", "*.img", "flood*"))
     with open(os.path.join(source, "nova_lite", "version.py"), "a") as f:
         f.write("# upgraded by test_multinode\n")
-    creator = Creator(cluster, tenant, "upgrade").start(interval=3.0)
+    # One server every 10 s (real TCG guests: a machine of 2 cores runs only
+    # so many), at most 12, while the upgrade runs.
+    creator = Creator(cluster, tenant, "upgrade").start(12, 10.0, until_finished=True)
     run = cluster.lab.ansible_playbook("upgrade.yml", "-e", f"nova_lite_source={source}")
     creator.finish()
     FIGURES["upgrade.yml (2 controllers, 3 computes, serial)"] = f"{run.elapsed:.0f} s"
