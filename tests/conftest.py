@@ -15,10 +15,12 @@ import tempfile
 import pytest
 
 from nova_lite.conf import CONF
-
-ADMIN_PASSWORD = "admin-secret"
-DEMO_PASSWORD = "demo-secret"
-SERVICE_PASSWORD = "service-secret"
+from tests.fixtures.credentials import (
+    ADMIN_PASSWORD,
+    DEMO_PASSWORD,
+    SERVICE_PASSWORD,
+    login,
+)
 
 
 def _need(path, package):
@@ -101,65 +103,20 @@ def client(app):
     return app.test_client()
 
 
-def _login(client, user, password, project):
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"name": "Default"}, "password": password}}},
-        "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}}
-    response = client.post("/identity/v3/auth/tokens", json=body)
-    assert response.status_code == 201, response.get_data(as_text=True)
-    return {"X-Auth-Token": response.headers["X-Subject-Token"]}
-
-
 @pytest.fixture(scope="session")
 def admin_headers(app):
-    return _login(app.test_client(), "admin", ADMIN_PASSWORD, "admin")
+    return login(app.test_client(), "admin", ADMIN_PASSWORD, "admin")
 
 
 @pytest.fixture(scope="session")
 def demo_headers(app):
-    return _login(app.test_client(), "demo", DEMO_PASSWORD, "demo")
-
-
-class LiveAPI:
-    """The API app served over real HTTP from a thread, with OS_* variables for
-    command-line clients (`openstack`, `nova-lite`)."""
-
-    def __init__(self, app):
-        import threading
-
-        from werkzeug.serving import make_server
-
-        from tests.fixtures.ports import free_port
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._server = make_server("127.0.0.1", self.port, app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def env(self, user="admin"):
-        password = ADMIN_PASSWORD if user == "admin" else DEMO_PASSWORD
-        project = "admin" if user == "admin" else "demo"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-        env.update({
-            "OS_AUTH_URL": self.url + "/identity/v3",
-            "OS_AUTH_TYPE": "password",
-            "OS_USERNAME": user,
-            "OS_PASSWORD": password,
-            "OS_PROJECT_NAME": project,
-            "OS_USER_DOMAIN_NAME": "Default",
-            "OS_PROJECT_DOMAIN_NAME": "Default",
-            "OS_REGION_NAME": "RegionOne",
-            "OS_IDENTITY_API_VERSION": "3",
-        })
-        return env
-
-    def stop(self):
-        self._server.shutdown()
+    return login(app.test_client(), "demo", DEMO_PASSWORD, "demo")
 
 
 @pytest.fixture(scope="session")
 def live_api(app):
     """The in-process API over HTTP (no worker services: servers stay in BUILD)."""
+    from tests.fixtures.live_api import LiveAPI
     server = LiveAPI(app)
     yield server
     server.stop()

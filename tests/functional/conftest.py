@@ -1,31 +1,15 @@
-"""Fixtures for tests that run the services as real processes."""
+"""Fixtures for the functional tests: the services as real processes, and the
+fixtures several test modules share. Helpers live in tests/fixtures/."""
 import os
+import shutil
+import subprocess
+import tempfile
+import uuid
 
-import httpx
 import pytest
 
-from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD
-
-
-class CloudClient:
-    """A tiny HTTP client for the running cloud: logs in and calls the APIs."""
-
-    def __init__(self, url, user, password, project):
-        self.url = url
-        self.http = httpx.Client(base_url=url, timeout=30)
-        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-            "name": user, "domain": {"id": "default"}, "password": password}}},
-            "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
-        response = self.http.post("/identity/v3/auth/tokens", json=body)
-        response.raise_for_status()
-        self.token = response.headers["X-Subject-Token"]
-        self.http.headers["X-Auth-Token"] = self.token
-
-    def compute(self, method, path, **kwargs):
-        return self.http.request(method, "/compute/v2.1" + path, **kwargs)
-
-    def image(self, method, path, **kwargs):
-        return self.http.request(method, "/image/v2" + path, **kwargs)
+from tests.fixtures.cloud import CloudClient, upload_image
+from tests.fixtures.credentials import ADMIN_PASSWORD, DEMO_PASSWORD
 
 
 @pytest.fixture(scope="session")
@@ -44,33 +28,88 @@ def cloud(configured, postgres, rabbit, state_dir):
     running.stop()
 
 
-def openstack_env(url, user):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    env.update({
-        "OS_AUTH_URL": url + "/identity/v3", "OS_AUTH_TYPE": "password",
-        "OS_USERNAME": user,
-        "OS_PASSWORD": ADMIN_PASSWORD if user == "admin" else DEMO_PASSWORD,
-        "OS_PROJECT_NAME": user, "OS_USER_DOMAIN_NAME": "Default",
-        "OS_PROJECT_DOMAIN_NAME": "Default", "OS_REGION_NAME": "RegionOne",
-        "OS_IDENTITY_API_VERSION": "3",
-    })
-    return env
-
-
-def upload_image(client, name, content):
-    """Create a public qcow2 image with ``content`` through the Image API; its id."""
-    image = client.image("POST", "/images", json={
-        "name": name, "disk_format": "qcow2", "container_format": "bare",
-        "visibility": "public"})
-    assert image.status_code == 201, image.text
-    image_id = image.json()["id"]
-    upload = client.image("PUT", f"/images/{image_id}/file", content=content,
-                          headers={"Content-Type": "application/octet-stream"})
-    assert upload.status_code == 204, upload.text
-    return image_id
-
-
 @pytest.fixture(scope="session")
 def cloud_image(cloud):
     """An active public image in the running cloud (a small qcow2-labelled file)."""
     return upload_image(cloud.admin, "e2e-tiny", b"\0" * 65536)
+
+
+# -- scheduler tests (test_scheduler_batch, test_build_reports) --------------------------
+
+@pytest.fixture
+def nodes():
+    """nodes(tag, count): compute nodes for one test, disabled after it."""
+    from tests.fixtures.nodes import node_factory
+    with node_factory() as make:
+        yield make
+
+
+# -- Networking API tests (test_network_api, test_network_compute_api) -------------------
+
+@pytest.fixture
+def api(client, admin_headers, demo_headers):
+    from tests.fixtures.network_api import Api
+    made = Api(client, admin_headers, demo_headers)
+    yield made
+    made.cleanup()
+
+
+# -- real guests (test_libvirt_guest, test_libvirt_network, test_libvirt_e2e) ------------
+# Module-scoped: each module that uses them gets its own libvirtd, state path,
+# image and driver.
+
+@pytest.fixture(scope="module")
+def libvirtd():
+    from tests.fixtures.libvirtd import Libvirtd, Missing
+    if os.geteuid() != 0:
+        pytest.skip("booting guests through qemu:///system needs root")
+    try:
+        daemon = Libvirtd().start()
+    except Missing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture(scope="module")
+def state_path():
+    # Not under pytest's tmp dirs: those are 0700, and QEMU runs as libvirt-qemu.
+    path = tempfile.mkdtemp(prefix="nl-libvirt-test-")
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def tiny_image(state_path):
+    from nova_lite.compute.virt.driver import LocalImage
+    from tests.fixtures.libvirtd import BUILD_IMAGE
+    output = os.path.join(state_path, "images", "_base", "tiny")
+    result = subprocess.run(["bash", BUILD_IMAGE, output], check=False, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == output
+    for directory in (os.path.dirname(output), os.path.dirname(os.path.dirname(output))):
+        os.chmod(directory, 0o755)
+    return LocalImage("tiny", output, "qcow2")
+
+
+@pytest.fixture(scope="module")
+def drv(libvirtd, state_path):
+    from nova_lite.compute.virt.libvirt import virt_type
+    from nova_lite.compute.virt.libvirt.driver import LibvirtDriver
+    from tests.fixtures.libvirtd import conf_overrides
+    values = {(None, "state_path"): state_path,
+              # Its own host name: a nova-lite compute on this machine (devstack)
+              # must not take the test's guests for its own.
+              (None, "host"): f"libvirt-test-{uuid.uuid4().hex[:8]}",
+              ("libvirt", "connection_uri"): "qemu:///system",
+              ("libvirt", "virt_type"): "auto",
+              ("libvirt", "graceful_shutdown_timeout"): 30}
+    with conf_overrides(values):
+        virt_type.reset()
+        driver = LibvirtDriver()
+        yield driver
+        for instance_uuid in driver.list_instances():
+            driver.destroy(instance_uuid)
+        virt_type.reset()

@@ -9,7 +9,8 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import DEMO_PASSWORD, _login
+from tests.fixtures import credentials
+from tests.fixtures.credentials import DEMO_PASSWORD
 from tests.fixtures.images import upload_image
 
 PROJECT = "backend-faults"
@@ -20,7 +21,7 @@ def headers(app):
     """A user in a project of its own: no network, so a server gets no NIC."""
     from nova_lite.db import bootstrap
     bootstrap.ensure_user("faults-user", DEMO_PASSWORD, PROJECT, "member")
-    return _login(app.test_client(), "faults-user", DEMO_PASSWORD, PROJECT)
+    return credentials.login(app.test_client(), "faults-user", DEMO_PASSWORD, PROJECT)
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +30,7 @@ def image_id(app, admin_headers):
 
 
 def login(client, headers, image_id, name):
-    return client.post("/identity/v3/auth/tokens", json={"auth": {"identity": {
-        "methods": ["password"], "password": {"user": {
-            "name": "faults-user", "domain": {"name": "Default"},
-            "password": DEMO_PASSWORD}}},
-        "scope": {"project": {"name": PROJECT, "domain": {"name": "Default"}}}}})
+    return credentials.login_response(client, "faults-user", DEMO_PASSWORD, PROJECT)
 
 
 def list_servers(client, headers, image_id, name):

@@ -10,24 +10,9 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.fixtures.cloud import create_server as create
+from tests.fixtures.cloud import openstack_env, server_status
 from tests.fixtures.waiting import wait_for
-from tests.functional.conftest import openstack_env
-
-
-def server_status(client, server_id):
-    response = client.compute("GET", f"/servers/{server_id}")
-    if response.status_code == 404:
-        return "GONE", None
-    assert response.status_code == 200, response.text
-    return response.json()["server"]["status"], response.json()["server"]
-
-
-def create(client, image_id, name=None, flavor="1", **extra):
-    body = {"server": {"name": name or f"vm-{uuid.uuid4().hex[:6]}", "imageRef": image_id,
-                       "flavorRef": flavor, **extra}}
-    response = client.compute("POST", "/servers", json=body)
-    assert response.status_code == 202, response.text
-    return response.json()["server"]["id"]
 
 
 def usage(cloud):

@@ -11,13 +11,7 @@ from nova_lite.db import actions, claims
 from nova_lite.db import instances as instance_db
 from nova_lite.db.session import reader, transaction
 from nova_lite.objects import states
-from tests.functional.test_scheduler_batch import (  # noqa: F401 - fixture
-    BIG,
-    accounting_errors,
-    counting,
-    instances,
-    nodes,
-)
+from tests.fixtures.nodes import BIG, accounting_errors, counting, instances
 
 
 def placed_on(node_rows, uuids):

@@ -34,11 +34,10 @@ from kombu import Producer
 from nova_lite.conf import CONF
 from nova_lite.rpc import call as call_mod
 from nova_lite.rpc import envelope, publisher, server, topology, transport
-from tests import conftest as root_conftest
-from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD
+from tests.fixtures.bus import dead_letters
+from tests.fixtures.cloud import CloudClient, upload_image
+from tests.fixtures.credentials import ADMIN_PASSWORD, DEMO_PASSWORD, SERVICE_PASSWORD
 from tests.fixtures.waiting import until
-from tests.functional.conftest import CloudClient, upload_image
-from tests.functional.test_rpc import dead_letters
 
 pytestmark = pytest.mark.slow
 
@@ -492,10 +491,8 @@ def fault_cloud(cluster, postgres, configured):
     steps = [["db", "sync"], ["token-key", "create"],
              ["bootstrap", "--admin-password", ADMIN_PASSWORD,
               "--demo-password", DEMO_PASSWORD]]
-    service_password = getattr(root_conftest, "SERVICE_PASSWORD", None)
-    if service_password:
-        steps.append(["user", "create", "nova-lite", "--password", service_password,
-                      "--project", "service", "--role", "admin"])
+    steps.append(["user", "create", "nova-lite", "--password", SERVICE_PASSWORD,
+                  "--project", "service", "--role", "admin"])
     for step in steps:
         done = subprocess.run(manage + step, check=False, capture_output=True, text=True,
                               timeout=120)

@@ -2,51 +2,14 @@
 over HTTP (``live_api``: real PostgreSQL; its servers stay in BUILD, since no
 scheduler or host consumes its vhost and the session's ``cloud`` fixture has a
 database and a vhost of its own)."""
-import json
 import os
 import stat
-import subprocess
-import sys
-import uuid
 
 import pytest
 
-NOVA_LITE = os.path.join(os.path.dirname(sys.executable), "nova-lite")
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.fixtures.cli import NOVA_LITE, as_json, fails, nova_lite, ok, unique
+
 IMAGE_BYTES = os.urandom(3 * 1024 * 1024 + 17)
-
-
-def nova_lite(env, *argv, timeout=60):
-    """Run ``nova-lite ARGV``; never a traceback, whatever happens."""
-    # PYTHONPATH: run this tree's code, whatever copy is installed.
-    env = {**env, "PYTHONPATH": REPO, "COLUMNS": "200"}
-    proc = subprocess.run([NOVA_LITE, *argv], env=env, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
-
-
-def ok(env, *argv, timeout=60):
-    proc = nova_lite(env, *argv, timeout=timeout)
-    assert proc.returncode == 0, proc.stderr
-    return proc
-
-
-def as_json(env, *argv, timeout=60):
-    return json.loads(ok(env, *argv, "-f", "json", timeout=timeout).stdout)
-
-
-def fails(env, *argv, timeout=60):
-    """Run a command that must fail: exit 1 and one ``Error:`` line on stderr."""
-    proc = nova_lite(env, *argv, timeout=timeout)
-    assert proc.returncode == 1, (proc.stdout, proc.stderr)
-    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, proc.stderr
-    return errors[0]
-
-
-def unique(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="module")

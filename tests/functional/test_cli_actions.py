@@ -9,9 +9,8 @@ import os
 
 import pytest
 
-from tests.functional.conftest import openstack_env
-from tests.functional.test_cli import NOVA_LITE, as_json, fails, ok, unique
-from tests.functional.test_server_actions import settle
+from tests.fixtures.cli import NOVA_LITE, as_json, fails, ok, unique
+from tests.fixtures.cloud import openstack_env, settle
 
 WAIT = ("--wait", "--timeout", "60")
 

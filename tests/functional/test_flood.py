@@ -25,7 +25,7 @@ import os
 
 import pytest
 
-from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD
+from tests.fixtures.credentials import ADMIN_PASSWORD, DEMO_PASSWORD
 from tests.fixtures.tools import load_flood
 
 SERVERS, HOSTS, CLIENTS = (int(v) for v in os.environ.get(

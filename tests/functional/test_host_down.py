@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from nova_lite.db import instances
 from nova_lite.db.session import reader, transaction
-from tests.functional.test_scheduler_claims import make_node
+from tests.fixtures.nodes import make_node
 
 
 def down(host):

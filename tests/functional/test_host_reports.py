@@ -8,7 +8,7 @@ from sqlalchemy import text
 from nova_lite.compute.virt.sim import fleet
 from nova_lite.conductor import host_reports
 from nova_lite.db.session import reader, transaction
-from tests.functional.test_scheduler_batch import counting
+from tests.fixtures.nodes import counting
 
 
 def rows(prefix):

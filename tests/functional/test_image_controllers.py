@@ -14,8 +14,8 @@ import pytest
 
 from tests.fixtures import ports
 from tests.fixtures.services import Cloud
-from tests.functional.conftest import CloudClient, upload_image
-from tests.conftest import ADMIN_PASSWORD
+from tests.fixtures.cloud import CloudClient, upload_image
+from tests.fixtures.credentials import ADMIN_PASSWORD
 
 OCTET = {"Content-Type": "application/octet-stream"}
 

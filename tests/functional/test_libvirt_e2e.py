@@ -16,10 +16,10 @@ import types
 
 import pytest
 
-from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD, SERVICE_PASSWORD
-from tests.functional.conftest import CloudClient, upload_image
-from tests.functional.test_boot_e2e import server_status, wait_for
-from tests.functional.test_libvirt_guest import BUILD_IMAGE, libvirtd  # noqa: F401
+from tests.fixtures.cloud import CloudClient, server_status, upload_image
+from tests.fixtures.credentials import ADMIN_PASSWORD, DEMO_PASSWORD, SERVICE_PASSWORD
+from tests.fixtures.libvirtd import BUILD_IMAGE
+from tests.fixtures.waiting import wait_for
 
 PREFIX = "nova-lite-"
 MEMORY_MB = 128
@@ -35,7 +35,7 @@ def domain_state(server_id):
 
 
 @pytest.fixture(scope="module")
-def libvirt_cloud(libvirtd, postgres, rabbit, configured):  # noqa: F811
+def libvirt_cloud(libvirtd, postgres, rabbit, configured):
     from tests.fixtures.services import Cloud, script
     state = tempfile.mkdtemp(prefix="nl-libvirt-cloud-")
     os.chmod(state, 0o755)                  # QEMU runs as libvirt-qemu

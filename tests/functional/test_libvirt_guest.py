@@ -8,96 +8,17 @@ No PostgreSQL or RabbitMQ: the driver never touches them.
 
 The tests run in file order on one module-scoped guest.
 """
-import base64
 import os
-import shutil
-import subprocess
-import tempfile
 import time
-import uuid
 
 import pytest
 
 from nova_lite.compute.virt.driver import LocalImage
 from nova_lite.objects import states
-from tests.fixtures.libvirtd import Libvirtd, Missing, conf_overrides
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD_IMAGE = os.path.join(ROOT, "devstack", "tools", "build-image.sh")
-BOOT_SECONDS = 60
-MEMORY_MB = 112
+from tests.fixtures.libvirtd import BOOT_SECONDS, instance
+from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(900)
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.25)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
-
-
-@pytest.fixture(scope="module")
-def libvirtd():
-    if os.geteuid() != 0:
-        pytest.skip("booting guests through qemu:///system needs root")
-    try:
-        daemon = Libvirtd().start()
-    except Missing as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield daemon
-    daemon.stop()
-
-
-@pytest.fixture(scope="module")
-def state_path():
-    # Not under pytest's tmp dirs: those are 0700, and QEMU runs as libvirt-qemu.
-    path = tempfile.mkdtemp(prefix="nl-libvirt-test-")
-    os.chmod(path, 0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def tiny_image(state_path):
-    output = os.path.join(state_path, "images", "_base", "tiny")
-    result = subprocess.run(["bash", BUILD_IMAGE, output], check=False, capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().splitlines()[-1] == output
-    for directory in (os.path.dirname(output), os.path.dirname(os.path.dirname(output))):
-        os.chmod(directory, 0o755)
-    return LocalImage("tiny", output, "qcow2")
-
-
-@pytest.fixture(scope="module")
-def drv(libvirtd, state_path):
-    from nova_lite.compute.virt.libvirt import virt_type
-    from nova_lite.compute.virt.libvirt.driver import LibvirtDriver
-    values = {(None, "state_path"): state_path,
-              # Its own host name: a nova-lite compute on this machine (devstack)
-              # must not take the test's guests for its own.
-              (None, "host"): f"libvirt-test-{uuid.uuid4().hex[:8]}",
-              ("libvirt", "connection_uri"): "qemu:///system",
-              ("libvirt", "virt_type"): "auto",
-              ("libvirt", "graceful_shutdown_timeout"): 30}
-    with conf_overrides(values):
-        virt_type.reset()
-        driver = LibvirtDriver()
-        yield driver
-        for instance_uuid in driver.list_instances():
-            driver.destroy(instance_uuid)
-        virt_type.reset()
-
-
-def instance(name):
-    user_data = base64.b64encode(f"hello from {name}\nsecond line\n".encode()).decode()
-    return {"uuid": str(uuid.uuid4()), "name": name, "instance_name": name, "vcpus": 1,
-            "memory_mb": MEMORY_MB, "root_gb": 1, "ephemeral_gb": 0, "metadata": {"k": "v"},
-            "user_data": user_data, "key_name": None, "key_data": None, "project_id": "p"}
 
 
 def banners(drv, inst):
@@ -105,8 +26,8 @@ def banners(drv, inst):
 
 
 def wait_for_banner(drv, inst, count=1):
-    wait_for(lambda: banners(drv, inst) >= count, BOOT_SECONDS,
-             f"boot banner #{count} of {inst['name']}")
+    wait_for(lambda: banners(drv, inst) >= count, bool, BOOT_SECONDS,
+             what=f"boot banner #{count} of {inst['name']}")
 
 
 @pytest.fixture(scope="module")
@@ -126,15 +47,16 @@ def test_spawn_boots_to_the_banner_with_the_config_drive(drv, guest):
     wait_for_banner(drv, guest)
     print(f"spawn {guest['spawn_seconds']:.1f} s, then banner after "
           f"{time.monotonic() - started:.1f} s")
-    wait_for(lambda: "user-data:" in drv.console_output(guest["uuid"]), 10, "user data line")
+    wait_for(lambda: "user-data:" in drv.console_output(guest["uuid"]), bool, 10,
+             what="user data line")
     output = drv.console_output(guest["uuid"])
     assert "config-drive: guest-one" in output
     assert "user-data: hello from guest-one" in output
 
 
 def test_power_off_is_graceful_and_power_on_boots_again(drv, guest):
-    wait_for(lambda: "nova-lite guest ready" in drv.console_output(guest["uuid"]),
-             BOOT_SECONDS, "the guest to be ready")
+    wait_for(lambda: "nova-lite guest ready" in drv.console_output(guest["uuid"]), bool,
+             BOOT_SECONDS, what="the guest to be ready")
     drv.power_off(guest["uuid"])
     assert drv.power_state(guest["uuid"]) == states.SHUTDOWN
     assert "ACPI power button, powering off" in drv.console_output(guest["uuid"])

@@ -20,30 +20,15 @@ import uuid
 import pytest
 
 from tests.fixtures import network_info as ni
-from tests.fixtures.libvirtd import conf_overrides
-from tests.functional.test_libvirt_guest import (  # noqa: F401 - fixtures
-    BOOT_SECONDS,
-    drv,
-    instance,
-    libvirtd,
-    state_path,
-    tiny_image,
-    wait_for,
-)
-from tests.functional.test_network_dataplane import (
-    TOOLS,
-    blocked,
-    free_octet,
-    pings_soon,
-    sh,
-    which,
-)
+from tests.fixtures.dataplane import TOOLS, blocked, free_octet, pings_soon, sh, which
+from tests.fixtures.libvirtd import BOOT_SECONDS, conf_overrides, instance
+from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture(scope="module")
-def network(drv):  # noqa: F811 - drv sets CONF.state_path for both
+def network(drv):  # drv sets CONF.state_path for both
     missing = [f"{tool} ({package})" for tool, package in TOOLS.items() if not which(tool)]
     if missing:
         pytest.skip("missing: " + ", ".join(missing))
@@ -71,7 +56,7 @@ def network(drv):  # noqa: F811 - drv sets CONF.state_path for both
 
 
 def test_guest_gets_its_address_by_dhcp_and_its_security_group_is_enforced(
-        drv, tiny_image, network):  # noqa: F811
+        drv, tiny_image, network):
     from nova_lite.network.host import plug
     inst = instance("net-guest")
     vif = ni.vif([network["address"]], [network["subnet"]], bridge=network["bridge"],
@@ -81,8 +66,8 @@ def test_guest_gets_its_address_by_dhcp_and_its_security_group_is_enforced(
     drv.spawn(inst, tiny_image)
     lease = f"network: eth0 {network['address']}/24"
     wait_for(lambda: lease in drv.console_output(inst["uuid"])
-             or "got no DHCP lease" in drv.console_output(inst["uuid"]),
-             BOOT_SECONDS, "the guest's DHCP lease on its console")
+             or "got no DHCP lease" in drv.console_output(inst["uuid"]), bool,
+             BOOT_SECONDS, what="the guest's DHCP lease on its console")
     output = drv.console_output(inst["uuid"])
     assert lease in output, output[-2000:]
     assert os.path.exists(f"/sys/class/net/{vif['tap']}/brport")     # libvirt's tap

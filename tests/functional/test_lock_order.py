@@ -12,8 +12,7 @@ from sqlalchemy import text
 from nova_lite.db import allocations, build_results
 from nova_lite.db import instances as instance_db
 from nova_lite.db.session import transaction
-from tests.functional.test_scheduler_batch import instances
-from tests.functional.test_scheduler_claims import make_node
+from tests.fixtures.nodes import instances, make_node
 
 
 def test_a_delete_and_a_terminate_report_of_one_instance_do_not_deadlock(configured):

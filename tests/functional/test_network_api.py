@@ -8,94 +8,12 @@ every test uses CIDRs of its own under 10.100.0.0/14 / fd00:100::/32 and
 deletes what it made (leftover networks would change what 'auto' picks for
 servers elsewhere)."""
 import ipaddress
-import itertools
 import uuid
 
 import pytest
-from sqlalchemy import text
 
-NET = "/network/v2.0"
-_blocks = itertools.count(1)
-
-
-def cidr24():
-    """A /24 of its own for each caller: 10.100.N.0/24 (N < 1024 over 4 octets)."""
-    n = next(_blocks)
-    return f"10.{100 + n // 256}.{n % 256}.0/24"
-
-
-def unique(prefix="t"):
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-class Api:
-    """Calls /network/v2.0 and checks status codes and NeutronError bodies;
-    remembers what it made so the test can drop it all at the end."""
-
-    def __init__(self, client, admin_headers, demo_headers):
-        self.client = client
-        self.headers = {"admin": admin_headers, "demo": demo_headers}
-        self.made = []
-
-    def call(self, method, path, expect, as_="demo", body=None, query=None):
-        response = self.client.open(NET + path, method=method, json=body,
-                                    headers=self.headers[as_], query_string=query)
-        text_body = response.get_data(as_text=True)
-        assert response.status_code == expect, f"{method} {path}: {text_body}"
-        assert response.status_code < 500
-        if expect >= 400:
-            error = response.json["NeutronError"]
-            assert set(error) == {"type", "message", "detail"} and error["message"]
-            return error
-        return response.json if text_body else None
-
-    def get(self, path, expect=200, as_="demo", **query):
-        return self.call("GET", path, expect, as_, query=query or None)
-
-    def post(self, path, body, expect=201, as_="demo"):
-        result = self.call("POST", path, expect, as_, body)
-        if expect == 201:
-            ((_, value),) = result.items()
-            self.made.append((path, value["id"]))
-            return value
-        return result
-
-    def put(self, path, body, expect=200, as_="demo"):
-        result = self.call("PUT", path, expect, as_, body)
-        return next(iter(result.values())) if expect == 200 else result
-
-    def delete(self, path, expect=204, as_="demo"):
-        return self.call("DELETE", path, expect, as_)
-
-    # shortcuts
-    def network(self, as_="demo", **attrs):
-        attrs.setdefault("name", unique("net"))
-        return self.post("/networks", {"network": attrs}, as_=as_)
-
-    def subnet(self, network_id, cidr, as_="demo", **attrs):
-        body = {"network_id": network_id, "cidr": cidr,
-                "ip_version": ipaddress.ip_network(cidr).version, **attrs}
-        return self.post("/subnets", {"subnet": body}, as_=as_)
-
-    def port(self, network_id, as_="demo", expect=201, **attrs):
-        return self.post("/ports", {"port": {"network_id": network_id, **attrs}},
-                         expect=expect, as_=as_)
-
-    def cleanup(self):
-        order = ["/floatingips", "/ports", "/security-group-rules", "/subnets",
-                 "/security-groups", "/networks"]
-        for kind in order:
-            for path, ident in reversed(self.made):
-                if path == kind:
-                    self.client.delete(f"{NET}{path}/{ident}",
-                                       headers=self.headers["admin"])
-
-
-@pytest.fixture
-def api(client, admin_headers, demo_headers):
-    made = Api(client, admin_headers, demo_headers)
-    yield made
-    made.cleanup()
+from tests.fixtures.credentials import DEMO_PASSWORD, login_response
+from tests.fixtures.network_api import NET, cidr24, outbox_changes, outbox_mark, unique
 
 
 @pytest.fixture
@@ -112,21 +30,6 @@ def usage(subnet_id):
     from nova_lite.network import ipam
     with reader() as session:
         return ipam.usage(session, subnet_id)
-
-
-def outbox_changes(since):
-    """The network_changed messages written after outbox id ``since``."""
-    from nova_lite.db.session import reader
-    with reader() as session:
-        return [row[0]["args"] for row in session.execute(text(
-            "SELECT body FROM outbox WHERE id > :since AND body->>'method' = "
-            "'network_changed' ORDER BY id"), {"since": since})]
-
-
-def outbox_mark():
-    from nova_lite.db.session import reader
-    with reader() as session:
-        return session.execute(text("SELECT coalesce(max(id), 0) FROM outbox")).scalar()
 
 
 # -- discovery ---------------------------------------------------------------------------
@@ -152,10 +55,8 @@ def test_version_discovery_resources_and_extensions(client, demo_headers):
 
 
 def test_catalog_lists_the_network_service(client):
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": "demo", "domain": {"name": "Default"}, "password": "demo-secret"}}},
-        "scope": {"project": {"name": "demo", "domain": {"name": "Default"}}}}}
-    catalog = client.post("/identity/v3/auth/tokens", json=body).json["token"]["catalog"]
+    response = login_response(client, "demo", DEMO_PASSWORD, "demo")
+    catalog = response.json["token"]["catalog"]
     (network,) = [s for s in catalog if s["type"] == "network"]
     assert network["name"] == "neutron"
     assert {e["url"] for e in network["endpoints"]} == {"http://localhost/network"}

@@ -8,22 +8,9 @@ import uuid
 import pytest
 
 from tests.fixtures.images import upload_image
-from tests.functional.test_network_api import (
-    Api,
-    cidr24,
-    outbox_changes,
-    outbox_mark,
-    unique,
-)
+from tests.fixtures.network_api import cidr24, outbox_changes, outbox_mark, unique
 
 COMPUTE = "/compute/v2.1"
-
-
-@pytest.fixture
-def api(client, admin_headers, demo_headers):
-    made = Api(client, admin_headers, demo_headers)
-    yield made
-    made.cleanup()
 
 
 def call(client, headers, method, path, expect, body=None):

@@ -32,56 +32,19 @@ import uuid
 import pytest
 
 from tests.fixtures import network_info as ni, udhcpc
+from tests.fixtures.dataplane import (
+    TOOLS,
+    blocked,
+    free_octet,
+    pings,
+    pings_soon,
+    sh,
+    which,
+)
 from tests.fixtures.libvirtd import conf_overrides
+from tests.fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.timeout(300)
-TOOLS = {"ip": "iproute2", "nft": "nftables", "dnsmasq": "dnsmasq-base",
-         "busybox": "busybox-static", "ping": "iputils-ping"}
-
-
-def which(tool):
-    return shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
-
-
-def sh(*argv, check=True, timeout=30):
-    result = subprocess.run([str(a) for a in argv], capture_output=True, text=True,
-                            timeout=timeout, check=False)
-    if check and result.returncode:
-        raise AssertionError(f"{' '.join(map(str, argv))}: {result.stderr or result.stdout}")
-    return result
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
-
-
-def pings(address, netns=None, count=1, wait=1):
-    ping = ["ping", "-6" if ":" in address else "-4", "-n", "-c", count, "-W", wait, address]
-    argv = ["ip", "netns", "exec", netns, *ping] if netns else ping
-    return sh(*argv, check=False).returncode == 0
-
-
-def pings_soon(address, netns=None, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not pings(address, netns):
-        if time.monotonic() > deadline:
-            return False
-    return True
-
-
-def blocked(address, netns=None):
-    """No answer to two pings within a second (an allowed one takes milliseconds)."""
-    ping = ["ping", "-6" if ":" in address else "-4", "-n", "-c", "2", "-i", "0.2",
-            "-W", "1", address]
-    argv = ["ip", "netns", "exec", netns, *ping] if netns else ping
-    return sh(*argv, check=False).returncode != 0
 
 
 def tcp_open(address, port, netns=None, timeout=2):
@@ -91,14 +54,6 @@ def tcp_open(address, port, netns=None, timeout=2):
     if netns:
         argv = ["ip", "netns", "exec", netns, *argv]
     return sh(*argv, check=False, timeout=timeout + 10).returncode == 0
-
-
-def free_octet(prefix):
-    """An x (100..250) such that <prefix>.x.0/24 is not in use on this host."""
-    used = sh("ip", "-4", "route", "show", "table", "all").stdout + \
-        sh("ip", "-4", "addr").stdout
-    candidates = [x for x in range(100, 251) if f"{prefix}.{x}." not in used]
-    return random.choice(candidates)
 
 
 class Env:
@@ -280,8 +235,8 @@ def test_plug_makes_the_bridge_and_dhcp_gives_the_guest_its_address(env, guest):
 
 
 def test_router_advertisements_give_the_guest_its_slaac_address(env, guest):
-    wait_for(lambda: guest["address6"] in ipv6_addresses(guest["netns"]), 20,
-             f"SLAAC address {guest['address6']} in the guest")
+    wait_for(lambda: guest["address6"] in ipv6_addresses(guest["netns"]), bool, 20,
+             interval=0.2, what=f"SLAAC address {guest['address6']} in the guest")
 
 
 # -- security groups ----------------------------------------------------------------
@@ -289,7 +244,8 @@ def test_a_group_without_icmp_blocks_ping_and_allows_only_its_tcp_port(env, gues
     table = nft_table(env.table)
     assert f'{guest["address4"]} . "{env.bridge}"' in table
     env.listen(guest["netns"], 22, 2222)
-    wait_for(lambda: tcp_open(guest["address4"], 22), 10, "TCP 22 open in the guest")
+    wait_for(lambda: tcp_open(guest["address4"], 22), bool, 10, interval=0.2,
+             what="TCP 22 open in the guest")
     assert not tcp_open(guest["address4"], 2222)
     assert not tcp_open(guest["address6"], 22)                 # an IPv4 rule
     assert blocked(guest["address4"])
@@ -364,7 +320,8 @@ def test_egress_rules_apply_to_what_the_guest_sends(env, guest):
     port = 40000 + random.randrange(20000)
     env.listen(None, port)
     # The host's services are out of a guest's reach (only DHCP, ICMP and ND are not).
-    wait_for(lambda: tcp_open("127.0.0.1", port), 10, "the host listener")
+    wait_for(lambda: tcp_open("127.0.0.1", port), bool, 10, interval=0.2,
+             what="the host listener")
     assert not tcp_open(env.gateway4, port, netns=guest["netns"])
     assert pings(env.gateway4, guest["netns"])
     # No egress rule: the guest cannot even ping its gateway.
@@ -448,7 +405,7 @@ def test_unplug_removes_the_instances_entries(env, guest):
 def test_restore_rebuilds_what_the_host_lost(env, guest):
     from nova_lite.network.host import plug
     os.kill(dnsmasq_pid(), 9)
-    wait_for(lambda: dnsmasq_pid() is None, 10, "dnsmasq to die")
+    wait_for(lambda: dnsmasq_pid() is None, bool, 10, interval=0.2, what="dnsmasq to die")
     sh("nft", "delete", "table", "inet", env.table)
     plug.restore()
     assert dnsmasq_pid() is not None

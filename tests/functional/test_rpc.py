@@ -9,6 +9,7 @@ import pytest
 from kombu import Producer
 
 from nova_lite.rpc import envelope, publisher, server, topology, transport
+from tests.fixtures.bus import dead_letters
 from tests.fixtures.waiting import until, wait_for
 
 
@@ -46,20 +47,6 @@ def publish_raw(topic, body):
         topology.declare(channel, topic)
         Producer(channel).publish(body, exchange=topology.exchange(), routing_key=topic,
                                   content_type="application/json", content_encoding="utf-8")
-
-
-def dead_letters(topic):
-    """(body, reason) of every message in the topic's .dlq (consumed)."""
-    found = []
-    with transport.connect() as conn:
-        queue = topology.dead_letter_queue(topic)(conn.channel())
-        while True:
-            message = queue.get(no_ack=True)
-            if message is None:
-                return found
-            body = message.body
-            body = body.encode() if isinstance(body, str) else bytes(body)
-            found.append((body, message.headers.get(server.REASON_HEADER)))
 
 
 def test_casts_are_handled(topic):

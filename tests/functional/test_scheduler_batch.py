@@ -5,79 +5,15 @@ double-book, and a multi-create is placed all or nothing.
 Requests here ask for hundreds of vCPUs, so only the test's own nodes fit
 them, whatever other tests registered in the shared database."""
 import concurrent.futures
-import contextlib
 import uuid
 
-import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
-from nova_lite.db import actions, claims, models
-from nova_lite.db.session import get_engine, reader, transaction
+from nova_lite.db import claims, models
+from nova_lite.db.session import reader, transaction
 from nova_lite.objects import states
 from nova_lite.scheduler import batch
-from tests.functional.test_scheduler_claims import make_node
-
-BIG = 300          # vCPUs per test instance: a node of 1000 holds three
-
-
-@pytest.fixture
-def nodes():
-    """nodes(tag, count): compute nodes for one test, disabled after it."""
-    tags = []
-
-    def make(tag, count, vcpus=1000):
-        tags.append(tag)
-        return [make_node(f"{tag}-{n}", vcpus=vcpus, memory_mb=1 << 20, disk=100000)
-                for n in range(count)]
-
-    yield make
-    with transaction() as session:
-        for tag in tags:
-            session.execute(text("UPDATE services SET disabled = true WHERE host LIKE :t"),
-                            {"t": f"{tag}-%"})
-
-
-def instances(count, reservation=None, vcpus=BIG, name="vm"):
-    reservation = reservation or "r-" + uuid.uuid4().hex[:8]
-    made = []
-    with transaction() as session:
-        for index in range(count):
-            row = models.Instance(
-                uuid=str(uuid.uuid4()), name=f"{name}-{index + 1}" if count > 1 else name,
-                project_id="p-batch", user_id="u-batch", flavor_id="x", flavor={},
-                vcpus=vcpus, memory_mb=64, root_gb=1, reservation_id=reservation,
-                launch_index=index, vm_state=states.BUILDING,
-                task_state=states.SCHEDULING)
-            session.add(row)
-            actions.start(session, row.uuid, "create", {"request_id": "req-batch"})
-            made.append(row.uuid)
-    return made
-
-
-@contextlib.contextmanager
-def counting():
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
-def accounting_errors():
-    with reader() as session:
-        return session.execute(text(
-            "SELECT n.host FROM compute_nodes n LEFT JOIN (SELECT node_id, sum(vcpus) v, "
-            "sum(memory_mb) m, sum(disk_gb) d, count(*) c FROM allocations GROUP BY node_id) a "
-            "ON a.node_id = n.id WHERE n.vcpus_used <> coalesce(a.v, 0) "
-            "OR n.memory_mb_used <> coalesce(a.m, 0) OR n.local_gb_used <> coalesce(a.d, 0) "
-            "OR n.running_vms <> coalesce(a.c, 0) "
-            "OR n.vcpus_used > n.vcpus * n.cpu_allocation_ratio")).all()
+from tests.fixtures.nodes import BIG, accounting_errors, counting, instances, make_node
 
 
 def states_of(uuids):

@@ -7,11 +7,12 @@ import uuid
 import pytest
 from sqlalchemy import delete, select, text
 
-from nova_lite.db import allocations, models, services
+from nova_lite.db import allocations, models
 from nova_lite.db.session import reader, transaction
 from nova_lite.scheduler import candidates
 from nova_lite.scheduler import claim as claim_mod
 from nova_lite.scheduler.request import HostState, Request
+from tests.fixtures.nodes import make_node
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -23,19 +24,6 @@ def phantom_nodes_go_down(configured):
     with transaction() as session:
         session.execute(text("UPDATE services SET disabled = true "
                              "WHERE host ~ '^(race|rel|big|small|down|dup)-[0-9a-f]{6}$'"))
-
-
-def make_node(host, vcpus=4, memory_mb=4096 + 512, disk=100, up=True):
-    with transaction() as session:
-        services.upsert_compute_node(session, host, {
-            "hypervisor_hostname": host, "hypervisor_type": "fake", "vcpus": vcpus,
-            "memory_mb": memory_mb, "local_gb": disk, "cpu_allocation_ratio": 1.0,
-            "ram_allocation_ratio": 1.0, "disk_allocation_ratio": 1.0,
-            "reserved_host_memory_mb": 512, "reserved_host_disk_mb": 0})
-        if up:
-            services.heartbeat(session, host, "nova-lite-compute", f"compute.{host}")
-        return session.scalars(select(models.ComputeNode.id)
-                               .where(models.ComputeNode.host == host)).one()
 
 
 def node(node_id):

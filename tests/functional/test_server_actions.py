@@ -4,19 +4,15 @@ actions in the wrong state get 409; console output comes back over an RPC
 call; createImage produces an active image."""
 import pytest
 
-from tests.functional.test_boot_e2e import create, server_status, wait_for
+from tests.fixtures.cloud import create_server as create
+from tests.fixtures.cloud import server_status, settle
+from tests.fixtures.waiting import wait_for
 
 
 def act(client, server_id, body, expect=202):
     response = client.compute("POST", f"/servers/{server_id}/action", json=body)
     assert response.status_code == expect, response.text
     return response
-
-
-def settle(client, server_id):
-    """Wait until no task runs; return the server."""
-    return wait_for(lambda: server_status(client, server_id)[1],
-                    lambda s: s is not None and s["OS-EXT-STS:task_state"] is None)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from nova_lite.rpc import casts
-from tests.conftest import DEMO_PASSWORD, _login
+from tests.fixtures.credentials import DEMO_PASSWORD, login
 from tests.fixtures.images import upload_image
 
 PROJECT = "hotpath"
@@ -32,7 +32,7 @@ def headers(app):
     """A user in a project of its own: no network, so no NIC ('auto' finds none)."""
     from nova_lite.db import bootstrap
     bootstrap.ensure_user("hotpath-user", DEMO_PASSWORD, PROJECT, "member")
-    return _login(app.test_client(), "hotpath-user", DEMO_PASSWORD, PROJECT)
+    return login(app.test_client(), "hotpath-user", DEMO_PASSWORD, PROJECT)
 
 
 @pytest.fixture(scope="module")

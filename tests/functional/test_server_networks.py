@@ -4,17 +4,15 @@ addresses held exactly while the server lives and freed on delete and on a
 failed build, and a whole request refused (nothing written) when a network
 has no room. Real services (fake virt driver), real PostgreSQL."""
 import ipaddress
-import time
 import uuid
 
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import DEMO_PASSWORD
 from tests.fixtures import networks
+from tests.fixtures.cloud import CloudClient, server_status
+from tests.fixtures.credentials import DEMO_PASSWORD
 from tests.fixtures.waiting import wait_for
-from tests.functional.conftest import CloudClient
-from tests.functional.test_boot_e2e import server_status
 
 PROJECT = "nettest"
 

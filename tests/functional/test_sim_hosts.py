@@ -4,9 +4,9 @@ the whole stack (API, conductor, scheduler as real processes)."""
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.fixtures.cloud import CloudClient, upload_image
+from tests.fixtures.credentials import ADMIN_PASSWORD, DEMO_PASSWORD
 from tests.fixtures.waiting import wait_for
-from tests.functional.conftest import CloudClient, upload_image
-from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD
 
 HOSTS = 20
 
