@@ -8,6 +8,11 @@ Fixtures:
   app, client     the API's Flask app and its test client (in-process)
   admin_headers   X-Auth-Token headers for admin (admin project) / demo (demo project)
   demo_headers
+  live_api        the in-process API over HTTP (tests.fixtures.live_api.LiveAPI)
+
+Only fixtures here: helpers live in tests/fixtures/ (the users' passwords and
+the one login in tests.fixtures.credentials), and no module imports a conftest
+(tests/unit/test_test_layout.py).
 """
 import os
 import tempfile
@@ -21,12 +26,6 @@ from tests.fixtures.credentials import (
     SERVICE_PASSWORD,
     login,
 )
-
-
-def _need(path, package):
-    if not os.path.exists(path):
-        pytest.fail(f"{path} is missing: install the Debian package {package} "
-                    "(tools/run-tests.sh does)", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +43,9 @@ def postgres():
 @pytest.fixture(scope="session")
 def rabbit():
     from tests.fixtures.rabbitmq import SERVER, RabbitServer
-    _need(SERVER, "rabbitmq-server")
+    if not os.path.exists(SERVER):
+        pytest.fail(f"{SERVER} is missing: install the Debian package rabbitmq-server "
+                    "(tools/run-tests.sh does)", pytrace=False)
     server = RabbitServer().start()
     yield server
     server.stop()

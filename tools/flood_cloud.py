@@ -12,7 +12,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-ADMIN_PASSWORD = "admin-secret"     # what --start-cloud bootstraps (tests/conftest.py)
+# What --start-cloud bootstraps (tests/fixtures/credentials.py).
+ADMIN_PASSWORD = "admin-secret"
 DEMO_PASSWORD = "demo-secret"
 
 
