@@ -2,6 +2,8 @@
 
     versions   GET /compute/, /compute/v2.1
     flavors    /flavors, /flavors/detail, /flavors/{id}, os-extra_specs
+    flavor_access  /flavors/{id}/os-flavor-access, /flavors/{id}/action
+                   (add/removeTenantAccess)
     keypairs   /os-keypairs
     servers    /servers, /servers/detail, /servers/{id}   (views in server_views)
     server_actions    /servers/{id}/action (stop, start, reboot, pause, ..., createImage,
@@ -22,6 +24,7 @@ to the workers through the outbox, and the handler answers 202 at once.
 import flask
 
 from nova_lite.api.compute import (
+    flavor_access,
     flavors,
     floating_ips,
     images,
@@ -40,7 +43,7 @@ from nova_lite.api.compute import (
 
 def blueprint():
     bp = flask.Blueprint("compute", __name__, url_prefix="/compute")
-    for module in (versions, flavors, keypairs, servers, server_actions, instance_actions,
+    for module in (versions, flavors, flavor_access, keypairs, servers, server_actions, instance_actions,
                    images, server_security_groups, networks, floating_ips,
                    security_groups, security_group_rules, interfaces):
         module.register(bp)

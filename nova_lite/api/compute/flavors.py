@@ -1,4 +1,8 @@
-"""Flavors: list, detail, show for everyone; create and delete for admins."""
+"""Flavors: list, detail, show for everyone; create and delete for admins.
+
+A private flavor is seen only by admins and the projects granted it
+(flavor_access, nova_lite/db/flavors.py); to anyone else it is 404 as a
+flavorid nobody made, in show, list markers and os-extra_specs alike."""
 import uuid
 
 import flask
@@ -8,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from nova_lite import exception
 from nova_lite.api import context, links, pagination, validation
 from nova_lite.api.compute import flavor_cache
+from nova_lite.db import flavors as flavor_db
 from nova_lite.db import models
 from nova_lite.db.session import reader, transaction
 
@@ -72,22 +77,16 @@ def _int_arg(name):
         raise exception.Invalid(f"Invalid {name} filter [{raw}]") from None
 
 
-def find(session, flavorid):
-    flavor = session.scalars(select(models.Flavor)
-                             .where(models.Flavor.flavorid == str(flavorid))).first()
-    if flavor is None:
-        raise exception.NotFound(f"Flavor {flavorid} could not be found.")
-    return flavor
+def find(session, flavorid, for_update=False):
+    """The flavor the caller may see, or 404 as for a nonexistent one."""
+    ctx = context.current()
+    return flavor_db.find(session, flavorid, ctx.project_id, ctx.is_admin, for_update)
 
 
 def _list(detail):
     ctx = context.current()
-    query = select(models.Flavor)
-    is_public = _bool_arg("is_public")
-    if not ctx.is_admin:
-        query = query.where(models.Flavor.is_public.is_(True))
-    elif is_public in (True, False):
-        query = query.where(models.Flavor.is_public.is_(is_public))
+    is_public = _bool_arg("is_public") if ctx.is_admin else None
+    query = flavor_db.listed(select(models.Flavor), ctx.project_id, ctx.is_admin, is_public)
     for arg, column in (("minRam", models.Flavor.memory_mb),
                         ("minDisk", models.Flavor.root_gb)):
         value = _int_arg(arg)
@@ -105,8 +104,11 @@ def _list(detail):
     marker = pagination.marker()
     with reader() as session:
         if marker:
-            mark = session.scalars(select(models.Flavor)
-                                   .where(models.Flavor.flavorid == marker)).first()
+            # Only a flavor the caller may see marks a page: another
+            # project's private flavor is "not found" as a random id is.
+            mark = session.scalars(flavor_db.visible(
+                select(models.Flavor).where(models.Flavor.flavorid == marker),
+                ctx.project_id, ctx.is_admin)).first()
             if mark is None:
                 raise exception.Invalid(f"marker [{marker}] not found")
             mark_value = getattr(mark, column.key)

@@ -19,6 +19,7 @@ from nova_lite.api import validation
 from nova_lite.api.compute import flavor_cache
 from nova_lite.api.image import queries as image_queries
 from nova_lite.db import actions, models
+from nova_lite.db import flavors as flavor_db
 from nova_lite.db import instances as instance_db
 from nova_lite.network import instance_ports
 from nova_lite.objects import states
@@ -72,10 +73,14 @@ SCHEMA = {
 }
 
 
-def _flavor(session, flavor_ref):
+def _flavor(session, context, flavor_ref):
+    """The flavor asked for, if this caller may boot it: a private flavor not
+    granted to its project is refused exactly as a nonexistent one."""
     flavorid = str(flavor_ref).rstrip("/").rsplit("/", 1)[-1]
     flavor = flavor_cache.lookup(session, flavorid)
-    if flavor is None or flavor.disabled:
+    if (flavor is None or flavor.disabled
+            or not (flavor.is_public or context.is_admin
+                    or flavor_db.granted(session, flavor.pk, context.project_id))):
         raise exception.Invalid(f"Flavor {flavorid} could not be found.")
     return flavor
 
@@ -160,7 +165,7 @@ def create(session, context, body):
     each server's ports."""
     spec = body["server"]
     count = _counts(spec)
-    flavor = _flavor(session, spec["flavorRef"])
+    flavor = _flavor(session, context, spec["flavorRef"])
     image = _image(session, context, spec.get("imageRef"))
     _check_fit(flavor, image)
     keypair = _keypair(session, context, spec.get("key_name"))

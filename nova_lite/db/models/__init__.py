@@ -3,7 +3,8 @@ migration in migrations/versions/.
 
   base       Base, Timestamps, utcnow, new_uuid
   identity   Project, User, RoleAssignment
-  compute    Flavor, KeyPair, Image, ImageChunk, Service, ComputeNode, Allocation,
+  compute    Flavor, FlavorProject, KeyPair, Image, ImageChunk, Service,
+             ComputeNode, Allocation,
              Instance, InstanceFault, InstanceAction, InstanceActionEvent
   network    Network, Subnet, IpAllocation, Port, FloatingIP,
              SecurityGroup, SecurityGroupRule, PortSecurityGroup,
@@ -16,6 +17,7 @@ from nova_lite.db.models.compute import (
                                          Allocation,
                                          ComputeNode,
                                          Flavor,
+                                         FlavorProject,
                                          Image,
                                          ImageChunk,
                                          Instance,
@@ -47,6 +49,7 @@ __all__ = [
                                          "Base",
                                          "ComputeNode",
                                          "Flavor",
+                                         "FlavorProject",
                                          "FloatingIP",
                                          "Image",
                                          "ImageChunk",

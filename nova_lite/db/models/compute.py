@@ -37,6 +37,17 @@ class Flavor(Timestamps, Base):
     extra_specs: Mapped[dict] = mapped_column(default=dict)
 
 
+class FlavorProject(Base):
+    """A project granted a private flavor (os-flavor-access): it sees and
+    boots the flavor as if it were public (nova_lite/db/flavors.py)."""
+    __tablename__ = "flavor_projects"
+    __table_args__ = (UniqueConstraint("flavor_id", "project_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flavor_id: Mapped[int] = mapped_column(ForeignKey("flavors.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
+
+
 class KeyPair(Timestamps, Base):
     __tablename__ = "key_pairs"
     __table_args__ = (UniqueConstraint("user_id", "name"),)
