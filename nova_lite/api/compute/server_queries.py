@@ -140,9 +140,12 @@ def page(session, context):
     query = list_query(context)
     marker = pagination.marker()
     if marker:
-        mark = session.execute(select(I.created_at, I.uuid)
-                               .where(I.uuid == marker)).first() \
-            if is_uuid(marker) else None
+        # Another project's server marks nothing for a member: the same 400
+        # as a uuid nobody has.
+        mark_query = select(I.created_at, I.uuid).where(I.uuid == marker)
+        if not context.is_admin:
+            mark_query = mark_query.where(I.project_id == context.project_id)
+        mark = session.execute(mark_query).first() if is_uuid(marker) else None
         if mark is None:
             raise exception.Invalid(f"marker [{marker}] not found")
         query = query.where(or_(I.created_at < mark.created_at,

@@ -37,7 +37,8 @@ def index():
     ctx = context.current()
     with reader() as session:
         query = params.filtered(floating_ips.visible(ctx), FILTERS)
-        rows, marker = params.page(session, query, F, SORT_KEYS)
+        rows, marker = params.page(session, query, F, SORT_KEYS,
+                                   visible=floating_ips.visible(ctx))
     return params.collection("floatingips", [views.floating_ip(f) for f in rows], marker)
 
 

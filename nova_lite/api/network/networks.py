@@ -57,7 +57,8 @@ def index():
     with reader() as session:
         query = params.filtered(networks.visible_networks(ctx),
                                 dict(FILTERS, **ADMIN_FILTERS) if ctx.is_admin else FILTERS)
-        rows, marker = params.page(session, query, N, SORT_KEYS)
+        rows, marker = params.page(session, query, N, SORT_KEYS,
+                                   visible=networks.visible_networks(ctx))
         subnet_ids = networks.subnet_ids_by_network(session, [n.id for n in rows])
     return params.collection("networks", [views.network(n, subnet_ids[n.id], ctx.is_admin)
                                           for n in rows], marker)

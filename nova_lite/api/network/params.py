@@ -14,7 +14,7 @@ or "true"/"false", the owner as ``project_id`` or ``tenant_id``."""
 import urllib.parse
 
 import flask
-from sqlalchemy import false, select, tuple_
+from sqlalchemy import false, tuple_
 
 from nova_lite import exception
 from nova_lite.api import links, validation
@@ -115,8 +115,12 @@ def _sort(model, sort_keys):
     return getattr(model, sort_keys[key]), direction == "desc"
 
 
-def page(session, query, model, sort_keys=None):
-    """(rows, next marker or None) of one page of ``query``."""
+def page(session, query, model, sort_keys=None, visible=None):
+    """(rows, next marker or None) of one page of ``query``.
+
+    The ``marker`` is looked up in ``visible`` (what the caller may see,
+    before filters; ``query`` when None): a resource the caller may not see
+    is "not found" as an id nobody has, never a sign that it exists."""
     sort_keys = dict(sort_keys or {}, id="id")
     column, descending = _sort(model, sort_keys)
     raw = flask.request.args.get("limit")
@@ -128,7 +132,9 @@ def page(session, query, model, sort_keys=None):
         limit = min(limit or CONF.api.max_limit, CONF.api.max_limit)
     marker = flask.request.args.get("marker")
     if marker:
-        mark = session.execute(select(column, model.id).where(model.id == marker)).first()
+        visible = query if visible is None else visible
+        mark = session.execute(visible.where(model.id == marker)
+                               .with_only_columns(column, model.id)).first()
         if mark is None:
             raise exception.Invalid(f"marker {marker} not found")
         key = tuple_(column, model.id)

@@ -177,7 +177,8 @@ def index():
     ctx = context.current()
     with reader() as session:
         query = _fixed_ips_filter(params.filtered(visible_ports(ctx), FILTERS))
-        rows, marker = params.page(session, query, P, SORT_KEYS)
+        rows, marker = params.page(session, query, P, SORT_KEYS,
+                                   visible=visible_ports(ctx))
         items = _views(session, rows)
     return params.collection("ports", items, marker)
 

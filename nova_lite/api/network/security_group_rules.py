@@ -33,7 +33,8 @@ def index():
     ctx = context.current()
     with reader() as session:
         query = params.filtered(security_groups.visible_rules(ctx), FILTERS)
-        rows, marker = params.page(session, query, R, SORT_KEYS)
+        rows, marker = params.page(session, query, R, SORT_KEYS,
+                                   visible=security_groups.visible_rules(ctx))
     return params.collection("security_group_rules",
                              [views.security_group_rule(r) for r in rows], marker,
                              path="security-group-rules")

@@ -45,7 +45,8 @@ def index():
         shared = flask.request.args.get("shared")
         if shared is not None and params.to_bool(shared, "shared"):
             query = query.where(false())        # no group is shared (no RBAC)
-        rows, marker = params.page(session, query, G, SORT_KEYS)
+        rows, marker = params.page(session, query, G, SORT_KEYS,
+                                   visible=security_groups.visible_groups(ctx))
         rules = security_groups.rules_by_group(session, [g.id for g in rows])
     return params.collection("security_groups",
                              [views.security_group(g, rules[g.id]) for g in rows], marker,

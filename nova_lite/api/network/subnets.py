@@ -36,7 +36,8 @@ def index():
     ctx = context.current()
     with reader() as session:
         query = params.filtered(networks.visible_subnets(ctx), FILTERS)
-        rows, marker = params.page(session, query, S, SORT_KEYS)
+        rows, marker = params.page(session, query, S, SORT_KEYS,
+                                   visible=networks.visible_subnets(ctx))
     return params.collection("subnets", [views.subnet(s) for s in rows], marker)
 
 
