@@ -89,13 +89,19 @@ def login(client, user, password, project):
     return {"X-Auth-Token": response.headers["X-Subject-Token"]}
 
 
-def make_network(client, headers):
-    response = client.post("/network/v2.0/networks", headers=headers,
-                           json={"network": {"name": "bench"}})
+def make_network(client, admin_headers, project):
+    """The project's network with a /16, made by the admin for it (a /16 is
+    more than a project may make itself: [network]
+    project_largest_subnet_prefixlen_v4)."""
+    from nova_lite.db import bootstrap
+    project_id, _ = bootstrap.ensure_project(project)
+    response = client.post("/network/v2.0/networks", headers=admin_headers,
+                           json={"network": {"name": "bench", "project_id": project_id}})
     assert response.status_code == 201, response.get_data(as_text=True)
     network_id = response.get_json()["network"]["id"]
-    response = client.post("/network/v2.0/subnets", headers=headers, json={"subnet": {
-        "network_id": network_id, "cidr": "10.64.0.0/16", "ip_version": 4}})
+    response = client.post("/network/v2.0/subnets", headers=admin_headers, json={"subnet": {
+        "network_id": network_id, "cidr": "10.64.0.0/16", "ip_version": 4,
+        "project_id": project_id}})
     assert response.status_code == 201, response.get_data(as_text=True)
 
 
@@ -162,7 +168,7 @@ def bench(args):
         client = app.test_client()
         headers = login(client, "demo", DEMO_PASSWORD, "demo")
         if args.network:
-            make_network(client, headers)
+            make_network(client, login(client, "admin", ADMIN_PASSWORD, "admin"), "demo")
         counter = StatementCounter(get_engine())
         # Warm up (imports, caches, connection pool), untimed.
         ids = []

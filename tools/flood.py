@@ -17,7 +17,9 @@ wait for every server to be ACTIVE or ERROR, then delete them all.
 The servers take the real path, as ``openstack server create --network X``:
 the flood makes (or finds, by name) a network ``flood-net-<cidr>`` with one
 subnet --cidr (default 10.128.0.0/16: 65,533 addresses; a larger run needs a
-larger one) in its project, on --start-cloud and on a running cloud alike,
+larger one) in its project, on --start-cloud and on a running cloud alike
+(made by the admin for the project: a /16 is more than a project may make
+itself, [network] project_largest_subnet_prefixlen_v4),
 and each create asks for ``"networks": [{"uuid": <it>}]`` and
 ``"security_groups": [{"name": "default"}]`` (the project's default group,
 whose ingress rule names the group itself, as Neutron's does). The report

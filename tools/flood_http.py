@@ -117,24 +117,28 @@ def network_name(cidr):
     return "flood-net-" + cidr.replace("/", "_")
 
 
-def ensure_network(url, token, project_id, cidr=DEFAULT_CIDR):
+def ensure_network(url, token, project_id, cidr=DEFAULT_CIDR, *, admin_token):
     """The project's flood network with one IPv4 subnet ``cidr`` (found by
-    name, else made, as ``openstack network create`` and ``openstack subnet
-    create --subnet-range`` would), and the project's 'default' security
-    group (listing the groups makes it, with its rule naming itself, as
-    Neutron does). Returns {network_id, subnet_id, cidr, addresses,
-    security_group_id}."""
+    name with the project's ``token``, else made by the admin for the project,
+    as ``openstack network create --project P`` and ``openstack subnet create
+    --project P --subnet-range`` would: a subnet larger than [network]
+    project_largest_subnet_prefixlen_v4, such as the default /16, is an
+    admin's to make), and the project's 'default' security group (listing the
+    groups makes it, with its rule naming itself, as Neutron does). Returns
+    {network_id, subnet_id, cidr, addresses, security_group_id}."""
     import ipaddress
     net = ipaddress.ip_network(cidr)
     name = network_name(str(net))
     headers = {"X-Auth-Token": token}
+    admin = {"X-Auth-Token": admin_token}
     with httpx.Client(base_url=url + NETWORKING, headers=headers, timeout=120) as http:
         found = [n for n in http.get("/networks", params={"name": name}).json()["networks"]
                  if n.get("project_id", n.get("tenant_id")) == project_id]
         if found:
             network_id = found[0]["id"]
         else:
-            made = http.post("/networks", json={"network": {"name": name}})
+            made = http.post("/networks", headers=admin, json={"network": {
+                "name": name, "project_id": project_id}})
             made.raise_for_status()
             network_id = made.json()["network"]["id"]
         subnets = [s for s in http.get("/subnets", params={"network_id": network_id})
@@ -142,9 +146,9 @@ def ensure_network(url, token, project_id, cidr=DEFAULT_CIDR):
         if subnets:
             subnet_id = subnets[0]["id"]
         else:
-            made = http.post("/subnets", json={"subnet": {
+            made = http.post("/subnets", headers=admin, json={"subnet": {
                 "name": name, "network_id": network_id, "ip_version": net.version,
-                "cidr": str(net)}})
+                "cidr": str(net), "project_id": project_id}})
             if made.status_code >= 400:
                 raise RuntimeError(f"subnet {net} on {name}: HTTP {made.status_code} "
                                    f"{made.text} (another subnet of the cloud overlaps "

@@ -54,7 +54,7 @@ class Flood:
         self.image = self.image or flood_http.ensure_image(target.url, admin_token)
         if self.cidr:
             self.net = flood_http.ensure_network(target.url, self.auth.token, self.project_id,
-                                                 self.cidr)
+                                                 self.cidr, admin_token=admin_token)
         self.engine = create_engine(target.db_url, pool_size=4)
         with self.engine.connect() as conn:
             self.since = conn.execute(text("SELECT now()")).scalar()

@@ -8,6 +8,17 @@ opts = [
     cfg.IntOpt("max_subnet_addresses", default=1 << 20, min=4,
                help="Largest IPv4 allocation pool a subnet may have (one row per "
                     "address is written when the subnet is created)."),
+    cfg.IntOpt("project_largest_subnet_prefixlen_v4", default=22, min=0, max=30,
+               help="The largest IPv4 subnet a non-admin may create, as a prefix "
+                    "length: 22 allows a /22 (1,022 addresses) and anything smaller "
+                    "(/23, /24, ...); a larger one is refused with 400. Subnets never "
+                    "overlap anywhere, so a large one blocks its range for every "
+                    "project, and its whole pool is written as rows in one request. "
+                    "Admins are not bounded (an admin may make a large subnet for a "
+                    "project by naming it with project_id)."),
+    cfg.IntOpt("project_largest_subnet_prefixlen_v6", default=64, min=0, max=128,
+               help="The largest IPv6 subnet a non-admin may create, as a prefix "
+                    "length (64: a /64 and nothing larger); admins are not bounded."),
     cfg.StrOpt("base_mac", default="fa:16:3e:00:00:00",
                help="MAC prefix of ports; the last three octets are random."),
     cfg.BoolOpt("enabled", default=True,

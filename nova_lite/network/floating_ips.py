@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from nova_lite import exception
 from nova_lite.db import models
-from nova_lite.network import exceptions, ipam, networks, notify, ports
+from nova_lite.network import exceptions, ipam, networks, notify, ports, scope
 
 F = models.FloatingIP
 
@@ -54,7 +54,7 @@ class FloatingIPPortAlreadyAssociated(exception.Conflict):
 def visible(context):
     query = select(F)
     if not context.is_admin:
-        query = query.where(F.project_id == context.project_id)
+        query = query.where(scope.owned(F.project_id, context))
     return query
 
 
@@ -128,7 +128,7 @@ def _pool_request(session, network, address, subnet_id):
 def _target_port(session, context, port_id):
     port = session.scalars(select(models.Port).where(models.Port.id == str(port_id))
                            .with_for_update()).first()
-    if port is None or not (context.is_admin or port.project_id == context.project_id):
+    if port is None or not (context.is_admin or scope.owns(context, port.project_id)):
         raise exceptions.PortNotFound(port=port_id)
     network = session.get(models.Network, port.network_id)
     if network.external or port.device_owner.startswith("network:"):

@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, or_, select, update
 
 from nova_lite import exception
 from nova_lite.db import actions, instances, models
-from nova_lite.network import exceptions, ports, security_groups
+from nova_lite.network import exceptions, ports, scope, security_groups
 
 
 class Nic(NamedTuple):
@@ -58,7 +58,7 @@ def _visible_networks(session, project_id):
 
 def _auto_network(session, project_id, required):
     networks = _visible_networks(session, project_id)
-    own = [n for n in networks if n.project_id == project_id]
+    own = [n for n in networks if project_id and n.project_id == project_id]
     for candidates in (own, [n for n in networks if n not in own]):
         if len(candidates) == 1:
             return candidates[0]
@@ -81,7 +81,7 @@ def _network(session, context, network_id):
     # Share-locked: a network deleted at the same moment waits for this request.
     network = session.get(models.Network, network_id,
                           with_for_update={"read": True, "key_share": True})
-    if network is None or not (network.shared or network.project_id == context.project_id
+    if network is None or not (network.shared or scope.owns(context, network.project_id)
                                or context.is_admin):
         raise exception.Invalid(f"Network {network_id} could not be found.")
     if network.external:
@@ -92,7 +92,7 @@ def _network(session, context, network_id):
 
 def _port(session, context, port_id):
     port = session.get(models.Port, port_id, with_for_update=True)
-    if port is None or not (port.project_id == context.project_id or context.is_admin):
+    if port is None or not (scope.owns(context, port.project_id) or context.is_admin):
         raise exception.Invalid(f"Port {port_id} could not be found.")
     if port.device_id:
         raise exception.Conflict(f"Port {port_id} is still in use.")

@@ -21,8 +21,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from nova_lite import exception
+from nova_lite.conf import CONF
 from nova_lite.db import models
-from nova_lite.network import exceptions, ipam, notify, ports
+from nova_lite.network import exceptions, ipam, notify, ports, scope
 
 BRIDGE_PREFIX = "nlbr-"
 BRIDGE_ATTEMPTS = 8
@@ -85,9 +86,10 @@ class DefaultExternalNetworkExists(exception.Conflict):
 def owner_project(context, project_id):
     """The project a new resource belongs to: the caller's, or (admins only)
     the one the request names. Neutron answers a non-admin naming another
-    project with 400."""
+    project with 400. Never none: a request without a project is a 400
+    (scope.ProjectRequired)."""
     if project_id in (None, "") or project_id == context.project_id:
-        return context.project_id
+        return scope.require_project(context.project_id)
     if not context.is_admin:
         raise exception.Invalid("Specifying 'project_id' or 'tenant_id' other than the "
                                 "authenticated project in request requires admin "
@@ -97,7 +99,7 @@ def owner_project(context, project_id):
 
 def require_owner(context, project_id, rule):
     """403 unless the caller is admin or owns the resource."""
-    if not (context.is_admin or project_id == context.project_id):
+    if not (context.is_admin or scope.owns(context, project_id)):
         raise PolicyNotAuthorized(rule=rule)
 
 
@@ -110,7 +112,7 @@ def visible_networks(context):
     """SELECT of the networks ``context`` may see."""
     query = select(N)
     if not context.is_admin:
-        query = query.where(or_(N.project_id == context.project_id, N.shared, N.external))
+        query = query.where(or_(scope.owned(N.project_id, context), N.shared, N.external))
     return query
 
 
@@ -242,7 +244,7 @@ def visible_subnets(context):
     query = select(S)
     if not context.is_admin:
         query = query.join(N, N.id == S.network_id).where(or_(
-            S.project_id == context.project_id, N.project_id == context.project_id,
+            scope.owned(S.project_id, context), scope.owned(N.project_id, context),
             N.shared, N.external))
     return query
 
@@ -370,6 +372,21 @@ def check_ipv6_modes(network, ra_mode, address_mode):
                                   "derived from the MAC (EUI-64)")
 
 
+def check_project_size(network):
+    """400 for a subnet larger than a non-admin may make ([network]
+    project_largest_subnet_prefixlen_v4 / _v6)."""
+    option = f"project_largest_subnet_prefixlen_v{network.version}"
+    largest = getattr(CONF.network, option)
+    if network.prefixlen < largest:
+        size = 2 ** (network.max_prefixlen - largest)
+        usable = f" ({size - 2:,} addresses)" if network.version == 4 else ""
+        raise InvalidInput(reason=f"subnet {network} is larger than a non-admin project "
+                                  f"may create: at most /{largest}{usable} ([network] "
+                                  f"{option}). Subnets overlap nowhere, so a larger one "
+                                  "is made by an admin for the project (with "
+                                  "project_id).")
+
+
 def _overlapping(session, network):
     return session.execute(text(
         "SELECT id, network_id, cidr::text FROM subnets "
@@ -398,6 +415,8 @@ def create_subnet(session, context, network_id, *, cidr, ip_version=None,
         raise InvalidInput(reason=f"{ip_version} is not a valid IP version (4 or 6)")
     net = ipam.parse_cidr(cidr, ip_version)
     check_ipv6_modes(net, ipv6_ra_mode, ipv6_address_mode)
+    if not context.is_admin:
+        check_project_size(net)
     gateway = check_gateway(net, ipam.default_gateway(net) if gateway_ip is AUTO
                             else gateway_ip)
     if allocation_pools is None:
@@ -434,7 +453,7 @@ def update_subnet(session, context, subnet_id, changes):
     subnet = get_subnet(session, context, subnet_id, lock="update")
     require_owner(context, subnet.project_id, "update_subnet")
     network = session.get(N, subnet.network_id)
-    if not context.is_admin and network.project_id != context.project_id:
+    if not (context.is_admin or scope.owns(context, network.project_id)):
         raise PolicyNotAuthorized(rule="update_subnet")
     net = ipaddress.ip_network(str(subnet.cidr))
     for fixed in ("allocation_pools", "cidr", "ip_version", "network_id",

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, insert, select, text, update
 
 from nova_lite.conf import CONF
 from nova_lite.db import models
-from nova_lite.network import exceptions, ipam
+from nova_lite.network import exceptions, ipam, scope
 
 COMPUTE_OWNER = "compute:nova"
 FLOATING_OWNER = "network:floatingip"
@@ -48,8 +48,10 @@ def create(session, network, project_id, *, device_id="", device_owner="", fixed
     {"subnet_id"?, "ip_address"?}; None means automatic. ``subnets``: the
     network's (``subnets_of``), when the caller has them already. Returns the
     port (a models.Port), or only its id with ``load=False``. Raises
-    IpAddressExhausted, IpAddressInUse, InvalidIpForSubnet, MacAddressInUse."""
-    values = {"id": models.new_uuid(), "network_id": network.id, "project_id": project_id,
+    IpAddressExhausted, IpAddressInUse, InvalidIpForSubnet, MacAddressInUse;
+    ProjectRequired without a ``project_id``."""
+    values = {"id": models.new_uuid(), "network_id": network.id,
+              "project_id": scope.require_project(project_id),
               "name": name or "", "description": "", "device_id": device_id or "",
               "device_owner": device_owner or "", "admin_state_up": True,
               "status": "DOWN", "binding_host_id": binding_host_id,

@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, insert, or_, select, text
 
 from nova_lite import exception
 from nova_lite.db import models
-from nova_lite.network import networks, notify
+from nova_lite.network import networks, notify, scope
 
 G = models.SecurityGroup
 R = models.SecurityGroupRule
@@ -109,7 +109,9 @@ def _find_default(session, project_id):
 
 def ensure_default(session, project_id):
     """The project's 'default' group, made (with Neutron's default rules) if
-    missing; safe when many requests make it at once."""
+    missing; safe when many requests make it at once. ``project_id`` must be
+    one (scope.ProjectRequired otherwise)."""
+    scope.require_project(project_id)
     found = _find_default(session, project_id)
     if found is not None:
         return found
@@ -127,7 +129,8 @@ def ensure_default(session, project_id):
 
 def resolve(session, project_id, names_or_ids):
     """Ids of the project's groups with these names or ids, in order, each
-    once ('default' is made if missing). Unknown: 400."""
+    once ('default' is made if missing). Unknown: 400; no project: 400."""
+    scope.require_project(project_id)
     ids = []
     for wanted in names_or_ids:
         if wanted == DEFAULT:
@@ -150,7 +153,7 @@ def resolve(session, project_id, names_or_ids):
 def visible_groups(context):
     query = select(G)
     if not context.is_admin:
-        query = query.where(G.project_id == context.project_id)
+        query = query.where(scope.owned(G.project_id, context))
     return query
 
 
@@ -355,7 +358,7 @@ def visible_rules(context):
     query = select(R)
     if not context.is_admin:
         query = query.join(G, G.id == R.security_group_id).where(
-            G.project_id == context.project_id)
+            scope.owned(G.project_id, context))
     return query
 
 
@@ -387,7 +390,7 @@ def create_rule(session, context, spec):
     if values["remote_group_id"] is not None:
         remote = session.get(G, str(values["remote_group_id"]))
         if remote is None or not (context.is_admin or remote.project_id == group.project_id
-                                  or remote.project_id == context.project_id):
+                                  or scope.owns(context, remote.project_id)):
             raise SecurityGroupNotFound(id=values["remote_group_id"])
     for existing in session.scalars(select(R).where(R.security_group_id == group.id)):
         if same_rule(rule_values(existing), values):

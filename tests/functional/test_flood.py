@@ -345,7 +345,8 @@ def test_the_checks_find_a_port_and_an_address_a_deleted_server_kept(flood_cloud
     flood = load_flood()
     import flood_http
     token, project = flood_http.login(flood_cloud.url, "demo", DEMO_PASSWORD, "demo")
-    net = flood_http.ensure_network(flood_cloud.url, token, project)
+    admin_token, _ = flood_http.login(flood_cloud.url, "admin", ADMIN_PASSWORD, "admin")
+    net = flood_http.ensure_network(flood_cloud.url, token, project, admin_token=admin_token)
     subnet, network = net["subnet_id"], net["network_id"]
     engine = create_engine(flood_cloud.db_url)
     server, port = str(uuid.uuid4()), str(uuid.uuid4())

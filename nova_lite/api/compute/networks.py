@@ -13,6 +13,7 @@ from nova_lite.api import context
 from nova_lite.api.timeutil import iso
 from nova_lite.db import models
 from nova_lite.db.session import reader
+from nova_lite.network import scope
 
 N = models.Network
 USER_FIELDS = ("id", "cidr", "netmask", "gateway", "broadcast", "dns1", "dns2",
@@ -26,7 +27,7 @@ ADMIN_FIELDS = ("created_at", "updated_at", "deleted_at", "deleted", "injected",
 
 def _query(ctx):
     """What Nova lists: the project's own networks and the shared ones."""
-    return select(N).where(or_(N.project_id == ctx.project_id, N.shared))
+    return select(N).where(or_(scope.owned(N.project_id, ctx), N.shared))
 
 
 def _subnets(session, network_ids):

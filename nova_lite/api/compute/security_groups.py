@@ -14,7 +14,7 @@ from nova_lite import exception
 from nova_lite.api import context, relay, validation
 from nova_lite.db import models
 from nova_lite.db.session import reader, transaction
-from nova_lite.network import security_groups
+from nova_lite.network import scope, security_groups
 
 G = models.SecurityGroup
 _TEXT = {"type": "string", "maxLength": 255}
@@ -70,13 +70,14 @@ def get(session, ctx, group_id, for_update=False):
 
 def index():
     ctx = context.current()
-    with transaction() as session:
-        security_groups.ensure_default(session, ctx.project_id)
+    if ctx.project_id:
+        with transaction() as session:
+            security_groups.ensure_default(session, ctx.project_id)
     with reader() as session:
         query = security_groups.visible_groups(ctx)
         if not (ctx.is_admin and str(flask.request.args.get("all_tenants", "")).lower()
                 in ("1", "true", "yes")):
-            query = query.where(G.project_id == ctx.project_id)
+            query = query.where(scope.owned(G.project_id, ctx))
         found = session.scalars(query.order_by(G.name, G.id)).all()
         items = _views(session, found)
     return flask.jsonify({"security_groups": items})

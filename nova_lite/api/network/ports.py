@@ -17,7 +17,8 @@ from nova_lite.api import context
 from nova_lite.api.network import params, schemas, views
 from nova_lite.db import models
 from nova_lite.db.session import reader, transaction
-from nova_lite.network import exceptions, ipam, networks, notify, ports, security_groups
+from nova_lite.network import (exceptions, ipam, networks, notify, ports, scope,
+                               security_groups)
 
 P = models.Port
 FILTERS = {
@@ -55,8 +56,8 @@ def visible_ports(ctx):
     query = select(P)
     if not ctx.is_admin:
         owned_networks = select(models.Network.id).where(
-            models.Network.project_id == ctx.project_id)
-        query = query.where(or_(P.project_id == ctx.project_id,
+            scope.owned(models.Network.project_id, ctx))
+        query = query.where(or_(scope.owned(P.project_id, ctx),
                                 P.network_id.in_(owned_networks)))
     return query
 
@@ -139,7 +140,7 @@ def create():
     with transaction() as session:
         _check_device(session, ctx, spec)
         network = networks.get_network(session, ctx, spec["network_id"], lock="share")
-        owns_network = ctx.is_admin or network.project_id == ctx.project_id
+        owns_network = ctx.is_admin or scope.owns(ctx, network.project_id)
         if not (owns_network or network.shared):
             raise networks.PolicyNotAuthorized(rule="create_port")
         chooses = [f for f in spec.get("fixed_ips", []) if "ip_address" in f]
