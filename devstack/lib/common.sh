@@ -25,6 +25,16 @@ DB_NAME=nova_lite
 DB_USER=nova_lite
 RABBIT_USER=nova_lite
 RABBIT_VHOST=nova_lite
+# Where RabbitMQ listens: AMQP, the Erlang distribution (inter-node and CLI
+# tools) and epmd, all on this address only (a single node needs no other;
+# doc/install.md, "What listens where").
+RABBIT_ADDRESS=${RABBIT_ADDRESS:-127.0.0.1}
+RABBIT_PORT=${RABBIT_PORT:-5672}
+RABBIT_DIST_PORT=${RABBIT_DIST_PORT:-25672}
+RABBIT_EPMD_PORT=${RABBIT_EPMD_PORT:-4369}
+RABBIT_NODENAME=${RABBIT_NODENAME:-rabbit@localhost}
+RABBITMQ_ETC=${RABBITMQ_ETC:-/etc/rabbitmq}
+SYSTEMD_ETC=${SYSTEMD_ETC:-/etc/systemd/system}
 
 # The nova-lite services, in start order (unit nova-lite-<svc>, binary
 # nova-lite-<svc>, log <svc>.log, pid file <svc>.pid).

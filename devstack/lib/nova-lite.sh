@@ -142,7 +142,7 @@ state_path = $NOVA_LITE_STATE
 connection = postgresql+psycopg2://$DB_USER:$DATABASE_PASSWORD@127.0.0.1:$PG_PORT/$DB_NAME
 
 [rpc]
-transport_url = rabbit://$RABBIT_USER:$RABBIT_PASSWORD@127.0.0.1:5672/$RABBIT_VHOST
+transport_url = rabbit://$RABBIT_USER:$RABBIT_PASSWORD@$RABBIT_ADDRESS:$RABBIT_PORT/$RABBIT_VHOST
 
 [api]
 bind_host = 0.0.0.0

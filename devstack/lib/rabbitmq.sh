@@ -1,5 +1,120 @@
 # shellcheck shell=bash
 # RabbitMQ: a running broker, the nova_lite user and vhost.
+#
+# Every listener of the broker is on RABBIT_ADDRESS (127.0.0.1) only, as the
+# Ansible role (ansible/roles/rabbitmq) binds a cluster to its cluster
+# address: AMQP (listeners.tcp in rabbitmq.conf), the Erlang distribution
+# (DIST_PORT and inet_dist_use_interface, for the server and the CLI tools,
+# in rabbitmq-env.conf), epmd (ERL_EPMD_ADDRESS there; under systemd also a
+# drop-in for epmd.socket, which starts it) and, if the management plugin is
+# enabled, its HTTP listener. The node is rabbit@localhost, so the CLI tools
+# reach it on loopback whatever the host name resolves to.
+# tests/functional/test_devstack_rabbitmq.py starts a node with these files.
+
+# The IPv4 address as an Erlang tuple: 127.0.0.1 -> {127,0,0,1}.
+rabbit_erl_address() {
+    printf '{%s}' "${RABBIT_ADDRESS//./,}"
+}
+
+rabbit_management_enabled() {
+    grep -qs rabbitmq_management "$RABBITMQ_ETC/enabled_plugins"
+}
+
+# The contents of the files that bind the broker, one function each.
+rabbit_conf() {
+    cat <<END
+# Written by nova-lite's devstack/stack.sh (devstack/lib/rabbitmq.sh).
+# AMQP on $RABBIT_ADDRESS only: one explicit listener replaces the default one
+# on every interface. The distribution port and epmd: rabbitmq-env.conf.
+listeners.tcp.1 = $RABBIT_ADDRESS:$RABBIT_PORT
+loopback_users.guest = true
+END
+    if rabbit_management_enabled; then
+        printf 'management.tcp.ip = %s\n' "$RABBIT_ADDRESS"
+    fi
+}
+
+rabbit_env_conf() {
+    cat <<END
+# Written by nova-lite's devstack/stack.sh (devstack/lib/rabbitmq.sh).
+# Sourced by rabbitmq-server and every CLI tool (rabbitmqctl, ...).
+NODENAME=$RABBIT_NODENAME
+# The Erlang distribution (CLI tools, other nodes) on $RABBIT_ADDRESS only.
+DIST_PORT=$RABBIT_DIST_PORT
+SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface $(rabbit_erl_address)"
+CTL_ERL_ARGS="-kernel inet_dist_use_interface $(rabbit_erl_address)"
+# epmd (started by the first Erlang node of this host when systemd does not
+# start it) on $RABBIT_ADDRESS; it always adds loopback itself.
+ERL_EPMD_ADDRESS=$RABBIT_ADDRESS
+ERL_EPMD_PORT=$RABBIT_EPMD_PORT
+END
+}
+
+rabbit_epmd_socket_conf() {
+    cat <<END
+# Written by nova-lite's devstack/stack.sh: epmd on $RABBIT_ADDRESS only,
+# not on every interface.
+[Socket]
+ListenStream=
+ListenStream=$RABBIT_ADDRESS:$RABBIT_EPMD_PORT
+BindIPv6Only=default
+FreeBind=true
+END
+}
+
+# "PATH FUNCTION" of each file that binds the broker.
+rabbit_config_files() {
+    echo "$RABBITMQ_ETC/rabbitmq.conf rabbit_conf"
+    echo "$RABBITMQ_ETC/rabbitmq-env.conf rabbit_env_conf"
+    if have_systemd; then
+        echo "$SYSTEMD_ETC/epmd.socket.d/nova-lite.conf rabbit_epmd_socket_conf"
+    fi
+}
+
+rabbit_config_differs() {
+    local path fn
+    while read -r path fn; do
+        if ! cmp -s <("$fn") "$path"; then
+            return 0
+        fi
+    done < <(rabbit_config_files)
+    return 1
+}
+
+# Stop the broker and epmd (with the configuration they were started with),
+# so that they come back bound to RABBIT_ADDRESS.
+stop_rabbit_and_epmd() {
+    if have_systemd; then
+        systemctl stop rabbitmq-server
+        systemctl stop epmd.service epmd.socket 2>/dev/null || true
+    else
+        rabbitmqctl -q stop >/dev/null 2>&1 || true
+        epmd -kill >/dev/null 2>&1 || true
+    fi
+}
+
+# Write the files that bind the broker to RABBIT_ADDRESS; a broker (and
+# epmd) running with other settings is stopped first, and
+# ensure_rabbit_running starts it again.
+ensure_rabbit_config() {
+    if ! rabbit_config_differs; then
+        info "RabbitMQ listens on $RABBIT_ADDRESS only (configuration unchanged)"
+        return
+    fi
+    if rabbit_up || pgrep -x epmd >/dev/null; then
+        info "stopping RabbitMQ and epmd to bind them to $RABBIT_ADDRESS"
+        stop_rabbit_and_epmd
+    fi
+    local path fn
+    while read -r path fn; do
+        mkdir -p "$(dirname "$path")"
+        "$fn" | write_file 0644 "$path"
+    done < <(rabbit_config_files)
+    if have_systemd; then
+        systemctl daemon-reload
+        systemctl restart epmd.socket
+    fi
+}
 
 rabbit_log_hint() {
     local f
@@ -33,6 +148,7 @@ wait_for_rabbit() {
 }
 
 ensure_rabbit_running() {
+    ensure_rabbit_config
     if have_systemd; then
         systemctl enable --now rabbitmq-server
     elif rabbit_up; then

@@ -11,6 +11,13 @@ opts = [
                     "runs under it, else qemu (TCG)."),
     cfg.StrOpt("instances_path", help="Where instance disks and console logs live. "
                                       "Defaults to <state_path>/instances."),
+    cfg.StrOpt("qemu_conf", default="/etc/libvirt/qemu.conf",
+               help="libvirtd's QEMU configuration, read for the user and group "
+                    "QEMU runs as (its 'user' and 'group'; when it sets none, "
+                    "Debian's libvirt-qemu (user and group) if it exists, else root). A "
+                    "guest's files (root disk, config drive, console log) are given "
+                    "to that user with mode 0600, and its instance directory to "
+                    "that group with mode 0750, whatever the umask."),
     cfg.IntOpt("graceful_shutdown_timeout", default=30, min=0,
                help="Seconds to wait for a guest to shut down before forcing it off."),
 ]

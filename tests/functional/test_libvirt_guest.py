@@ -52,6 +52,16 @@ def test_spawn_boots_to_the_banner_with_the_config_drive(drv, guest):
     output = drv.console_output(guest["uuid"])
     assert "config-drive: guest-one" in output
     assert "user-data: hello from guest-one" in output
+    # What it booted from is readable by QEMU's user alone: the disk and the
+    # config drive (user data) 0600, the instance directory 0750.
+    from nova_lite.compute.virt.libvirt import disks
+    uid, gid = disks.qemu_owner()
+    directory = disks.instance_dir(guest["uuid"])
+    found = os.stat(directory)
+    assert (found.st_mode & 0o777, found.st_uid, found.st_gid) == (0o750, 0, gid)
+    for name in ("disk", "disk.config", "console.log"):
+        found = os.stat(os.path.join(directory, name))
+        assert (found.st_mode & 0o777, found.st_uid, found.st_gid) == (0o600, uid, gid), name
 
 
 def test_power_off_is_graceful_and_power_on_boots_again(drv, guest):

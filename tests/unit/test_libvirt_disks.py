@@ -99,7 +99,7 @@ def test_instance_dir_is_fresh(tmp_path):
         second = disks.make_instance_dir("u1")
         assert first == second == str(tmp_path / "instances" / "u1")
         assert os.listdir(second) == []
-        assert os.stat(second).st_mode & 0o777 == 0o755
+        assert os.stat(second).st_mode & 0o777 == 0o750
         disks.remove_instance_dir("u1")
         disks.remove_instance_dir("u1")
         assert not os.path.exists(second)
@@ -123,3 +123,58 @@ def test_created_directories_are_traversable_whatever_the_umask(tmp_path):
         os.umask(old)
     for path in (tmp_path / "a", tmp_path / "a" / "b"):
         assert os.stat(path).st_mode & 0o777 == 0o755
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_a_guests_files_are_0600_for_qemu_in_a_0750_directory_whatever_the_umask(
+        tmp_path, umask):
+    """The files the driver writes for a guest, on a real filesystem: root
+    disk (overlay and converted copy), config drive (user data, keys) and
+    console log are 0600 and QEMU's; the instance directory is 0750, root's
+    and QEMU's group's; the directories above stay traversable (0755)."""
+    from tests.fixtures.libvirtd import conf_overrides
+    uid, gid = disks.qemu_owner()
+    instance = {"uuid": "u-modes", "name": "modes", "metadata": {}, "project_id": "p",
+                "user_data": "c2VjcmV0", "key_name": "k", "key_data": "ssh-ed25519 AAAA k"}
+    old = os.umask(umask)
+    try:
+        with conf_overrides({(None, "state_path"): str(tmp_path / "state")}):
+            directory = disks.make_instance_dir("u-modes")
+            files = [disks.create_root_disk(LocalImage("i", str(make(tmp_path, fmt)), fmt),
+                                            directory, 1)
+                     for fmt in ("qcow2", "raw")]
+            files.append(disks.create_config_drive(instance, directory))
+            files.append(disks.create_console_log(directory))
+    finally:
+        os.umask(old)
+    mode = os.stat(directory)
+    assert (mode.st_mode & 0o777, mode.st_uid, mode.st_gid) == (0o750, 0, gid)
+    assert os.stat(os.path.dirname(directory)).st_mode & 0o777 == 0o755
+    assert sorted(os.listdir(directory)) == ["console.log", "disk", "disk.config"]
+    for path in files:
+        found = os.stat(path)
+        assert (found.st_mode & 0o777, found.st_uid, found.st_gid) == (0o600, uid, gid), path
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('user = "root"\ngroup = "root"\n', (0, 0)),
+    ('user = "+4242"\ngroup = "+4343"\n', (4242, 4343)),
+    ('#user = "nobody"\n  user   =  "+7"\ngroup = "+8"\n', (7, 8)),
+])
+def test_qemu_owner_is_what_qemu_conf_says(tmp_path, text, expected):
+    conf = tmp_path / "qemu.conf"
+    conf.write_text(text)
+    assert disks.qemu_owner(str(conf)) == expected
+
+
+def test_qemu_owner_without_settings_is_debians_default_else_root(tmp_path):
+    import grp
+    import pwd
+    conf = tmp_path / "qemu.conf"
+    conf.write_text('# user = "root"\n')
+    try:
+        expected = (pwd.getpwnam("libvirt-qemu").pw_uid, grp.getgrnam("libvirt-qemu").gr_gid)
+    except KeyError:
+        expected = (0, 0)
+    assert disks.qemu_owner(str(conf)) == expected
+    assert disks.qemu_owner(str(tmp_path / "missing.conf")) == expected

@@ -69,7 +69,7 @@ def test_spawn_defines_and_starts_the_domain(drv, image):
     assert drv.power_state(inst["uuid"]) == states.RUNNING
     assert drv.list_instances() == [inst["uuid"]]
     directory = disks.instance_dir(inst["uuid"])
-    assert sorted(os.listdir(directory)) == ["disk", "disk.config"]
+    assert sorted(os.listdir(directory)) == ["console.log", "disk", "disk.config"]
     assert f"{directory}/disk" in dom.XMLDesc()
 
 

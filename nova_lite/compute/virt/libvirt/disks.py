@@ -1,7 +1,13 @@
-"""Instance directories and root disks.
+"""Instance directories, root disks and the other files of a guest.
 
 Layout: ``<[libvirt] instances_path>/<uuid>/`` holds ``disk`` (the qcow2 root
 disk), ``disk.config`` (the config drive) and ``console.log``.
+
+A guest's files hold its data, user data and keys: each is mode 0600, owned
+by the user QEMU runs as (``qemu_owner``: root in the Ansible deploy,
+libvirt-qemu on a stock Debian libvirt), and the instance directory is 0750,
+owned by root and QEMU's group, whatever the umask. The directories above it
+stay 0755 (QEMU must reach the base images in ``_base``).
 
 The root disk of a qcow2 image is a qcow2 overlay whose backing file is the
 cached base image (``qemu-img create -f qcow2 -b <base> -F qcow2``), so it
@@ -13,15 +19,23 @@ Before use, the base file must really be what its disk_format says: a file
 labelled raw whose header says qcow2 could name a host file as its backing
 file, and a mislabelled or corrupt file would only fail later inside QEMU.
 """
+import grp
 import os
+import pwd
+import re
 import shutil
 
-from nova_lite.compute.virt.libvirt import commands
+from nova_lite.compute import configdrive
+from nova_lite.compute.virt.libvirt import commands, console
 from nova_lite.conf import CONF
 
 GiB = 1024 ** 3
 ROOT_DISK = "disk"
 CONFIG_DRIVE = "disk.config"
+FILE_MODE = 0o600
+DIR_MODE = 0o750
+# What Debian's libvirt runs QEMU as when qemu.conf names no user or group.
+DEBIAN_QEMU = ("libvirt-qemu", "libvirt-qemu")
 # disk_format -> qemu-img format name, for the formats a base may have.
 FORMATS = {"qcow2": "qcow2", "raw": "raw", "vmdk": "vmdk", "vdi": "vdi",
            "vhd": "vpc", "vhdx": "vhdx"}
@@ -39,15 +53,75 @@ def instance_dir(instance_uuid):
     return os.path.join(instances_path(), instance_uuid)
 
 
+def _setting(text, name):
+    match = re.search(rf'^\s*{name}\s*=\s*"([^"]*)"', text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def _uid(user):
+    return int(user[1:]) if user.startswith("+") else pwd.getpwnam(user).pw_uid
+
+
+def _gid(group):
+    return int(group[1:]) if group.startswith("+") else grp.getgrnam(group).gr_gid
+
+
+def qemu_owner(conf_path=None):
+    """(uid, gid) QEMU runs as: ``user``/``group`` of [libvirt] qemu_conf;
+    when unset, Debian's libvirt-qemu (user and group) if it exists, else root."""
+    try:
+        with open(conf_path or CONF.libvirt.qemu_conf) as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        text = ""
+    user, group = _setting(text, "user"), _setting(text, "group")
+    try:
+        uid = _uid(user or DEBIAN_QEMU[0])
+        gid = _gid(group or DEBIAN_QEMU[1])
+    except KeyError:
+        if user or group:
+            raise
+        return 0, 0
+    return uid, gid
+
+
+def _give(path, mode, uid=-1, gid=-1):
+    """chmod ``path`` to ``mode`` and chown it (when we may: as root)."""
+    os.chmod(path, mode)
+    if os.geteuid() == 0:
+        os.chown(path, uid, gid)
+
+
+def secure_file(path, owner=None):
+    """A guest file: mode 0600, owned by QEMU's user and group."""
+    uid, gid = owner or qemu_owner()
+    _give(path, FILE_MODE, uid, gid)
+    return path
+
+
 def make_instance_dir(instance_uuid):
     """A fresh, empty directory for the instance (leftovers of an interrupted
-    spawn are removed). Traversable by the unprivileged QEMU user."""
+    spawn are removed): 0750, root's, group QEMU's (which must reach the
+    files inside)."""
     path = instance_dir(instance_uuid)
     remove_instance_dir(instance_uuid)
     make_traversable_dir(instances_path())
-    os.mkdir(path)
-    os.chmod(path, 0o755)       # whatever the umask
+    os.mkdir(path, DIR_MODE)
+    _give(path, DIR_MODE, 0, qemu_owner()[1])       # whatever the umask
     return path
+
+
+def create_config_drive(instance, directory):
+    """The instance's config drive (user data, keys) in ``directory``; its path."""
+    return secure_file(configdrive.build(instance, os.path.join(directory, CONFIG_DRIVE)))
+
+
+def create_console_log(directory):
+    """The (empty) serial console log QEMU appends to; its path."""
+    path = console.log_path(directory)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    os.close(fd)
+    return secure_file(path)
 
 
 def make_traversable_dir(path):
@@ -76,6 +150,7 @@ def create_root_disk(image, directory, root_gb):
         commands.run(["qemu-img", "create", "-f", "qcow2", "-b", base, "-F", fmt, path])
     else:
         commands.run(["qemu-img", "convert", "-f", fmt, "-O", "qcow2", base, path])
+    secure_file(path)
     grow(path, root_gb)
     return path
 

@@ -9,7 +9,6 @@ import logging
 import os
 import time
 
-from nova_lite.compute import configdrive
 from nova_lite.compute.virt import driver
 from nova_lite.compute.virt.libvirt import (
     console,
@@ -70,9 +69,9 @@ class LibvirtDriver(driver.ComputeDriver):
         try:
             directory = disks.make_instance_dir(uuid)
             root = disks.create_root_disk(image, directory, instance.get("root_gb") or 0)
-            drive = configdrive.build(instance, os.path.join(directory, disks.CONFIG_DRIVE))
+            drive = disks.create_config_drive(instance, directory)
             xml = domain_xml.build(instance, virt_type.detect(), root, drive,
-                                   console.log_path(directory))
+                                   disks.create_console_log(directory))
             dom = self._conn.defineXML(xml)
             dom.create()
         except BaseException:
