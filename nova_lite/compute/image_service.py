@@ -10,7 +10,8 @@ images its overlays point at. Each is fetched to a temporary file in that direct
 the image record's ``checksum``, then renamed into place, so a cached file is
 always complete and verified and is simply reused. A lock file per image
 (flock) makes concurrent builds from one image, in threads or processes,
-download it once.
+download it once. A base file is 0640, root's and QEMU's group's (an image
+may be a project's private one).
 """
 import contextlib
 import fcntl
@@ -99,7 +100,11 @@ class ImageService:
             if checksum and md5.hexdigest() != checksum:
                 raise ImageServiceError(f"image {image_id} arrived corrupted: md5 "
                                         f"{md5.hexdigest()}, the record says {checksum}")
-            os.chmod(partial, 0o644)
+            # QEMU's group reads it (the image may be another project's
+            # private one: not every local user).
+            os.chmod(partial, 0o640)
+            if os.geteuid() == 0:
+                os.chown(partial, 0, disks.qemu_owner()[1])
             os.replace(partial, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):

@@ -11,6 +11,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from nova_lite.compute import image_service
+from nova_lite.compute.virt.libvirt import disks
 from tests.fixtures.libvirtd import conf_overrides
 from tests.fixtures.ports import free_port
 
@@ -114,6 +115,10 @@ def test_download_verifies_and_caches(service, cloud, tmp_path):
     assert (image.image_id, image.disk_format) == ("img-1", "qcow2")
     with open(image.path, "rb") as handle:
         assert handle.read() == DATA
+    found = os.stat(image.path)
+    assert found.st_mode & 0o777 == 0o640         # QEMU's group only, never everyone
+    if os.geteuid() == 0:
+        assert (found.st_uid, found.st_gid) == (0, disks.qemu_owner()[1])
     again = service.download("img-1")
     assert again.path == image.path
     assert cloud.downloads == 1
