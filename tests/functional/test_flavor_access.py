@@ -158,3 +158,34 @@ def test_private_flavors_through_the_openstack_client(live_api):
     admin("flavor", "set", "--project", "demo", created["id"])
     shown = demo("flavor", "show", created["id"], "-f", "json")
     assert shown["name"] == name and shown["os-flavor-access:is_public"] is False
+
+
+def test_booting_a_public_flavor_costs_no_access_query_and_a_private_one_one(
+        client, admin_headers, projects, image_id):
+    """The flood's path (a public flavor, cached) makes no statement on
+    flavor_projects; a member's boot of a granted private flavor makes one."""
+    from sqlalchemy import event
+
+    from nova_lite.db.session import get_engine
+    private = make_flavor(client, admin_headers)
+    granted_id, granted = projects[GRANTED]
+    action(client, admin_headers, private, "addTenantAccess", granted_id, 200)
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    def statements(flavorid):
+        boot(client, granted, image_id, flavorid, 202)         # cached from here on
+        seen.clear()
+        event.listen(get_engine(), "before_cursor_execute", record)
+        try:
+            boot(client, granted, image_id, flavorid, 202)
+        finally:
+            event.remove(get_engine(), "before_cursor_execute", record)
+        return list(seen)
+
+    public, private_path = statements("1"), statements(private)
+    assert not [s for s in public if "flavor_projects" in s]
+    assert len([s for s in private_path if "flavor_projects" in s]) == 1
+    assert len(private_path) == len(public) + 1

@@ -54,6 +54,10 @@ def uses(plan_text, indexes):
      ("ix_instances_project_live",)),
     ("a reservation's servers (multi-create)",
      select(I.uuid).where(I.reservation_id == "r-1", ~I.deleted), LIVE),
+    ("a project's grant of a private flavor (server create)",
+     select(models.FlavorProject.id).where(models.FlavorProject.flavor_id == 1,
+                                           models.FlavorProject.project_id == "p"),
+     ("flavor_projects_flavor_id_project_id_key",)),
 ])
 def test_hot_queries_use_their_index(configured, name, statement, indexes):
     assert uses(plan(statement), indexes), name
