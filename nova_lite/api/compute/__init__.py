@@ -43,8 +43,8 @@ from nova_lite.api.compute import (
 
 def blueprint():
     bp = flask.Blueprint("compute", __name__, url_prefix="/compute")
-    for module in (versions, flavors, flavor_access, keypairs, servers, server_actions, instance_actions,
-                   images, server_security_groups, networks, floating_ips,
+    for module in (versions, flavors, flavor_access, keypairs, servers, server_actions,
+                   instance_actions, images, server_security_groups, networks, floating_ips,
                    security_groups, security_group_rules, interfaces):
         module.register(bp)
     return bp

@@ -40,7 +40,8 @@ class Flavor(NamedTuple):
 
 
 _BY_ID = select(F.flavorid, F.name, F.vcpus, F.memory_mb, F.root_gb, F.ephemeral_gb,
-                F.swap, F.extra_specs, F.disabled, F.is_public, F.id).where(F.flavorid == bindparam("flavorid"))
+                F.swap, F.extra_specs, F.disabled, F.is_public, F.id).where(
+                    F.flavorid == bindparam("flavorid"))
 _cache = None
 
 
