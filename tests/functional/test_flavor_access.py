@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import DEMO_PASSWORD, _login
+from tests.fixtures.credentials import ADMIN_PASSWORD, DEMO_PASSWORD, login
 from tests.fixtures.images import upload_image
 from tests.fixtures.osc import Osc
 
@@ -22,7 +22,7 @@ def projects(app):
     for name in (GRANTED, OTHER):
         project_id, _ = bootstrap.ensure_project(name)
         bootstrap.ensure_user(f"{name}-user", DEMO_PASSWORD, name, "member")
-        out[name] = (project_id, _login(app.test_client(), f"{name}-user",
+        out[name] = (project_id, login(app.test_client(), f"{name}-user",
                                         DEMO_PASSWORD, name))
     return out
 
@@ -147,7 +147,7 @@ def test_flavor_access_answers_as_nova_does(client, admin_headers, demo_headers,
 def test_private_flavors_through_the_openstack_client(live_api):
     """``flavor create --private``, ``flavor set --project``, ``flavor show`` as
     the demo user, with the real client (three commands as admin, two as demo)."""
-    admin = Osc(live_api.url + "/identity/v3", "admin", "admin-secret", "admin")
+    admin = Osc(live_api.url + "/identity/v3", "admin", ADMIN_PASSWORD, "admin")
     demo = Osc(live_api.url + "/identity/v3", "demo", DEMO_PASSWORD, "demo")
     name = f"fa-osc-{uuid.uuid4().hex[:6]}"
     created = admin("flavor", "create", "--private", "--ram", "64", "--vcpus", "1",

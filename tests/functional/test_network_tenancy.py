@@ -154,7 +154,7 @@ def test_the_flood_has_the_admin_make_its_large_subnet_for_its_project(live_api)
     """tools/flood_http.ensure_network (what the flood prepares its network
     with) over real HTTP: the /16 is made by the admin for the demo project,
     found again by name on the next call."""
-    from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD
+    from tests.fixtures.credentials import ADMIN_PASSWORD, DEMO_PASSWORD
     from tests.fixtures.tools import load_flood
     load_flood()                              # puts tools/ on sys.path
     import flood_http

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import DEMO_PASSWORD, _login
+from tests.fixtures.credentials import DEMO_PASSWORD, login
 from tests.fixtures.images import upload_image
 
 COMPUTE = "/compute/v2.1"
@@ -22,7 +22,7 @@ IMAGES = "/image/v2/images"
 def member(app):
     from nova_lite.db import bootstrap
     bootstrap.ensure_user("nf-user", DEMO_PASSWORD, "notfound", "member")
-    return _login(app.test_client(), "nf-user", DEMO_PASSWORD, "notfound")
+    return login(app.test_client(), "nf-user", DEMO_PASSWORD, "notfound")
 
 
 def _ok(response, status=None):
