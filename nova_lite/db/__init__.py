@@ -4,6 +4,7 @@
 - ``session``  one engine per process, ``transaction()`` for a unit of work
 - ``migrate``  ``nova-lite-manage db sync``
 - ``passwords`` the scrypt hashes in ``users.password_hash``
+- ``flavors``  who may see and boot a flavor (private flavors, flavor access)
 
 Every state change is a single conditional UPDATE (compare-and-set), so two
 workers that race on one instance cannot both win.

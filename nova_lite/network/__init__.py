@@ -15,6 +15,8 @@ plane, on PostgreSQL) and each compute host's data plane (``host/``).
 
 Modules:
   exceptions       errors, each with its Neutron error type
+  scope            every resource has a project; a context without one owns
+                   and sees nothing
   ipam             populate a subnet's pool, allocate, release
   networks         networks and subnets: create, validate, delete
   ports            ports: create (MAC, addresses, groups), delete, list
