@@ -19,6 +19,7 @@ def setup(name):
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if CONF.debug else logging.INFO)
-    for noisy in ("amqp", "kombu", "urllib3"):
+    # oslo_policy logs every check at DEBUG: one line per request at least.
+    for noisy in ("amqp", "kombu", "urllib3", "oslo_policy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger(name).debug("logging set up")

@@ -6,6 +6,7 @@ import flask
 from nova_lite.api import compute, identity, image, network
 from nova_lite.api.identity import tokens
 from nova_lite.api.middleware import auth, errors, microversion, request_id
+from nova_lite.api.middleware import policy as policy_middleware
 from nova_lite.api.relay import RELAY_KEY
 from nova_lite.conf import CONF
 from nova_lite.rpc import outbox
@@ -14,7 +15,7 @@ LOG = logging.getLogger(__name__)
 
 
 def create_app(start_relay=True):
-    app = flask.Flask("nova_lite.api")
+    app = flask.Flask("nova_lite.api", static_folder=None)
     app.json.sort_keys = False
     app.config["MAX_CONTENT_LENGTH"] = None      # image uploads are streamed
     tokens.configure_cache()
@@ -28,6 +29,7 @@ def create_app(start_relay=True):
     app.register_blueprint(network.blueprint())
     app.add_url_rule("/", "root", _root)
     setattr(_root, auth.PUBLIC_ATTR, True)
+    policy_middleware.install(app)               # after every route: maps them to rules
     relay = outbox.Relay(CONF.api.outbox_sweep_interval, linger=CONF.api.outbox_linger)
     app.extensions[RELAY_KEY] = relay
     if start_relay:

@@ -3,7 +3,7 @@ import dataclasses
 
 import flask
 
-from nova_lite import exception
+from nova_lite.api import policy
 
 
 @dataclasses.dataclass
@@ -15,14 +15,28 @@ class RequestContext:
     project_name: str | None = None
     roles: tuple = ()
     token: str | None = None
+    _admin: tuple = dataclasses.field(default=(), repr=False, compare=False)
 
     @property
     def is_admin(self):
-        return "admin" in self.roles
+        """The ``context_is_admin`` policy rule (as Nova's context): what
+        lets the database queries and nova_lite.network reach every
+        project's rows. Worked out once per roles and project."""
+        key = (self.roles, self.project_id)
+        if not self._admin or self._admin[0] != key:
+            self._admin = (key, policy.check_is_admin(self))
+        return self._admin[1]
 
-    def require_admin(self, action="This action"):
-        if not self.is_admin:
-            raise exception.Forbidden(f"{action} requires the admin role.")
+    def can(self, rule, target=None):
+        """Whether policy allows ``rule`` on ``target`` (default: this
+        context's project and user)."""
+        return policy.check_for(self, rule, target)
+
+    def authorize(self, rule, target=None):
+        """403, in the words of the API being served, unless policy allows
+        ``rule`` on ``target``. nova_lite.network calls this (it cannot
+        import the API) for the rules that depend on what it finds."""
+        policy.authorize_for(self, rule, target)
 
     def to_rpc(self):
         """What travels in a message envelope (never the token)."""

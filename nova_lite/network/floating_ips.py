@@ -83,8 +83,8 @@ def allocate(session, context, floating_network_id, *, project_id=None,
     ``port_id`` is given). IpAddressExhausted when the pool is empty."""
     project_id = networks.owner_project(context, project_id)
     network = external_network(session, context, floating_network_id)
-    if floating_ip_address is not None and not context.is_admin:
-        raise networks.PolicyNotAuthorized(rule="create_floatingip:floating_ip_address")
+    if floating_ip_address is not None:
+        context.authorize("create_floatingip:floating_ip_address")
     fixed_ips = _pool_request(session, network, floating_ip_address, subnet_id)
     fip_id = models.new_uuid()
     port = ports.create(session, network, project_id, device_id=fip_id,

@@ -6,6 +6,9 @@ transaction as its row, freed when it is deleted or its build fails.
                     (absent and nothing found: no NIC, as Nova 2.1 does)
   "none"            no NIC
   [{"uuid": net, "fixed_ip": addr}, {"port": port_id}, ...]   one NIC each
+                    (a fixed_ip only where the policy rule
+                    create_port:fixed_ips:ip_address allows: the network's
+                    owner or an admin by default)
 
 Everything is checked (``plan``) before the first row is written, and an
 address that cannot be had (exhausted pool, address taken) aborts the whole
@@ -131,6 +134,10 @@ def plan(session, context, requested, count):
                                         "fixed_ip is specified.")
             if not _is_ip(fixed_ip):
                 raise exception.Invalid(f"Invalid fixed IP address ({fixed_ip})")
+            # The Networking API's rule for choosing an address (the network's
+            # owner or an admin by default) holds on this path too (403).
+            context.authorize("create_port:fixed_ips:ip_address",
+                              {"network:project_id": network.project_id})
         nics.append(Nic(network, fixed_ip=fixed_ip))
     return nics
 

@@ -2,7 +2,9 @@
 
 Who sees what (Neutron's default policy): admins everything; others their own
 project's networks plus shared and external ones (read-only), and the subnets
-of those. Only admins make a network shared, external or the default one.
+of those (``is_admin``: the context_is_admin policy rule). Who may make a
+network shared, external or the default one is policy's
+(``create_network:shared`` ..., admins by default).
 
 A network is one Linux bridge, ``nlbr-`` + the first 8 characters of its id
 (unique in the database; a new id is drawn on the rare clash). A subnet's
@@ -12,7 +14,8 @@ network is routed by the same hosts (the exclusion constraint
 an IPv4 subnet writes its whole pool as address rows (``ipam.populate``).
 
 Every function works in the caller's transaction; ``context`` is anything
-with ``project_id`` and ``is_admin`` (the API's RequestContext)."""
+with ``project_id``, ``is_admin`` and ``authorize(rule, target=None)`` (the
+API's RequestContext: 403 unless the policy rule allows it)."""
 import ipaddress
 import itertools
 
@@ -137,8 +140,8 @@ def create_network(session, context, *, name="", description="", project_id=None
     for flag, rule in ((shared, "create_network:shared"),
                        (external, "create_network:router:external"),
                        (is_default, "create_network:is_default")):
-        if flag and not context.is_admin:
-            raise PolicyNotAuthorized(rule=rule)
+        if flag:
+            context.authorize(rule)
     if is_default:
         _check_default(session, external)
     for _ in range(BRIDGE_ATTEMPTS):
@@ -185,10 +188,9 @@ def update_network(session, context, network_id, changes):
     network = get_network(session, context, network_id, lock="update")
     require_owner(context, network.project_id, "update_network")
     for key in ("shared", "external", "is_default"):
-        if key in changes and bool(changes[key]) != getattr(network, key) \
-                and not context.is_admin:
+        if key in changes and bool(changes[key]) != getattr(network, key):
             rule = "router:external" if key == "external" else key
-            raise PolicyNotAuthorized(rule=f"update_network:{rule}")
+            context.authorize(f"update_network:{rule}")
     if "shared" in changes and not changes["shared"] and network.shared:
         others = session.scalar(select(func.count()).select_from(models.Port).where(
             models.Port.network_id == network.id,

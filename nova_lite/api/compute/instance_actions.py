@@ -1,5 +1,6 @@
 """/servers/{id}/os-instance-actions: what was done to a server, by whom, and
-how each step went (events; tracebacks for admins only)."""
+how each step went (events; tracebacks for whom the policy rule
+os_compute_api:os-instance-actions:events:details allows: admins by default)."""
 import flask
 from sqlalchemy import select
 
@@ -51,7 +52,8 @@ def show(server_id, request_id):
         events = session.scalars(select(E).where(E.action_id == action.id)
                                  .order_by(E.id)).all()
     body = _view(action)
-    body["events"] = [_event_view(e, ctx.is_admin) for e in events]
+    details = ctx.can("os_compute_api:os-instance-actions:events:details")
+    body["events"] = [_event_view(e, details) for e in events]
     return flask.jsonify({"instanceAction": body})
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from nova_lite import exception
-from nova_lite.api import context, validation
+from nova_lite.api import context, policy, validation
 from nova_lite.api.timeutil import iso_micro
 from nova_lite.db import models
 from nova_lite.db.session import reader, transaction
@@ -68,13 +68,14 @@ def detail(keypair):
     return body
 
 
-def _owner():
+def _owner(action):
+    """The user whose keypairs are acted on (``?user_id=``, the caller by
+    default), once the action's rule allows it for that user (Nova's target:
+    the user; another user's keypairs are admins' by default)."""
     ctx = context.current()
-    user_id = flask.request.args.get("user_id")
-    if user_id and user_id != ctx.user_id:
-        ctx.require_admin("Acting on another user's keypairs")
-        return user_id
-    return ctx.user_id
+    user_id = flask.request.args.get("user_id") or ctx.user_id
+    policy.authorize(f"os_compute_api:os-keypairs:{action}", {"user_id": user_id})
+    return user_id
 
 
 def find(session, user_id, name):
@@ -108,8 +109,9 @@ def create(body):
     return flask.jsonify({"keypair": result})
 
 
+@policy.checked_in_handler("os_compute_api:os-keypairs:index")
 def index():
-    user_id = _owner()
+    user_id = _owner("index")
     with reader() as session:
         keypairs = session.scalars(select(models.KeyPair)
                                    .where(models.KeyPair.user_id == user_id)
@@ -117,15 +119,17 @@ def index():
     return flask.jsonify({"keypairs": [{"keypair": summary(k)} for k in keypairs]})
 
 
+@policy.checked_in_handler("os_compute_api:os-keypairs:show")
 def show(name):
     with reader() as session:
-        keypair = find(session, _owner(), name)
+        keypair = find(session, _owner("show"), name)
     return flask.jsonify({"keypair": detail(keypair)})
 
 
+@policy.checked_in_handler("os_compute_api:os-keypairs:delete")
 def delete(name):
     with transaction() as session:
-        session.delete(find(session, _owner(), name))
+        session.delete(find(session, _owner("delete"), name))
     return "", 202
 
 

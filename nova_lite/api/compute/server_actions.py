@@ -9,7 +9,7 @@ record the action and put the message for its host in the outbox."""
 import flask
 
 from nova_lite import exception
-from nova_lite.api import context, links, relay, validation
+from nova_lite.api import context, links, policy, relay, validation
 from nova_lite.api.compute import (
     server_floating_ips,
     server_queries,
@@ -148,6 +148,23 @@ def _console_output(server_id, value):
     return flask.jsonify({"output": "".join(lines)})
 
 
+# Each action's own rule, as Nova names it.
+RULES = {
+    "os-stop": "os_compute_api:servers:stop",
+    "os-start": "os_compute_api:servers:start",
+    "pause": "os_compute_api:os-pause-server:pause",
+    "unpause": "os_compute_api:os-pause-server:unpause",
+    "suspend": "os_compute_api:os-suspend-server:suspend",
+    "resume": "os_compute_api:os-suspend-server:resume",
+    "reboot": "os_compute_api:servers:reboot",
+    "createImage": "os_compute_api:servers:create_image",
+    "os-getConsoleOutput": "os_compute_api:os-console-output",
+    "addSecurityGroup": "os_compute_api:os-security-groups:add",
+    "removeSecurityGroup": "os_compute_api:os-security-groups:remove",
+    "addFloatingIp": "os_compute_api:os-floating-ips:add",
+    "removeFloatingIp": "os_compute_api:os-floating-ips:remove",
+}
+
 HANDLERS = {
     "reboot": _reboot,
     "createImage": _create_image,
@@ -159,18 +176,19 @@ HANDLERS = {
 }
 
 
+@policy.checked_in_handler(*RULES.values())
 def action(server_id):
     body = validation.json_body()
     if not isinstance(body, dict) or len(body) != 1:
         raise exception.Invalid("The action body must be an object with exactly one "
                                 "action, e.g. {\"os-stop\": null}.")
     (key, value), = body.items()
+    if key not in RULES:
+        raise exception.Invalid(f"There is no such action: {key}")
+    policy.authorize(RULES[key])
     if key in ACTIONS:
         return _cast_action(server_id, key, value)
-    handler = HANDLERS.get(key)
-    if handler is None:
-        raise exception.Invalid(f"There is no such action: {key}")
-    return handler(server_id, value)
+    return HANDLERS[key](server_id, value)
 
 
 def register(bp):

@@ -18,12 +18,17 @@ def _truthy(value):
     return str(value).lower() in ("1", "true", "t", "yes", "y", "on")
 
 
-def visible(context, query=None):
-    """Servers this context may see: its project's, or all for an admin asking."""
-    query = select(I) if query is None else query
-    all_projects = _truthy(flask.request.args.get("all_tenants", "0")) or \
+def all_projects():
+    """Whether the request asks for every project's servers (``all_tenants``)."""
+    return _truthy(flask.request.args.get("all_tenants", "0")) or \
         _truthy(flask.request.args.get("all_projects", "0"))
-    if not (context.is_admin and all_projects):
+
+
+def visible(context, query=None):
+    """Servers this context may see: its project's, or all for an admin asking
+    (the handler has checked the get_all_tenants rule by then)."""
+    query = select(I) if query is None else query
+    if not (context.is_admin and all_projects()):
         query = query.where(I.project_id == context.project_id)
     return query
 

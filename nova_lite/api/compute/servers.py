@@ -57,6 +57,11 @@ def create(body):
 
 def _list(detail):
     ctx = context.current()
+    if server_queries.all_projects():
+        # As Nova: asking for every project's servers is a rule of its own
+        # (403 for non-admins), besides the endpoint's servers:index/detail.
+        ctx.authorize("os_compute_api:servers:%s:get_all_tenants"
+                      % ("detail" if detail else "index"))
     with reader() as session:
         found, limit = server_queries.page(session, ctx)
         faults = server_views.faults_for(session, found) if detail else {}

@@ -5,7 +5,7 @@ import flask
 from sqlalchemy import select
 
 from nova_lite import exception
-from nova_lite.api import validation
+from nova_lite.api import policy, validation
 from nova_lite.api.identity import catalog, tokens
 from nova_lite.api.middleware.auth import public
 from nova_lite.db import models, passwords
@@ -156,7 +156,9 @@ def issue(body):
     return response
 
 
-def show():
+def _subject(rule):
+    """The claims of the X-Subject-Token, once ``rule`` allows the caller
+    to act on it (Keystone's target: the token's user; admins any)."""
     subject = flask.request.headers.get("X-Subject-Token")
     if not subject:
         raise exception.Invalid("X-Subject-Token header is required.")
@@ -164,19 +166,28 @@ def show():
         claims = tokens.validate(subject)
     except exception.NotAuthenticated:
         raise exception.NotFound("Could not find token.") from None
+    policy.authorize(rule, {"target.token.user_id": claims["user_id"]})
+    return subject, claims
+
+
+@policy.checked_in_handler("identity:validate_token")
+def show():
+    subject, claims = _subject("identity:validate_token")
     response = flask.jsonify(token_body(claims))
     response.headers["X-Subject-Token"] = subject
     return response
 
 
+@policy.checked_in_handler("identity:check_token")
 def check():
-    show()
+    _subject("identity:check_token")
     return "", 200
 
 
+@policy.checked_in_handler("identity:revoke_token")
 def revoke():
     # Fernet tokens are self-contained; they lapse at expiry.
-    show()
+    _subject("identity:revoke_token")
     return "", 204
 
 

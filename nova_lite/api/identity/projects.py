@@ -3,7 +3,7 @@ import flask
 from sqlalchemy import select
 
 from nova_lite import exception
-from nova_lite.api import context, links
+from nova_lite.api import context, links, policy
 from nova_lite.db import models
 from nova_lite.db.session import reader
 
@@ -67,8 +67,6 @@ def show_project(project_id):
 
 
 def list_users():
-    ctx = context.current()
-    ctx.require_admin("Listing users")
     with reader() as session:
         query = select(models.User).order_by(models.User.name)
         if flask.request.args.get("name"):
@@ -79,10 +77,10 @@ def list_users():
                                     "previous": None}})
 
 
+@policy.checked_in_handler("identity:get_user")
 def show_user(user_id):
-    ctx = context.current()
-    if user_id != ctx.user_id:
-        ctx.require_admin("Showing another user")
+    # Keystone's target: the user shown (oneself, or any for admins).
+    policy.authorize("identity:get_user", {"target.user.id": user_id})
     with reader() as session:
         user = session.get(models.User, user_id)
     if user is None:

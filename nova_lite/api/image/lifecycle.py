@@ -2,7 +2,8 @@
 walk ``queued -> saving -> active`` (back to ``queued`` if the upload fails).
 
 Each change is one transaction on the row, with the rules that go with it:
-only the owner (or admin) changes an image, only admin makes one public,
+only the owner (or admin) changes an image, only who the publicize_image
+policy rule allows (admin by default) makes one public,
 protected images are not deleted. The data itself is the store's business
 (store/: PostgreSQL or files); this module decides when it is written and
 removed, and the image becomes readable only when it turns ``active``. Used
@@ -31,8 +32,8 @@ def _require_owner(ctx, image):
 
 
 def _require_may_publish(ctx):
-    if not ctx.is_admin:
-        raise exception.Forbidden("Only admin may set an image's visibility to public.")
+    """Glance's publicize_image rule (admins by default)."""
+    ctx.authorize("publicize_image")
 
 
 def _duplicate(image_id):

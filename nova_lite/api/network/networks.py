@@ -13,7 +13,8 @@ FILTERS = {
     "router:external": (N.external, "bool"), "admin_state_up": (N.admin_state_up, "bool"),
     "is_default": (N.is_default, "bool"), "mtu": (N.mtu, "int"),
 }
-# Admins may also filter on the provider attributes they see.
+# Who sees the provider attributes (admins by default) may filter on them too.
+PROVIDER_RULE = "get_network:provider:segmentation_id"
 ADMIN_FILTERS = {"provider:segmentation_id": (N.segmentation_id, "int")}
 SORT_KEYS = {"name": "name", "created_at": "created_at", "mtu": "mtu",
              "status": "status"}
@@ -29,16 +30,16 @@ def _changes(spec):
 
 def _view(session, network):
     return views.network(network, networks.subnet_ids_by_network(
-        session, [network.id])[network.id], admin=context.current().is_admin)
+        session, [network.id])[network.id], admin=context.current().can(PROVIDER_RULE))
 
 
 def _provider(spec):
-    """Provider attributes on create: admins only (Neutron's policy), and
-    only what every network is (a VXLAN segment; its VNI is allocated)."""
+    """Provider attributes on create: each its own rule (Neutron's
+    create_network:provider:*, admins by default), and only what every
+    network is (a VXLAN segment; its VNI is allocated)."""
     given = [key for key in spec if key.startswith("provider:")]
-    if given and not context.current().is_admin:
-        raise networks.PolicyNotAuthorized(rule=f"create_network:{given[0]}")
     for key in given:
+        context.current().authorize(f"create_network:{key}")
         del spec[key]
 
 
@@ -54,13 +55,14 @@ def create():
 
 def index():
     ctx = context.current()
+    provider = ctx.can(PROVIDER_RULE)
     with reader() as session:
         query = params.filtered(networks.visible_networks(ctx),
-                                dict(FILTERS, **ADMIN_FILTERS) if ctx.is_admin else FILTERS)
+                                dict(FILTERS, **ADMIN_FILTERS) if provider else FILTERS)
         rows, marker = params.page(session, query, N, SORT_KEYS,
                                    visible=networks.visible_networks(ctx))
         subnet_ids = networks.subnet_ids_by_network(session, [n.id for n in rows])
-    return params.collection("networks", [views.network(n, subnet_ids[n.id], ctx.is_admin)
+    return params.collection("networks", [views.network(n, subnet_ids[n.id], provider)
                                           for n in rows], marker)
 
 

@@ -3,7 +3,9 @@
 Who may do what, as Neutron's default policy says it: a port belongs to a
 project; its owner, the owner of its network and admins see it. Ports go on
 the caller's own networks or shared ones. Addresses (``fixed_ips`` with an
-``ip_address``) and MACs may be chosen by the network's owner and admins.
+``ip_address``) and MACs may be chosen by whom the policy rules
+``create_port:fixed_ips:ip_address`` and ``create_port:mac_address`` allow
+(the network's owner and admins by default).
 
 What nova-lite adds: ``device_owner`` values ``compute:*`` and ``network:*``
 belong to nova-lite itself (a server's NICs and floating IPs), so users can
@@ -98,18 +100,17 @@ def _views(session, rows):
 
 
 def _check_device(session, ctx, spec, action="create_port"):
-    """Non-admins may not use nova-lite's own owners, nor name another
-    project's server as the device."""
-    if ctx.is_admin:
-        return
+    """nova-lite's own owners, and another project's server as the device,
+    are for whom the ``:device_owner`` / ``:device_id`` rules allow (admins
+    by default)."""
     owner = spec.get("device_owner")
     if owner and owner.startswith(RESERVED_OWNERS):
-        raise networks.PolicyNotAuthorized(rule=f"{action}:device_owner")
+        ctx.authorize(f"{action}:device_owner")
     if spec.get("device_id"):
         other = session.scalar(select(models.Instance.project_id).where(
             models.Instance.uuid == spec["device_id"]))
         if other is not None and other != ctx.project_id:
-            raise networks.PolicyNotAuthorized(rule=f"{action}:device_id")
+            ctx.authorize(f"{action}:device_id")
 
 
 def _groups(session, ctx, project_id, requested):
@@ -143,13 +144,14 @@ def create():
         owns_network = ctx.is_admin or scope.owns(ctx, network.project_id)
         if not (owns_network or network.shared):
             raise networks.PolicyNotAuthorized(rule="create_port")
-        chooses = [f for f in spec.get("fixed_ips", []) if "ip_address" in f]
-        if not owns_network and (chooses or "mac_address" in spec):
-            raise networks.PolicyNotAuthorized(
-                rule="create_port:fixed_ips:ip_address" if chooses
-                else "create_port:mac_address")
-        if "binding:host_id" in spec and not ctx.is_admin:
-            raise networks.PolicyNotAuthorized(rule="create_port:binding:host_id")
+        if any("ip_address" in f for f in spec.get("fixed_ips", [])):
+            ctx.authorize("create_port:fixed_ips:ip_address",
+                          {"network:project_id": network.project_id})
+        if "mac_address" in spec:
+            ctx.authorize("create_port:mac_address",
+                          {"network:project_id": network.project_id})
+        if "binding:host_id" in spec:
+            ctx.authorize("create_port:binding:host_id")
         if "security_groups" in spec:
             group_ids = _groups(session, ctx, project_id, spec["security_groups"])
         elif port_security:
@@ -210,12 +212,12 @@ def update(port_id):
                                         "supported: make a new port.")
         moves = [k for k in ("device_id", "device_owner")
                  if k in spec and spec[k] != getattr(port, k)]
-        if moves and not ctx.is_admin:
+        if moves:
             if _reserved(port):
-                raise networks.PolicyNotAuthorized(rule=f"update_port:{moves[0]}")
+                ctx.authorize(f"update_port:{moves[0]}")
             _check_device(session, ctx, spec, "update_port")
-        if "binding:host_id" in spec and not ctx.is_admin:
-            raise networks.PolicyNotAuthorized(rule="update_port:binding:host_id")
+        if "binding:host_id" in spec:
+            ctx.authorize("update_port:binding:host_id")
         port_security = params.to_bool(spec.get("port_security_enabled",
                                                 port.port_security_enabled),
                                        "port_security_enabled")
