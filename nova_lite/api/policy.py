@@ -30,7 +30,8 @@ from nova_lite.conf import CONF
 
 LOG = logging.getLogger(__name__)
 
-_ENFORCER = None
+_ENFORCER = None                # (policy file signature, Enforcer)
+_PATH = None                    # (the policy file's path or None,)
 _LOCK = threading.Lock()
 
 # Each API's blueprint prefix and version: the rules' paths are relative to it.
@@ -90,8 +91,11 @@ def enforcer():
     """The process's Enforcer: the defaults in code, overridden by the
     policy file as it is now. A file that appears, changes or goes away is
     seen on the next call (one os.stat per call), no restart needed."""
-    global _ENFORCER
-    path = _policy_path()
+    global _ENFORCER, _PATH
+    if _PATH is None:
+        # Looked up once (reading an option costs more than the stat below).
+        _PATH = (_policy_path(),)
+    path = _PATH[0]
     signature = _signature(path)
     current = _ENFORCER
     if current is None or current[0] != signature:
@@ -107,10 +111,11 @@ def enforcer():
 
 
 def reset():
-    """Forget the enforcer (tests that change [oslo_policy])."""
-    global _ENFORCER
+    """Forget the enforcer and the policy file's path (tests that change
+    [oslo_policy])."""
+    global _ENFORCER, _PATH
     with _LOCK:
-        _ENFORCER = None
+        _ENFORCER = _PATH = None
 
 
 def credentials(ctx):
