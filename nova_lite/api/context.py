@@ -16,6 +16,7 @@ class RequestContext:
     roles: tuple = ()
     token: str | None = None
     _admin: tuple = dataclasses.field(default=(), repr=False, compare=False)
+    _can: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_admin(self):
@@ -29,8 +30,15 @@ class RequestContext:
 
     def can(self, rule, target=None):
         """Whether policy allows ``rule`` on ``target`` (default: this
-        context's project and user)."""
-        return policy.check_for(self, rule, target)
+        context's project and user; that answer is kept for the request,
+        so a view may ask once per item)."""
+        if target is not None:
+            return policy.check_for(self, rule, target)
+        key = (rule, self.roles, self.project_id)
+        known = self._can.get(key)
+        if known is None:
+            known = self._can[key] = policy.check_for(self, rule)
+        return known
 
     def authorize(self, rule, target=None):
         """403, in the words of the API being served, unless policy allows

@@ -11,6 +11,9 @@ from nova_lite.objects import states
 
 PROGRESS_STATUSES = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
 
+# Who sees a server's host and instance name (Nova's rule; admins by default).
+EXTENDED_ATTRIBUTES = "os_compute_api:os-extended-server-attributes"
+
 
 def host_id(instance):
     """Opaque per-project host id, as Nova computes it."""
@@ -71,7 +74,7 @@ def detail(instance, context, fault=None, network=None):
     }
     if status in PROGRESS_STATUSES:
         body["progress"] = instance.progress or 0
-    if context.is_admin:
+    if context.can(EXTENDED_ATTRIBUTES):
         body["OS-EXT-SRV-ATTR:host"] = instance.host
         body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = instance.node
         body["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{instance.id:08x}"

@@ -31,6 +31,10 @@ rules = [
           ("GET", "/servers/detail")),
     _rule(P + "servers:show", base.PROJECT_READER_OR_ADMIN, "Show a server",
           ("GET", "/servers/{server_id}")),
+    _refine(P + "os-extended-server-attributes", base.ADMIN,
+            "See a server's host, hypervisor_hostname and instance_name "
+            "(OS-EXT-SRV-ATTR:*)", ("GET", "/servers/{server_id}"),
+            ("GET", "/servers/detail"), ("PUT", "/servers/{server_id}")),
     _rule(P + "servers:create", base.PROJECT_MEMBER_OR_ADMIN, "Create a server",
           ("POST", "/servers")),
     _rule(P + "servers:update", base.PROJECT_MEMBER_OR_ADMIN, "Update a server",
