@@ -152,6 +152,20 @@ def test_another_users_token_is_not_shown(client, demo_headers, admin_headers,
                       headers={**admin_headers, **mine}).status_code == 200
 
 
+@pytest.mark.parametrize("action, rule", [
+    ({"reboot": {"type": "SOFT"}}, "os_compute_api:servers:reboot"),
+    ({"pause": None}, "os_compute_api:os-pause-server:pause"),
+    ({"createImage": {"name": "snap"}}, "os_compute_api:servers:create_image"),
+    ({"os-getConsoleOutput": {}}, "os_compute_api:os-console-output"),
+])
+def test_each_server_action_checks_its_own_rule(client, reader_headers, demo_headers,
+                                                action, rule):
+    path = f"{C}/servers/{uuid.uuid4()}/action"
+    forbidden(client.post(path, json=action, headers=reader_headers), nova_words(rule))
+    # A member passes the rule and meets the next question: no such server.
+    assert client.post(path, json=action, headers=demo_headers).status_code == 404
+
+
 # -- a fixed IP on another project's shared network --------------------------------------
 @pytest.fixture
 def shared_network(client, admin_headers):

@@ -196,3 +196,21 @@ def test_identity_self_service():
 
 def test_an_unknown_rule_is_denied():
     assert not policy.check_for(ADMIN_ALONE, "os_compute_api:no-such-rule")
+
+
+def test_the_middleware_refuses_a_route_without_a_rule_and_logs_it(caplog):
+    import flask
+
+    from nova_lite.api.middleware import errors
+    from nova_lite.api.middleware import policy as policy_middleware
+
+    scratch = flask.Flask("scratch", static_folder=None)
+    errors.install(scratch)
+    scratch.add_url_rule("/compute/v2.1/os-nothing", "nothing", lambda: "reached")
+    policy_middleware.install(scratch)
+    with caplog.at_level("ERROR", logger="nova_lite.api.middleware.policy"):
+        response = scratch.test_client().get("/compute/v2.1/os-nothing")
+    assert response.status_code == 403
+    assert response.json == {"forbidden": {"code": 403, "message": "No policy rule allows "
+                                           "GET /compute/v2.1/os-nothing."}}
+    assert "no policy rule for GET /compute/v2.1/os-nothing" in caplog.text
