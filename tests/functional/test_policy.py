@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD
-from tests.fixtures.identity import make_user, token, write_policy
+from tests.fixtures.credentials import DEMO_PASSWORD, login
+from tests.fixtures.identity import make_user, write_policy
 from tests.fixtures.images import upload_image
 from tests.fixtures.networks import make_network
 
@@ -52,7 +52,7 @@ def image_id(app, admin_headers):
 @pytest.fixture(scope="module")
 def reader_headers(app):
     name, password = make_user("demo", ["reader"])
-    return token(app.test_client(), name, password, "demo")
+    return login(app.test_client(), name, password, "demo")
 
 
 def server_body(image_id, **extra):
@@ -207,7 +207,7 @@ def test_compute_fixed_ip_on_another_projects_shared_network_is_403(
 
 # -- unscoped tokens ---------------------------------------------------------------------
 def test_unscoped_token_gets_no_project_api(client, image_id):
-    headers = token(client, "demo", DEMO_PASSWORD, "unscoped")
+    headers = login(client, "demo", DEMO_PASSWORD, "unscoped")
     forbidden(client.get(f"{C}/servers", headers=headers),
               nova_words("os_compute_api:servers:index"))
     forbidden(client.post(f"{C}/servers", json=server_body(image_id, networks="none"),
@@ -229,10 +229,10 @@ def test_unscoped_token_gets_no_project_api(client, image_id):
 
 def test_user_without_default_project_gets_an_unscoped_token(client):
     name, password = make_user("demo", ["member"], default_project=False)
-    headers = token(client, name, password)
+    headers = login(client, name, password, None)
     forbidden(client.get(f"{N}/networks", headers=headers),
               "(get_network) is disallowed by policy")
-    scoped = token(client, name, password, "demo")
+    scoped = login(client, name, password, "demo")
     assert client.get(f"{N}/networks", headers=scoped).status_code == 200
 
 
