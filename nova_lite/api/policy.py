@@ -59,11 +59,18 @@ def get_enforcer():
 
 
 def _policy_path():
-    """The policy file's path, or None when there is none."""
+    """The policy file's path, whether or not it is there yet: as given if
+    absolute, else where oslo.config finds it, else beside the last config
+    file."""
     name = CONF.oslo_policy.policy_file
     if os.path.isabs(name):
         return name
-    return CONF.find_file(name)
+    found = CONF.find_file(name)
+    if found:
+        return found
+    if CONF.config_file:
+        return os.path.join(os.path.dirname(os.path.abspath(CONF.config_file[-1])), name)
+    return os.path.abspath(name)
 
 
 def _signature(path):
@@ -102,10 +109,20 @@ def enforcer():
         with _LOCK:
             current = _ENFORCER
             if current is None or current[0] != signature:
-                current = (signature, _build(path if signature else None))
-                if _ENFORCER is not None:
-                    LOG.info("policy file %s %s: rules reloaded", path,
-                             "changed" if signature else "absent")
+                try:
+                    current = (signature, _build(path if signature else None))
+                except Exception:
+                    if current is None:
+                        raise
+                    # A file that cannot be read (half written, bad YAML):
+                    # the rules in force stay until it changes again.
+                    LOG.exception("policy file %s unreadable: the rules in force "
+                                  "stay", path)
+                    current = (signature, current[1])
+                else:
+                    if _ENFORCER is not None:
+                        LOG.info("policy file %s %s: rules reloaded", path,
+                                 "changed" if signature else "absent")
                 _ENFORCER = current
     return current[1]
 

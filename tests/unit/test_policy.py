@@ -214,3 +214,24 @@ def test_the_middleware_refuses_a_route_without_a_rule_and_logs_it(caplog):
     assert response.json == {"forbidden": {"code": 403, "message": "No policy rule allows "
                                            "GET /compute/v2.1/os-nothing."}}
     assert "no policy rule for GET /compute/v2.1/os-nothing" in caplog.text
+
+
+def test_a_changed_policy_file_applies_and_a_broken_one_keeps_the_rules(tmp_path):
+    from nova_lite.conf import CONF
+
+    path = tmp_path / "policy.yaml"
+    before = CONF.oslo_policy.policy_file
+    CONF.set_override("policy_file", str(path), group="oslo_policy")
+    policy.reset()
+    rule = "os_compute_api:os-keypairs:create"
+    try:
+        assert policy.check_for(MEMBER_IMPLIED, rule)
+        path.write_text(f'"{rule}": "rule:admin_api"\n')
+        assert not policy.check_for(MEMBER_IMPLIED, rule)
+        path.write_text(f'"{rule}": [unclosed\n')            # not YAML
+        assert not policy.check_for(MEMBER_IMPLIED, rule)
+        path.unlink()
+        assert policy.check_for(MEMBER_IMPLIED, rule)
+    finally:
+        CONF.set_override("policy_file", before, group="oslo_policy")
+        policy.reset()
