@@ -4,14 +4,16 @@
     POST /flavors/{id}/action  {"addTenantAccess": {"tenant": P}}
                                {"removeTenantAccess": {"tenant": P}}
 
-Nova's policy rules for these are ``os_compute_api:os-flavor-access``,
+Who may: Nova's policy rules ``os_compute_api:os-flavor-access`` (the
+route's, checked by the policy middleware),
 ``os_compute_api:os-flavor-access:add_tenant_access`` and
-``os_compute_api:os-flavor-access:remove_tenant_access``; here each is the
-admin role. The rules themselves are nova_lite/db/flavors.py."""
+``os_compute_api:os-flavor-access:remove_tenant_access`` (the action's,
+checked here); admins by default. The rules of access itself are
+nova_lite/db/flavors.py."""
 import flask
 
 from nova_lite import exception
-from nova_lite.api import context, validation
+from nova_lite.api import policy, validation
 from nova_lite.api.compute import flavors
 from nova_lite.db import flavors as flavor_db
 from nova_lite.db.session import reader, transaction
@@ -24,7 +26,6 @@ TENANT_SCHEMA = {
 
 
 def index(flavor_id):
-    context.current().require_admin("Listing flavor access")
     with reader() as session:
         flavor = flavors.find(session, flavor_id)
         access = flavor_db.access_list(session, flavor)
@@ -32,7 +33,6 @@ def index(flavor_id):
 
 
 def _add(flavor_id, value):
-    context.current().require_admin("Adding flavor access")
     validation.check(TENANT_SCHEMA, value)
     with transaction() as session:
         flavor = flavors.find(session, flavor_id, for_update=True)
@@ -43,7 +43,6 @@ def _add(flavor_id, value):
 
 
 def _remove(flavor_id, value):
-    context.current().require_admin("Removing flavor access")
     validation.check(TENANT_SCHEMA, value)
     with transaction() as session:
         flavor = flavors.find(session, flavor_id, for_update=True)
@@ -54,8 +53,11 @@ def _remove(flavor_id, value):
 
 
 HANDLERS = {"addTenantAccess": _add, "removeTenantAccess": _remove}
+RULES = {"addTenantAccess": "os_compute_api:os-flavor-access:add_tenant_access",
+         "removeTenantAccess": "os_compute_api:os-flavor-access:remove_tenant_access"}
 
 
+@policy.checked_in_handler(*RULES.values())
 def action(flavor_id):
     body = validation.json_body()
     if not isinstance(body, dict) or len(body) != 1:
@@ -65,6 +67,7 @@ def action(flavor_id):
     handler = HANDLERS.get(key)
     if handler is None:
         raise exception.Invalid(f"There is no such action: {key}")
+    policy.authorize(RULES[key])
     return handler(flavor_id, value)
 
 
