@@ -43,17 +43,21 @@ def _token_key(args):
 
 def _bootstrap(args):
     from nova_lite.db import bootstrap
-    changed = [bootstrap.ensure_user("admin", args.admin_password, "admin", "admin")]
+    changed = [bootstrap.ensure_roles(),
+               bootstrap.ensure_user("admin", args.admin_password, "admin", "admin")]
     if args.demo_password:
         changed.append(bootstrap.ensure_user("demo", args.demo_password, "demo", "member"))
         changed.append(bootstrap.ensure_user("admin", args.admin_password, "demo", "admin"))
     if args.service_password:
         changed.append(bootstrap.ensure_user(CONF.service_auth.username, args.service_password,
                                              CONF.service_auth.project_name, "admin"))
+        # The service role: Keystone's validate_token lets services check tokens.
+        changed.append(bootstrap.ensure_user(CONF.service_auth.username, args.service_password,
+                                             CONF.service_auth.project_name, "service"))
     changed.append(bootstrap.ensure_default_flavors())
     # Deploy tools read the first word ("changed" / "unchanged").
-    console.print(f"{'changed' if any(changed) else 'unchanged'}: projects, users and "
-                  "default flavors are in place")
+    console.print(f"{'changed' if any(changed) else 'unchanged'}: roles, projects, users "
+                  "and default flavors are in place")
 
 
 def _user_create(args):
