@@ -1,0 +1,356 @@
+"""Identity administration through the API against the real PostgreSQL: users,
+projects, roles, role assignments, domains, application credentials; what
+revokes a token and that it holds at once; lockout; who may do what.
+
+Every test works on users and projects of its own (tests.fixtures.identity),
+never with a wrong password for the shared admin/demo."""
+import concurrent.futures
+import uuid
+
+import pytest
+from sqlalchemy import select, text
+
+from nova_lite.conf import CONF
+from tests.fixtures.identity import TOKENS, login, make_user, role_id, token_of
+
+V3 = "/identity/v3"
+
+
+def _ok(response, status=200):
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.json
+
+
+def _forbidden_in_identity_format(response):
+    assert response.status_code == 403, response.get_data(as_text=True)
+    assert response.json["error"]["code"] == 403
+    assert response.json["error"]["title"] == "Forbidden"
+
+
+# -- users, projects, roles ----------------------------------------------------
+def test_user_lifecycle_and_keystone_shapes(client, admin_headers):
+    alice = make_user(client, admin_headers, prefix="life")
+    shown = _ok(client.get(f"{V3}/users/{alice['id']}", headers=admin_headers))["user"]
+    assert shown["name"] == alice["name"] and shown["enabled"] is True
+    assert shown["domain_id"] == "default"
+    assert shown["default_project_id"] == alice["project_id"]
+    assert shown["links"]["self"].endswith(f"/identity/v3/users/{alice['id']}")
+    assert "password" not in shown and "password_hash" not in shown
+    listed = _ok(client.get(f"{V3}/users?name={alice['name']}", headers=admin_headers))
+    assert [u["id"] for u in listed["users"]] == [alice["id"]]
+    # The user reads itself and lists its projects; nothing of others.
+    me = _ok(client.get(f"{V3}/users/{alice['id']}", headers=alice["headers"]))
+    assert me["user"]["id"] == alice["id"]
+    mine = _ok(client.get(f"{V3}/users/{alice['id']}/projects", headers=alice["headers"]))
+    assert [p["id"] for p in mine["projects"]] == [alice["project_id"]]
+    admin_id = _ok(client.get(f"{V3}/users?name=admin", headers=admin_headers))["users"][0]
+    _forbidden_in_identity_format(client.get(f"{V3}/users/{admin_id['id']}",
+                                             headers=alice["headers"]))
+    # Rename, then delete: its token stops working at once, the name is free.
+    renamed = _ok(client.patch(f"{V3}/users/{alice['id']}", headers=admin_headers,
+                               json={"user": {"name": alice["name"] + "-x"}}))
+    assert renamed["user"]["name"] == alice["name"] + "-x"
+    assert client.delete(f"{V3}/users/{alice['id']}", headers=admin_headers) \
+        .status_code == 204
+    assert client.get(f"{V3}/auth/projects", headers=alice["headers"]).status_code == 401
+    assert client.get(f"{V3}/users/{alice['id']}", headers=admin_headers).status_code == 404
+
+
+def test_duplicate_user_name_is_409(client, admin_headers):
+    alice = make_user(client, admin_headers, prefix="dup")
+    again = client.post(f"{V3}/users", headers=admin_headers,
+                        json={"user": {"name": alice["name"], "password": "x" * 12}})
+    assert again.status_code == 409
+    assert again.json["error"]["title"] == "Conflict"
+
+
+def test_non_admins_administer_nothing(client, admin_headers, demo_headers):
+    bob = make_user(client, admin_headers, prefix="nonadm")
+    member_role = role_id(client, admin_headers, "member")
+    for method, path, body in (
+            ("post", f"{V3}/users", {"user": {"name": "x-" + uuid.uuid4().hex[:6]}}),
+            ("patch", f"{V3}/users/{bob['id']}", {"user": {"enabled": False}}),
+            ("delete", f"{V3}/users/{bob['id']}", None),
+            ("get", f"{V3}/users", None),
+            ("post", f"{V3}/projects", {"project": {"name": "x-" + uuid.uuid4().hex[:6]}}),
+            ("patch", f"{V3}/projects/{bob['project_id']}", {"project": {"enabled": False}}),
+            ("delete", f"{V3}/projects/{bob['project_id']}", None),
+            ("post", f"{V3}/roles", {"role": {"name": "x-" + uuid.uuid4().hex[:6]}}),
+            ("get", f"{V3}/roles", None),
+            ("delete", f"{V3}/roles/{member_role}", None),
+            ("put", f"{V3}/projects/{bob['project_id']}/users/{bob['id']}/roles/"
+                    f"{role_id(client, admin_headers, 'admin')}", None),
+            ("get", f"{V3}/role_assignments", None),
+            ("post", f"{V3}/users/{bob['id']}/password",
+             {"user": {"password": "n" * 12, "original_password": bob["password"]}}),
+            ("get", f"{V3}/users/{bob['id']}/application_credentials", None)):
+        kwargs = {"json": body} if body is not None else {}
+        response = getattr(client, method)(path, headers=demo_headers, **kwargs)
+        _forbidden_in_identity_format(response)
+    # Nothing changed: bob still logs in with his project.
+    assert login(client, bob["name"], bob["password"], bob["project"]).status_code == 201
+
+
+def test_project_crud_and_disabling_revokes_its_tokens(client, admin_headers):
+    carol = make_user(client, admin_headers, prefix="projdis")
+    project = _ok(client.get(f"{V3}/projects/{carol['project_id']}",
+                             headers=admin_headers))["project"]
+    assert project["enabled"] is True and project["domain_id"] == "default"
+    assert client.get("/compute/v2.1/servers", headers=carol["headers"]).status_code == 200
+    patched = _ok(client.patch(f"{V3}/projects/{carol['project_id']}", headers=admin_headers,
+                               json={"project": {"enabled": False, "description": "off"}}))
+    assert patched["project"]["enabled"] is False
+    assert patched["project"]["description"] == "off"
+    assert client.get("/compute/v2.1/servers", headers=carol["headers"]).status_code == 401
+    assert login(client, carol["name"], carol["password"], carol["project"]) \
+        .status_code == 401
+    disabled = _ok(client.get(f"{V3}/projects?enabled=false", headers=admin_headers))
+    assert carol["project_id"] in {p["id"] for p in disabled["projects"]}
+    _ok(client.patch(f"{V3}/projects/{carol['project_id']}", headers=admin_headers,
+                     json={"project": {"enabled": True}}))
+    fresh = token_of(client, carol["name"], carol["password"], carol["project"])
+    assert client.delete(f"{V3}/projects/{carol['project_id']}", headers=admin_headers) \
+        .status_code == 204
+    assert client.get("/compute/v2.1/servers", headers=fresh).status_code == 401
+    assert client.get(f"{V3}/projects/{carol['project_id']}", headers=admin_headers) \
+        .status_code == 404
+
+
+def test_roles_crud_builtin_roles_and_implied_roles(client, admin_headers):
+    names = {r["name"] for r in _ok(client.get(f"{V3}/roles",
+                                               headers=admin_headers))["roles"]}
+    assert {"admin", "member", "reader", "service"} <= names
+    name = "auditor-" + uuid.uuid4().hex[:6]
+    role = _ok(client.post(f"{V3}/roles", headers=admin_headers,
+                           json={"role": {"name": name}}), 201)["role"]
+    assert role["domain_id"] is None and role["links"]["self"].endswith(role["id"])
+    assert _ok(client.get(f"{V3}/roles/{role['id']}", headers=admin_headers))["role"][
+        "name"] == name
+    _ok(client.patch(f"{V3}/roles/{role['id']}", headers=admin_headers,
+                     json={"role": {"description": "reads audits"}}))
+    member = role_id(client, admin_headers, "member")
+    assert client.patch(f"{V3}/roles/{member}", headers=admin_headers,
+                        json={"role": {"name": "boss"}}).status_code == 403
+    # A member's token carries member and the reader it implies.
+    dave = make_user(client, admin_headers, prefix="implied")
+    check = client.get(TOKENS, headers={**dave["headers"],
+                                        "X-Subject-Token": dave["headers"]["X-Auth-Token"]})
+    roles = {r["name"]: r["id"] for r in _ok(check)["token"]["roles"]}
+    assert set(roles) == {"member", "reader"}
+    assert roles["member"] == member
+    assert client.delete(f"{V3}/roles/{role['id']}", headers=admin_headers).status_code == 204
+    assert client.get(f"{V3}/roles/{role['id']}", headers=admin_headers).status_code == 404
+
+
+def test_role_assignments_grant_check_list_and_removal_revokes(client, admin_headers):
+    erin = make_user(client, admin_headers, prefix="assign")
+    base = f"{V3}/projects/{erin['project_id']}/users/{erin['id']}/roles"
+    reader_id = role_id(client, admin_headers, "reader")
+    member_id = role_id(client, admin_headers, "member")
+    assert client.head(f"{base}/{reader_id}", headers=admin_headers).status_code == 404
+    assert client.put(f"{base}/{reader_id}", headers=admin_headers).status_code == 204
+    assert client.put(f"{base}/{reader_id}", headers=admin_headers).status_code == 204
+    assert client.head(f"{base}/{reader_id}", headers=admin_headers).status_code == 204
+    assert {r["name"] for r in _ok(client.get(base, headers=admin_headers))["roles"]} == \
+        {"member", "reader"}
+    listed = _ok(client.get(f"{V3}/role_assignments?user.id={erin['id']}"
+                            f"&scope.project.id={erin['project_id']}&include_names=1",
+                            headers=admin_headers))["role_assignments"]
+    assert {(a["role"]["name"], a["user"]["name"], a["scope"]["project"]["name"])
+            for a in listed} == {("member", erin["name"], erin["project"]),
+                                 ("reader", erin["name"], erin["project"])}
+    by_role = _ok(client.get(f"{V3}/role_assignments?user.id={erin['id']}&role.id="
+                             f"{member_id}", headers=admin_headers))["role_assignments"]
+    assert [a["role"]["id"] for a in by_role] == [member_id]
+    assert "name" not in by_role[0]["role"]
+    # effective lists the implied roles too, with the role implying them.
+    assert client.delete(f"{base}/{reader_id}", headers=admin_headers).status_code == 204
+    effective = _ok(client.get(f"{V3}/role_assignments?user.id={erin['id']}&effective",
+                               headers=admin_headers))["role_assignments"]
+    assert {a["role"]["id"] for a in effective} == {member_id, reader_id}
+    assert any("prior_role" in a["links"] for a in effective)
+    # Removing the assignment revoked her token on the project, at once.
+    assert client.get("/compute/v2.1/servers", headers=erin["headers"]).status_code == 401
+    fresh = token_of(client, erin["name"], erin["password"], erin["project"])
+    assert client.delete(f"{base}/{member_id}", headers=admin_headers).status_code == 204
+    assert client.get("/compute/v2.1/servers", headers=fresh).status_code == 401
+    assert login(client, erin["name"], erin["password"], erin["project"]).status_code == 401
+    assert client.delete(f"{base}/{member_id}", headers=admin_headers).status_code == 404
+
+
+def test_domains_are_the_default_one(client, demo_headers):
+    domains = _ok(client.get(f"{V3}/domains", headers=demo_headers))["domains"]
+    assert [(d["id"], d["name"], d["enabled"]) for d in domains] == \
+        [("default", "Default", True)]
+    assert _ok(client.get(f"{V3}/domains/default", headers=demo_headers))["domain"][
+        "name"] == "Default"
+    assert client.get(f"{V3}/domains/other", headers=demo_headers).status_code == 404
+
+
+# -- what revokes tokens ---------------------------------------------------------
+def test_logout_revokes_the_token_at_once(client, admin_headers):
+    frank = make_user(client, admin_headers, prefix="logout")
+    other = token_of(client, frank["name"], frank["password"], frank["project"])
+    token = frank["headers"]["X-Auth-Token"]
+    # Cached first, so the revocation has to beat the worker's token cache.
+    assert client.get("/compute/v2.1/servers", headers=frank["headers"]).status_code == 200
+    assert client.delete(TOKENS, headers={**frank["headers"],
+                                          "X-Subject-Token": token}).status_code == 204
+    assert client.get("/compute/v2.1/servers", headers=frank["headers"]).status_code == 401
+    assert client.get(TOKENS, headers={**admin_headers, "X-Subject-Token": token}) \
+        .status_code == 404
+    # Only that token: the user's other one still works.
+    assert client.get("/compute/v2.1/servers", headers=other).status_code == 200
+
+
+def test_disabling_a_user_revokes_and_enabling_lets_it_back(client, admin_headers):
+    gina = make_user(client, admin_headers, prefix="disable")
+    assert client.get("/compute/v2.1/servers", headers=gina["headers"]).status_code == 200
+    _ok(client.patch(f"{V3}/users/{gina['id']}", headers=admin_headers,
+                     json={"user": {"enabled": False}}))
+    assert client.get("/compute/v2.1/servers", headers=gina["headers"]).status_code == 401
+    assert login(client, gina["name"], gina["password"], gina["project"]).status_code == 401
+    _ok(client.patch(f"{V3}/users/{gina['id']}", headers=admin_headers,
+                     json={"user": {"enabled": True}}))
+    assert client.get("/compute/v2.1/servers", headers=gina["headers"]).status_code == 401
+    fresh = token_of(client, gina["name"], gina["password"], gina["project"])
+    assert client.get("/compute/v2.1/servers", headers=fresh).status_code == 200
+
+
+def test_own_password_change_revokes_older_tokens(client, admin_headers):
+    hank = make_user(client, admin_headers, prefix="passwd")
+    url = f"{V3}/users/{hank['id']}/password"
+    wrong = client.post(url, headers=hank["headers"], json={"user": {
+        "password": "new-password-1", "original_password": "not-it"}})
+    assert wrong.status_code == 401
+    assert "not-it" not in wrong.get_data(as_text=True)
+    done = client.post(url, headers=hank["headers"], json={"user": {
+        "password": "new-password-1", "original_password": hank["password"]}})
+    assert done.status_code == 204, done.get_data(as_text=True)
+    assert client.get("/compute/v2.1/servers", headers=hank["headers"]).status_code == 401
+    assert login(client, hank["name"], hank["password"], hank["project"]).status_code == 401
+    fresh = token_of(client, hank["name"], "new-password-1", hank["project"])
+    assert client.get("/compute/v2.1/servers", headers=fresh).status_code == 200
+    # Someone else's password: not even an admin changes it this way.
+    admin_id = _ok(client.get(f"{V3}/users?name=admin", headers=admin_headers))["users"][0]
+    _forbidden_in_identity_format(client.post(
+        f"{V3}/users/{admin_id['id']}/password", headers=fresh,
+        json={"user": {"password": "x" * 12, "original_password": "y" * 12}}))
+
+
+def test_a_password_in_a_bad_request_is_not_echoed(client, admin_headers):
+    response = client.post(f"{V3}/users", headers=admin_headers, json={"user": {
+        "name": "echo-" + uuid.uuid4().hex[:6], "password": ["s3cr3t-in-a-list"]}})
+    assert response.status_code == 400
+    assert "s3cr3t" not in response.get_data(as_text=True)
+
+
+# -- token validation rule, unscoped tokens ----------------------------------------
+def test_only_the_subject_an_admin_or_a_service_validates_a_token(client, admin_headers,
+                                                                  demo_headers):
+    ivy = make_user(client, admin_headers, prefix="validate")
+    subject = {"X-Subject-Token": admin_headers["X-Auth-Token"]}
+    _forbidden_in_identity_format(client.get(TOKENS, headers={**ivy["headers"], **subject}))
+    assert client.head(TOKENS, headers={**ivy["headers"], **subject}).status_code == 403
+    assert client.delete(TOKENS, headers={**ivy["headers"], **subject}).status_code == 403
+    own = {"X-Subject-Token": ivy["headers"]["X-Auth-Token"]}
+    assert _ok(client.get(TOKENS, headers={**ivy["headers"], **own}))["token"]["user"][
+        "id"] == ivy["id"]
+    assert client.get(TOKENS, headers={**admin_headers, **own}).status_code == 200
+    svc = make_user(client, admin_headers, role="service", prefix="svc")
+    assert client.get(TOKENS, headers={**svc["headers"], **own}).status_code == 200
+    # And the admin's token kept working (the refused DELETE revoked nothing).
+    assert client.get(f"{V3}/users", headers=admin_headers).status_code == 200
+
+
+def test_unscoped_tokens_only_list_projects_read_self_and_rescope(client, admin_headers):
+    jack = make_user(client, admin_headers, prefix="unscoped")
+    unscoped = token_of(client, jack["name"], jack["password"], unscoped=True)
+    body = _ok(client.get(TOKENS, headers={**unscoped,
+                                           "X-Subject-Token": unscoped["X-Auth-Token"]}))
+    assert "project" not in body["token"] and "roles" not in body["token"]
+    projects = _ok(client.get(f"{V3}/auth/projects", headers=unscoped))["projects"]
+    assert [p["id"] for p in projects] == [jack["project_id"]]
+    assert client.get(f"{V3}/users/{jack['id']}/projects", headers=unscoped) \
+        .status_code == 200
+    assert client.get(f"{V3}/users/{jack['id']}", headers=unscoped).status_code == 200
+    # Everything else: 403 on Identity, 401 on the other services.
+    for path in (f"{V3}/projects", f"{V3}/domains", f"{V3}/users/{jack['id']}/"
+                 "application_credentials"):
+        _forbidden_in_identity_format(client.get(path, headers=unscoped))
+    for path in ("/compute/v2.1/servers", "/compute/v2.1/flavors", "/image/v2/images",
+                 "/network/v2.0/networks"):
+        assert client.get(path, headers=unscoped).status_code == 401, path
+    # The admin's unscoped token is no admin token.
+    admin_unscoped = token_of(client, "admin", "admin-secret", unscoped=True)
+    _forbidden_in_identity_format(client.get(f"{V3}/users", headers=admin_unscoped))
+    # Rescope: token method plus a project.
+    rescoped = client.post(TOKENS, json={"auth": {
+        "identity": {"methods": ["token"], "token": {"id": unscoped["X-Auth-Token"]}},
+        "scope": {"project": {"id": jack["project_id"]}}}})
+    assert rescoped.status_code == 201
+    assert client.get("/compute/v2.1/servers", headers={
+        "X-Auth-Token": rescoped.headers["X-Subject-Token"]}).status_code == 200
+
+
+# -- lockout, constant time --------------------------------------------------------
+def _failures(user_id):
+    from nova_lite.db import models
+    from nova_lite.db.session import reader
+    with reader() as session:
+        return session.scalar(select(models.User.failed_auth_count)
+                              .where(models.User.id == user_id))
+
+
+def test_lockout_after_consecutive_failures_and_unlock(app, client, admin_headers):
+    attempts = CONF.identity.lockout_failure_attempts
+    assert attempts == 6                        # on by default
+    kate = make_user(client, admin_headers, prefix="lockout")
+    wrong = login(client, kate["name"], "wrong-password", kate["project"])
+    assert _failures(kate["id"]) == 1
+    # A success resets the count.
+    assert login(client, kate["name"], kate["password"], kate["project"]).status_code == 201
+    assert _failures(kate["id"]) == 0
+    # Concurrent failures all count (one client per thread).
+    with concurrent.futures.ThreadPoolExecutor(attempts) as pool:
+        codes = list(pool.map(lambda _: login(app.test_client(), kate["name"],
+                                              "wrong-password").status_code,
+                              range(attempts)))
+    assert codes == [401] * attempts
+    assert _failures(kate["id"]) == attempts
+    locked = login(client, kate["name"], kate["password"], kate["project"])
+    assert locked.status_code == 401
+    # No hint: the same answer as a wrong password.
+    assert locked.json == wrong.json
+    # The lockout lapses after lockout_duration (the last failure dated back).
+    from nova_lite.db.session import transaction
+    with transaction() as session:
+        session.execute(text("UPDATE users SET failed_auth_at = now() - make_interval("
+                             "secs => :s) WHERE id = :id"),
+                        {"s": CONF.identity.lockout_duration + 1, "id": kate["id"]})
+    assert login(client, kate["name"], kate["password"], kate["project"]).status_code == 201
+    # An admin unlocks by enabling the user.
+    for _ in range(attempts):
+        login(client, kate["name"], "wrong-password")
+    assert login(client, kate["name"], kate["password"]).status_code == 401
+    _ok(client.patch(f"{V3}/users/{kate['id']}", headers=admin_headers,
+                     json={"user": {"enabled": True}}))
+    assert login(client, kate["name"], kate["password"], kate["project"]).status_code == 201
+
+
+def test_unknown_user_login_runs_the_same_password_hash(client, monkeypatch):
+    from nova_lite.db import passwords
+    calls = []
+    real = passwords.check_password
+
+    def spy(password, stored):
+        calls.append(stored)
+        return real(password, stored)
+    monkeypatch.setattr(passwords, "check_password", spy)
+    assert login(client, "nobody-" + uuid.uuid4().hex, "whatever").status_code == 401
+    assert login(client, "admin", "admin-secret", "admin").status_code == 201
+    unknown, known = calls
+    # The same verifier ran, on a real hash of the same algorithm and cost.
+    assert unknown.split("$")[:4] == known.split("$")[:4] == \
+        ["scrypt", str(passwords.N), str(passwords.R), str(passwords.P)]
+    assert len(unknown) == len(known)
