@@ -354,3 +354,150 @@ def test_unknown_user_login_runs_the_same_password_hash(client, monkeypatch):
     assert unknown.split("$")[:4] == known.split("$")[:4] == \
         ["scrypt", str(passwords.N), str(passwords.R), str(passwords.P)]
     assert len(unknown) == len(known)
+
+
+# -- application credentials --------------------------------------------------------
+def _app_cred_login(client, **spec):
+    return client.post(TOKENS, json={"auth": {"identity": {
+        "methods": ["application_credential"], "application_credential": spec}}})
+
+
+def test_application_credentials(client, admin_headers):
+    lena = make_user(client, admin_headers, prefix="appcred")
+    base = f"{V3}/users/{lena['id']}/application_credentials"
+    created = _ok(client.post(base, headers=lena["headers"], json={
+        "application_credential": {"name": "ci", "roles": [{"name": "reader"}]}}), 201)
+    cred = created["application_credential"]
+    secret = cred["secret"]
+    assert secret and [r["name"] for r in cred["roles"]] == ["reader"]
+    assert cred["project_id"] == lena["project_id"]
+    # The secret is shown once and kept as a hash.
+    listed = _ok(client.get(base, headers=lena["headers"]))["application_credentials"]
+    assert [c["id"] for c in listed] == [cred["id"]] and "secret" not in listed[0]
+    assert "secret" not in _ok(client.get(f"{base}/{cred['id']}", headers=lena["headers"]))[
+        "application_credential"]
+    from nova_lite.db import models
+    from nova_lite.db.session import reader
+    with reader() as session:
+        stored = session.get(models.ApplicationCredential, cred["id"]).secret_hash
+    assert secret not in stored and stored.startswith("scrypt$")
+    # A login by id, and by name + user: its project, its roles.
+    by_id = _app_cred_login(client, id=cred["id"], secret=secret)
+    assert by_id.status_code == 201, by_id.get_data(as_text=True)
+    token = by_id.json["token"]
+    assert token["project"]["id"] == lena["project_id"]
+    assert {r["name"] for r in token["roles"]} == {"reader"}
+    assert token["methods"] == ["application_credential"]
+    assert token["application_credential"]["id"] == cred["id"]
+    by_name = _app_cred_login(client, name="ci", secret=secret,
+                              user={"name": lena["name"], "domain": {"id": "default"}})
+    assert by_name.status_code == 201
+    assert _app_cred_login(client, id=cred["id"], secret="wrong").status_code == 401
+    app_headers = {"X-Auth-Token": by_id.headers["X-Subject-Token"]}
+    assert client.get("/compute/v2.1/servers", headers=app_headers).status_code == 200
+    # Its token cannot make more credentials.
+    _forbidden_in_identity_format(client.post(base, headers=app_headers, json={
+        "application_credential": {"name": "more"}}))
+    # Only roles the creator has; no one else's credentials.
+    _forbidden_in_identity_format(client.post(base, headers=lena["headers"], json={
+        "application_credential": {"name": "grab", "roles": [{"name": "admin"}]}}))
+    _forbidden_in_identity_format(client.get(base, headers=admin_headers))
+    # Expired credentials do not log in.
+    expired = _ok(client.post(base, headers=lena["headers"], json={
+        "application_credential": {"name": "soon", "expires_at": "2099-01-01T00:00:00"}}),
+        201)["application_credential"]
+    assert expired["expires_at"].startswith("2099-01-01T00:00:00")
+    from nova_lite.db.session import transaction
+    with transaction() as session:
+        session.execute(text("UPDATE application_credentials SET expires_at = now() - "
+                             "interval '1 second' WHERE id = :id"), {"id": expired["id"]})
+    assert _app_cred_login(client, id=expired["id"], secret=expired["secret"]) \
+        .status_code == 401
+    # Deleting it revokes its tokens at once.
+    assert client.delete(f"{base}/{cred['id']}", headers=lena["headers"]).status_code == 204
+    assert client.get("/compute/v2.1/servers", headers=app_headers).status_code == 401
+    assert _app_cred_login(client, id=cred["id"], secret=secret).status_code == 401
+    # The user's own password token was not touched.
+    assert client.get("/compute/v2.1/servers", headers=lena["headers"]).status_code == 200
+
+
+# -- revocation across processes ------------------------------------------------------
+LISTENERS = ("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE "
+             "application_name = 'nova-lite-revocations' AND datname = current_database()")
+
+
+def test_revocation_list_falls_back_to_the_table_without_its_listener(postgres,
+                                                                       configured):
+    """A list whose listener connection is gone (and stays gone) still sees
+    a new event: each check queries the table then."""
+    from nova_lite.db import revocations
+    from nova_lite.db.session import transaction
+    from tests.fixtures.waiting import until
+    listing = revocations.RevocationList().start()
+    try:
+        assert until(lambda: listing.listening)
+        listing.stop()                      # no reconnect after the termination below
+        with transaction() as session:
+            assert session.execute(text(LISTENERS)).scalars().all()
+        claims = {"user_id": "u-" + uuid.uuid4().hex, "project_id": None,
+                  "audit_id": uuid.uuid4().hex[:22],
+                  "issued_at": revocations.models.utcnow().isoformat()}
+        assert listing.is_revoked(claims) is False
+        assert listing.listening is False
+        with transaction() as session:
+            revocations.record(session, audit_id=claims["audit_id"])
+        assert listing.is_revoked(claims) is True
+    finally:
+        listing.stop()
+
+
+@pytest.fixture(scope="module")
+def second_api(configured, postgres, rabbit, state_dir):
+    """nova-lite-api under gunicorn (2 workers) on the in-process app's
+    database: another process, with token caches and listeners of its own."""
+    from tests.fixtures import ports
+    from tests.fixtures.services import Cloud
+    api = Cloud(postgres, rabbit, state_dir, configured.identity.fernet_key_file,
+                name="identity-api", api_workers=2, vhost="inproc")
+    api.write_config()
+    api.start_service("api")
+    ports.wait_for_port("127.0.0.1", api.port, 60, api.procs["api"])
+    yield api
+    api.stop()
+
+
+def _statuses(url, headers, count=6):
+    import httpx
+    with httpx.Client(base_url=url, timeout=30) as http:
+        return {http.get("/compute/v2.1/servers", headers=headers).status_code
+                for _ in range(count)}
+
+
+def test_revocation_holds_at_once_in_another_api_process(client, admin_headers,
+                                                         second_api):
+    mona = make_user(client, admin_headers, prefix="xproc")
+    assert _statuses(second_api.url, mona["headers"]) == {200}     # cached in both workers
+    assert client.delete(TOKENS, headers={
+        **mona["headers"], "X-Subject-Token": mona["headers"]["X-Auth-Token"]}) \
+        .status_code == 204
+    assert _statuses(second_api.url, mona["headers"]) == {401}
+    # The other way round: disabled through the other process.
+    fresh = token_of(client, mona["name"], mona["password"], mona["project"])
+    assert client.get("/compute/v2.1/servers", headers=fresh).status_code == 200
+    import httpx
+    disabled = httpx.patch(f"{second_api.url}{V3}/users/{mona['id']}", headers=admin_headers,
+                           json={"user": {"enabled": False}}, timeout=30)
+    assert disabled.status_code == 200, disabled.text
+    assert client.get("/compute/v2.1/servers", headers=fresh).status_code == 401
+
+
+def test_revocation_holds_with_the_listeners_terminated(client, admin_headers, second_api):
+    nick = make_user(client, admin_headers, prefix="nolisten")
+    assert _statuses(second_api.url, nick["headers"]) == {200}
+    from nova_lite.db.session import transaction
+    with transaction() as session:
+        assert session.execute(text(LISTENERS)).scalars().all()
+    assert client.delete(TOKENS, headers={
+        **nick["headers"], "X-Subject-Token": nick["headers"]["X-Auth-Token"]}) \
+        .status_code == 204
+    assert _statuses(second_api.url, nick["headers"]) == {401}
