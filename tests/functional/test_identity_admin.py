@@ -393,6 +393,14 @@ def test_application_credentials(client, admin_headers):
                               user={"name": lena["name"], "domain": {"id": "default"}})
     assert by_name.status_code == 201
     assert _app_cred_login(client, id=cred["id"], secret="wrong").status_code == 401
+    # A scope may name its own project only.
+    scoped = {"auth": {"identity": {"methods": ["application_credential"],
+                                    "application_credential": {"id": cred["id"],
+                                                               "secret": secret}}}}
+    scoped["auth"]["scope"] = {"project": {"id": lena["project_id"]}}
+    assert client.post(TOKENS, json=scoped).status_code == 201
+    scoped["auth"]["scope"] = {"project": {"name": "admin"}}
+    assert client.post(TOKENS, json=scoped).status_code == 401
     app_headers = {"X-Auth-Token": by_id.headers["X-Subject-Token"]}
     assert client.get("/compute/v2.1/servers", headers=app_headers).status_code == 200
     # Its token cannot make more credentials.
@@ -501,3 +509,60 @@ def test_revocation_holds_with_the_listeners_terminated(client, admin_headers, s
         **nick["headers"], "X-Subject-Token": nick["headers"]["X-Auth-Token"]}) \
         .status_code == 204
     assert _statuses(second_api.url, nick["headers"]) == {401}
+
+
+# -- the openstack CLI (the running cloud: shared and costly, so one test) ----------
+def test_openstack_cli_administers_identity(cloud):
+    import httpx
+
+    from tests.conftest import ADMIN_PASSWORD
+    from tests.fixtures.osc import Osc
+    auth_url = cloud.url + "/identity/v3"
+    admin = Osc(auth_url, "admin", ADMIN_PASSWORD, "admin")
+    tag = uuid.uuid4().hex[:6]
+    project, name = f"cli-proj-{tag}", f"cli-user-{tag}"
+    admin("project", "create", "--domain", "default", "--description", "cli", project)
+    user = admin("user", "create", "--domain", "default", "--password", "pw-one-1234",
+                 "--project", project, name, "-f", "json")
+    assert user["name"] == name and user["enabled"] is True
+    admin("role", "add", "--user", name, "--project", project, "member")
+    assigned = admin("role", "assignment", "list", "--user", name, "--project", project,
+                     "--names", "-f", "json")
+    assert [(a["Role"], a["User"], a["Project"]) for a in assigned] == \
+        [("member", f"{name}@Default", f"{project}@Default")]
+    # The user: a token, its logout, an application credential and a login with it.
+    me = Osc(auth_url, name, "pw-one-1234", project)
+    token = me.token()
+    me("token", "revoke", token)
+    assert httpx.get(f"{cloud.url}/compute/v2.1/servers",
+                     headers={"X-Auth-Token": token}).status_code == 401
+    cred = me("application", "credential", "create", "ci", "-f", "json")
+    assert cred["Secret"] and {r["name"] for r in cred["Roles"]} == {"member", "reader"}
+    app = Osc(auth_url, name, "unused", project)
+    for unset in ("OS_USERNAME", "OS_PASSWORD", "OS_PROJECT_NAME", "OS_PROJECT_DOMAIN_NAME",
+                  "OS_USER_DOMAIN_NAME"):
+        app.env.pop(unset)
+    app.env.update({"OS_AUTH_TYPE": "v3applicationcredential",
+                    "OS_APPLICATION_CREDENTIAL_ID": cred["ID"],
+                    "OS_APPLICATION_CREDENTIAL_SECRET": cred["Secret"]})
+    assert app("token", "issue", "-f", "json")["project_id"] == cred["Project ID"]
+    assert [c["Name"] for c in me("application", "credential", "list", "-f", "json")] == \
+        ["ci"]
+    me("application", "credential", "delete", "ci")
+    me("user", "password", "set", "--password", "pw-two-1234", "--original-password",
+       "pw-one-1234")
+    Osc(auth_url, name, "pw-two-1234", project).token()
+    # Back to the admin: roles, disabling, listing, deleting.
+    admin("role", "create", f"cli-role-{tag}")
+    assert f"cli-role-{tag}" in {r["Name"] for r in admin("role", "list", "-f", "json")}
+    admin("role", "remove", "--user", name, "--project", project, "member")
+    admin("user", "set", "--disable", name)
+    users = {u["Name"]: u for u in admin("user", "list", "--long", "-f", "json")}
+    assert users[name]["Enabled"] is False
+    admin("project", "set", "--disable", project)
+    projects = {p["Name"]: p for p in admin("project", "list", "--long", "-f", "json")}
+    assert projects[project]["Enabled"] is False
+    admin("user", "delete", name)
+    admin("project", "delete", project)
+    admin("role", "delete", f"cli-role-{tag}")
+    assert name not in {u["Name"] for u in admin("user", "list", "-f", "json")}

@@ -155,8 +155,6 @@ def issue(body):
     identity = auth["identity"]
     app_cred = None
     if "application_credential" in identity["methods"]:
-        if auth.get("scope"):
-            raise exception.Invalid("An application credential token cannot be scoped.")
         spec = identity.get("application_credential") or {}
         user_spec = spec.get("user") or {}
         _check_domain(user_spec.get("domain"))
@@ -167,6 +165,13 @@ def issue(body):
             spec.get("id"), spec.get("name"), user_spec.get("id"), user_spec.get("name"),
             spec.get("secret", ""))
         methods = ["application_credential"]
+        if auth.get("scope"):
+            # Its project only (clients may name it); anything else: 401.
+            with reader() as session:
+                asked = _scope(session, user, auth["scope"])
+            if asked is None or asked.id != project.id:
+                raise exception.NotAuthenticated("An application credential token is "
+                                                 "scoped to its own project only.")
     else:
         with reader() as session:
             user, methods = _authenticate(session, identity)
