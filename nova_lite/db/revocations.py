@@ -50,6 +50,8 @@ APPLICATION_NAME = "nova-lite-revocations"
 # transaction that took an id earlier but committed later is still found.
 RELOAD_MARGIN = datetime.timedelta(seconds=60)
 RECONNECT_DELAY = 1.0
+# How often a listener prunes the table and its memory of lapsed events.
+PRUNE_INTERVAL = 300.0
 
 
 def _parse(moment):
@@ -74,20 +76,24 @@ def record(session, issued_before=None, **fields):
     return event.id
 
 
+def _horizon():
+    """Events created before this can match no live token."""
+    return models.utcnow() - datetime.timedelta(seconds=CONF.identity.token_expiration + 60)
+
+
 def prune(session):
     """Drop the events no live token can match; how many."""
-    horizon = models.utcnow() - datetime.timedelta(
-        seconds=CONF.identity.token_expiration + 60)
     return session.execute(delete(models.RevocationEvent)
-                           .where(models.RevocationEvent.created_at < horizon)).rowcount
+                           .where(models.RevocationEvent.created_at < _horizon())).rowcount
 
 
 class RevocationList:
     """This process's copy of the events, and the listener keeping it current."""
 
-    def __init__(self):
+    def __init__(self, reconnect_delay=RECONNECT_DELAY):
+        self.reconnect_delay = reconnect_delay
         self._lock = threading.RLock()
-        self._seen = set()
+        self._seen = {}                     # event id: created_at
         self._newest = None                 # created_at of the newest event seen
         self.by_audit = {}
         self.by_user = {}
@@ -95,6 +101,7 @@ class RevocationList:
         self.by_user_project = {}
         self.by_app_cred = {}
         self._conn = None                   # the LISTEN connection while up
+        self._pruned = time.monotonic()
         self._seen_event = threading.Condition(self._lock)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="revocation-listener",
@@ -104,9 +111,9 @@ class RevocationList:
     def _apply(self, event):
         if event["id"] in self._seen:
             return
-        self._seen.add(event["id"])
         before = _parse(event["issued_before"])
         created = _parse(event["created_at"])
+        self._seen[event["id"]] = created
         if self._newest is None or created > self._newest:
             self._newest = created
         user, project = event.get("user_id"), event.get("project_id")
@@ -127,8 +134,7 @@ class RevocationList:
     def _load(self):
         """Read the events since the newest seen (all live ones at first)."""
         if self._newest is None:
-            since = models.utcnow() - datetime.timedelta(
-                seconds=CONF.identity.token_expiration + 60)
+            since = _horizon()
         else:
             since = self._newest - RELOAD_MARGIN
         with get_engine().connect() as conn:
@@ -145,6 +151,8 @@ class RevocationList:
 
     def stop(self):
         self._stop.set()
+        with self._lock:
+            self._drop()
 
     @property
     def listening(self):
@@ -170,11 +178,32 @@ class RevocationList:
                 while not self._stop.is_set() and self._conn is conn:
                     select.select([conn], [], [], 5.0)
                     self._drain()
+                    self._housekeep()
             except Exception as exc:  # noqa: BLE001 - any failure: reconnect
-                LOG.warning("revocation listener: %s; reconnecting", exc)
+                if not self._stop.is_set():
+                    LOG.warning("revocation listener: %s; reconnecting", exc)
             with self._lock:
                 self._drop()
-            self._stop.wait(RECONNECT_DELAY)
+            self._stop.wait(self.reconnect_delay)
+
+    def _housekeep(self):
+        """Every PRUNE_INTERVAL: forget lapsed events, here and in the table
+        (any worker may do it; the DELETE is idempotent)."""
+        now = time.monotonic()
+        if now - self._pruned < PRUNE_INTERVAL:
+            return
+        self._pruned = now
+        horizon = _horizon()
+        with self._lock:
+            for index in (self.by_audit, self.by_user, self.by_project,
+                          self.by_user_project, self.by_app_cred):
+                for key in [k for k, before in index.items() if before < horizon]:
+                    del index[key]
+            for event_id in [i for i, created in self._seen.items() if created < horizon]:
+                del self._seen[event_id]
+        with get_engine().begin() as conn:
+            conn.execute(delete(models.RevocationEvent)
+                         .where(models.RevocationEvent.created_at < _horizon()))
 
     def _drop(self):
         conn, self._conn = self._conn, None
@@ -194,7 +223,8 @@ class RevocationList:
             try:
                 conn.poll()
             except Exception as exc:  # noqa: BLE001 - psycopg2 errors, closed socket
-                LOG.warning("revocation listener lost its connection: %s", exc)
+                if not self._stop.is_set():
+                    LOG.warning("revocation listener lost its connection: %s", exc)
                 self._drop()
                 return
             while conn.notifies:

@@ -441,10 +441,9 @@ def test_revocation_list_falls_back_to_the_table_without_its_listener(postgres,
     from nova_lite.db import revocations
     from nova_lite.db.session import transaction
     from tests.fixtures.waiting import until
-    listing = revocations.RevocationList().start()
+    listing = revocations.RevocationList(reconnect_delay=3600).start()   # stays down
     try:
         assert until(lambda: listing.listening)
-        listing.stop()                      # no reconnect after the termination below
         with transaction() as session:
             assert session.execute(text(LISTENERS)).scalars().all()
         claims = {"user_id": "u-" + uuid.uuid4().hex, "project_id": None,
@@ -457,6 +456,24 @@ def test_revocation_list_falls_back_to_the_table_without_its_listener(postgres,
         assert listing.is_revoked(claims) is True
     finally:
         listing.stop()
+
+
+def test_lapsed_revocation_events_are_pruned(configured):
+    from nova_lite.db import models, revocations
+    from nova_lite.db.session import transaction
+    old_user, new_user = "u-" + uuid.uuid4().hex, "u-" + uuid.uuid4().hex
+    with transaction() as session:
+        revocations.record(session, user_id=old_user)
+        revocations.record(session, user_id=new_user)
+        session.execute(text("UPDATE revocation_events SET created_at = now() - "
+                             "make_interval(secs => :s) WHERE user_id = :u"),
+                        {"s": CONF.identity.token_expiration + 120, "u": old_user})
+    with transaction() as session:
+        assert revocations.prune(session) >= 1
+    with transaction() as session:
+        left = set(session.scalars(select(models.RevocationEvent.user_id).where(
+            models.RevocationEvent.user_id.in_([old_user, new_user]))))
+    assert left == {new_user}
 
 
 @pytest.fixture(scope="module")
