@@ -583,3 +583,37 @@ def test_openstack_cli_administers_identity(cloud):
     admin("project", "delete", project)
     admin("role", "delete", f"cli-role-{tag}")
     assert name not in {u["Name"] for u in admin("user", "list", "-f", "json")}
+
+
+def test_bootstrap_makes_the_builtin_roles_and_stays_idempotent(postgres, configured,
+                                                                tmp_path):
+    """nova-lite-manage bootstrap on a new database: "changed" once, then
+    "unchanged"; the built-in roles exist and the service user has the
+    service role (it may validate tokens)."""
+    import subprocess
+
+    import sqlalchemy as sa
+
+    from tests.fixtures.services import script
+    name = f"boot_{uuid.uuid4().hex[:8]}"
+    postgres.create_database(name)
+    conf = tmp_path / "nova-lite.conf"
+    conf.write_text(f"[database]\nconnection = {postgres.url(name)}\n")
+    manage = [script("nova-lite-manage"), "--config-file", str(conf)]
+    subprocess.run(manage + ["db", "sync"], check=True, capture_output=True)
+    boot = manage + ["bootstrap", "--admin-password", "a" * 12, "--demo-password", "d" * 12,
+                     "--service-password", "s" * 12]
+    outputs = [subprocess.run(boot, check=True, capture_output=True, text=True).stdout
+               for _ in range(2)]
+    assert outputs[0].startswith("changed") and outputs[1].startswith("unchanged"), outputs
+    engine = sa.create_engine(postgres.url(name))
+    try:
+        with engine.connect() as conn:
+            assert {"admin", "member", "reader", "service"} <= set(conn.execute(sa.text(
+                "SELECT name FROM roles")).scalars())
+            service_roles = set(conn.execute(sa.text(
+                "SELECT r.name FROM role_assignments a JOIN roles r ON r.id = a.role_id "
+                "JOIN users u ON u.id = a.user_id WHERE u.name = 'nova-lite'")).scalars())
+            assert service_roles == {"admin", "service"}
+    finally:
+        engine.dispose()
