@@ -4,6 +4,7 @@
     nova-lite-manage token-key create
     nova-lite-manage bootstrap --admin-password P [--demo-password P] [--service-password P]
     nova-lite-manage user create NAME --password P --project PROJECT [--role member]
+        (deploy tools; people use the Identity API: `openstack user create`)
     nova-lite-manage flavor create NAME --vcpus N --ram MB --disk GB [--id ID]
     nova-lite-manage service list
     nova-lite-manage dlq list | show QUEUE | replay QUEUE | purge QUEUE --yes
@@ -170,7 +171,8 @@ def build_parser():
     boot.set_defaults(func=_bootstrap)
 
     user = sub.add_parser("user", help="users").add_subparsers(dest="action", required=True)
-    create_user = user.add_parser("create", help="create or update a user")
+    create_user = user.add_parser("create", help="create or update a user (for deploy "
+                                  "tools; operators use `openstack user create`)")
     create_user.add_argument("name")
     create_user.add_argument("--password", required=True)
     create_user.add_argument("--project", required=True)
