@@ -61,24 +61,26 @@ def verify(password, stored):
     return passwords.check_password(password, stored)
 
 
-def _locked(user, now):
+def _attempt(session, user_id):
+    """Take one attempt from the user's allowance, atomically: the row is
+    locked and counted before the password is checked, so N concurrent
+    guesses cannot all slip in while the count reads below the limit.
+    False if the user is locked out (then nothing is counted). Failures older
+    than the lockout duration start a new count."""
     limit = CONF.identity.lockout_failure_attempts
-    return bool(limit) and user.failed_auth_count >= limit and user.failed_auth_at \
-        is not None and user.failed_auth_at + datetime.timedelta(
-            seconds=CONF.identity.lockout_duration) > now
-
-
-def _record_failure(user_id):
-    """Count one failed password check, atomically (concurrent failures all
-    count); failures older than the lockout duration start a new count."""
+    if not limit:
+        return True
     stale = models.utcnow() - datetime.timedelta(seconds=CONF.identity.lockout_duration)
-    with transaction() as session:
-        session.execute(update(models.User).where(models.User.id == user_id).values(
-            failed_auth_count=sqlalchemy.case(
-                (or_(models.User.failed_auth_at.is_(None),
-                     models.User.failed_auth_at < stale), 1),
-                else_=models.User.failed_auth_count + 1),
-            failed_auth_at=func.now()))
+    fresh = or_(models.User.failed_auth_at.is_(None), models.User.failed_auth_at < stale)
+    counted = session.execute(
+        update(models.User)
+        .where(models.User.id == user_id,
+               or_(fresh, models.User.failed_auth_count < limit))
+        .values(failed_auth_count=sqlalchemy.case((fresh, 1),
+                                                  else_=models.User.failed_auth_count + 1),
+                failed_auth_at=func.now())
+        .returning(models.User.id)).first()
+    return counted is not None
 
 
 def _clear_failures(session, user_id):
@@ -94,15 +96,14 @@ def check_user_password(user, password):
     if user is None:
         verify(password, dummy_hash())
         raise exception.NotAuthenticated(UNAUTHORIZED)
-    good = verify(password, user.password_hash)
-    if _locked(user, models.utcnow()) or not user.enabled:
-        raise exception.NotAuthenticated(UNAUTHORIZED)
-    if not good:
-        _record_failure(user.id)
-        raise exception.NotAuthenticated(UNAUTHORIZED)
-    if user.failed_auth_count:
-        with transaction() as session:
+    with transaction() as session:
+        allowed = _attempt(session, user.id)
+        # Checked while the row is locked: one user's attempts go one by one.
+        good = verify(password, user.password_hash)
+        if allowed and good:
             _clear_failures(session, user.id)
+    if not (allowed and good and user.enabled):
+        raise exception.NotAuthenticated(UNAUTHORIZED)
 
 
 def authenticate_password(user_id=None, name=None, password=""):
