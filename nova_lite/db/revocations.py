@@ -159,12 +159,14 @@ class RevocationList:
         return self._conn is not None
 
     def _connect(self):
-        url = get_engine().url
-        conn = psycopg2.connect(host=url.host, port=url.port, user=url.username,
-                                password=url.password, dbname=url.database,
-                                application_name=APPLICATION_NAME)
+        """A connection of its own (the engine's settings, outside its pool),
+        in autocommit, listening."""
+        pooled = get_engine().raw_connection()
+        pooled.detach()
+        conn = pooled.dbapi_connection
         conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
         with conn.cursor() as cursor:
+            cursor.execute(f"SET application_name = '{APPLICATION_NAME}'")
             cursor.execute(f"LISTEN {CHANNEL}")
         return conn
 
