@@ -174,7 +174,11 @@ class RevocationList:
         while not self._stop.is_set():
             try:
                 conn = self._connect()
-                self._load()                # after LISTEN: nothing falls in between
+                try:
+                    self._load()            # after LISTEN: nothing falls in between
+                except Exception:
+                    conn.close()
+                    raise
                 with self._lock:
                     self._conn = conn
                 while not self._stop.is_set() and self._conn is conn:
