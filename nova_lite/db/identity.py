@@ -94,7 +94,11 @@ def check_user_password(user, password):
     enabled, is not locked out and ``password`` is its password. The hash
     runs in every case, against a dummy one for an unknown user."""
     if user is None:
-        verify(password, dummy_hash())
+        # The same work as for a user: the attempt's UPDATE (matching no row)
+        # and the hash, in one transaction.
+        with transaction() as session:
+            _attempt(session, "")
+            verify(password, dummy_hash())
         raise exception.NotAuthenticated(UNAUTHORIZED)
     with transaction() as session:
         allowed = _attempt(session, user.id)
