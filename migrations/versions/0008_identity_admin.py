@@ -1,5 +1,6 @@
 """identity administration: roles as rows (role_assignments.role_id),
 application credentials, token revocation events, login lockout counters
+and the ignore_lockout user option
 
 Revision ID: 0008
 Revises: 0007
@@ -53,6 +54,8 @@ def upgrade():
                                      server_default='0', nullable=False))
     op.add_column('users', sa.Column('failed_auth_at', sa.DateTime(timezone=True),
                                      nullable=True))
+    op.add_column('users', sa.Column('ignore_lockout', sa.Boolean(),
+                                     server_default='false', nullable=False))
 
     op.create_table(
         'application_credentials',
@@ -90,6 +93,7 @@ def downgrade():
     op.drop_index('ix_revocation_events_created_at', table_name='revocation_events')
     op.drop_table('revocation_events')
     op.drop_table('application_credentials')
+    op.drop_column('users', 'ignore_lockout')
     op.drop_column('users', 'failed_auth_at')
     op.drop_column('users', 'failed_auth_count')
     op.add_column('role_assignments', sa.Column('role', sa.String(length=64), nullable=True))

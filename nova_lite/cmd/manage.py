@@ -50,11 +50,13 @@ def _bootstrap(args):
         changed.append(bootstrap.ensure_user("demo", args.demo_password, "demo", "member"))
         changed.append(bootstrap.ensure_user("admin", args.admin_password, "demo", "admin"))
     if args.service_password:
-        changed.append(bootstrap.ensure_user(CONF.service_auth.username, args.service_password,
-                                             CONF.service_auth.project_name, "admin"))
-        # The service role: Keystone's validate_token lets services check tokens.
-        changed.append(bootstrap.ensure_user(CONF.service_auth.username, args.service_password,
-                                             CONF.service_auth.project_name, "service"))
+        # The service role: Keystone's validate_token lets services check
+        # tokens. Exempt from the lockout: a host with a stale password must
+        # not lock every compute host out of the Image API.
+        for role in ("admin", "service"):
+            changed.append(bootstrap.ensure_user(
+                CONF.service_auth.username, args.service_password,
+                CONF.service_auth.project_name, role, ignore_lockout=True))
     changed.append(bootstrap.ensure_default_flavors())
     # Deploy tools read the first word ("changed" / "unchanged").
     console.print(f"{'changed' if any(changed) else 'unchanged'}: roles, projects, users "

@@ -4,7 +4,7 @@ bootstrap`` / ``flavor create``)."""
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from nova_lite.db import identity, models, passwords
+from nova_lite.db import identity, models, passwords, revocations
 from nova_lite.db.session import transaction
 
 # Nova's classic flavors (flavorid, name, vcpus, ram MiB, disk GiB).
@@ -37,10 +37,11 @@ def ensure_roles():
                     for name in identity.BUILTIN_ROLES])
 
 
-def ensure_user(name, password, project_name, role):
-    """Create or update a user, (re)set its password, grant ``role`` (a name,
-    created if missing) on the project. True if anything had to change (a
-    deploy tool reports it)."""
+def ensure_user(name, password, project_name, role, ignore_lockout=False):
+    """Create or update a user, (re)set its password (revoking its tokens),
+    grant ``role`` (a name, created if missing) on the project;
+    ``ignore_lockout`` exempts it from the login lockout (service users).
+    True if anything had to change (a deploy tool reports it)."""
     project_id, changed = ensure_project(project_name)
     with transaction() as session:
         role_row, created = identity.ensure_role(session, role)
@@ -54,6 +55,10 @@ def ensure_user(name, password, project_name, role):
             changed = True
         elif not passwords.check_password(password, user.password_hash):
             user.password_hash = passwords.hash_password(password)
+            revocations.record(session, user_id=user.id)
+            changed = True
+        if ignore_lockout and not user.ignore_lockout:
+            user.ignore_lockout = True
             changed = True
         # Bootstrap is also the way back in for a locked-out admin (not
         # reported as a change: it is no configuration).

@@ -61,14 +61,14 @@ def verify(password, stored):
     return passwords.check_password(password, stored)
 
 
-def _attempt(session, user_id):
+def _attempt(session, user_id, exempt=False):
     """Take one attempt from the user's allowance, atomically: the row is
     locked and counted before the password is checked, so N concurrent
     guesses cannot all slip in while the count reads below the limit.
     False if the user is locked out (then nothing is counted). Failures older
     than the lockout duration start a new count."""
     limit = CONF.identity.lockout_failure_attempts
-    if not limit:
+    if not limit or exempt:
         return True
     stale = models.utcnow() - datetime.timedelta(seconds=CONF.identity.lockout_duration)
     fresh = or_(models.User.failed_auth_at.is_(None), models.User.failed_auth_at < stale)
@@ -101,7 +101,7 @@ def check_user_password(user, password):
             verify(password, dummy_hash())
         raise exception.NotAuthenticated(UNAUTHORIZED)
     with transaction() as session:
-        allowed = _attempt(session, user.id)
+        allowed = _attempt(session, user.id, user.ignore_lockout)
         # Checked while the row is locked: one user's attempts go one by one.
         good = verify(password, user.password_hash)
         if allowed and good:
@@ -158,17 +158,19 @@ def create(obj, what):
 
 
 # -- users -------------------------------------------------------------------
-def create_user(name, password, default_project_id=None, enabled=True):
+def create_user(name, password, default_project_id=None, enabled=True,
+                ignore_lockout=False):
     if default_project_id is not None:
         get(models.Project, default_project_id, "project")
-    return create(models.User(name=name, enabled=enabled,
+    return create(models.User(name=name, enabled=enabled, ignore_lockout=ignore_lockout,
                               password_hash=passwords.hash_password(password or
                                                                     secrets.token_hex(16)),
                               default_project_id=default_project_id), "user")
 
 
 def update_user(user_id, changes):
-    """Apply ``changes`` (name, enabled, password, default_project_id).
+    """Apply ``changes`` (name, enabled, password, default_project_id,
+    ignore_lockout).
     Disabling or a new password revokes the user's tokens; enabling or a new
     password also clears a lockout."""
     events = []
@@ -179,6 +181,8 @@ def update_user(user_id, changes):
                 raise exception.NotFound(f"Could not find user: {user_id}.")
             if "name" in changes:
                 user.name = changes["name"]
+            if "ignore_lockout" in changes:
+                user.ignore_lockout = bool(changes["ignore_lockout"])
             if "default_project_id" in changes:
                 if changes["default_project_id"] is not None and session.get(
                         models.Project, changes["default_project_id"]) is None:

@@ -340,6 +340,17 @@ def test_lockout_after_consecutive_failures_and_unlock(app, client, admin_header
     assert login(client, kate["name"], kate["password"], kate["project"]).status_code == 201
 
 
+def test_users_with_ignore_lockout_are_never_locked_out(client, admin_headers):
+    svc = make_user(client, admin_headers, prefix="exempt")
+    shown = _ok(client.patch(f"{V3}/users/{svc['id']}", headers=admin_headers, json={
+        "user": {"options": {"ignore_lockout_failure_attempts": True}}}))["user"]
+    assert shown["options"] == {"ignore_lockout_failure_attempts": True}
+    for _ in range(CONF.identity.lockout_failure_attempts + 2):
+        assert login(client, svc["name"], "wrong-password").status_code == 401
+    assert _failures(svc["id"]) == 0
+    assert login(client, svc["name"], svc["password"], svc["project"]).status_code == 201
+
+
 def test_unknown_user_login_runs_the_same_password_hash(client, monkeypatch):
     from nova_lite.db import passwords
     calls = []
@@ -617,5 +628,7 @@ def test_bootstrap_makes_the_builtin_roles_and_stays_idempotent(postgres, config
                 "SELECT r.name FROM role_assignments a JOIN roles r ON r.id = a.role_id "
                 "JOIN users u ON u.id = a.user_id WHERE u.name = 'nova-lite'")).scalars())
             assert service_roles == {"admin", "service"}
+            assert conn.execute(sa.text("SELECT name FROM users WHERE ignore_lockout"))\
+                .scalars().all() == ["nova-lite"]
     finally:
         engine.dispose()

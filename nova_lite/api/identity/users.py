@@ -17,7 +17,8 @@ _USER = {"type": "object", "properties": {
     "name": validation.NAME, "password": {}, "enabled": {"type": "boolean"},
     "default_project_id": {"type": ["string", "null"]},
     "domain_id": {"enum": ["default"]}, "description": {"type": ["string", "null"]},
-    "email": {"type": ["string", "null"]}, "options": {"type": "object"}}}
+    "email": {"type": ["string", "null"]}, "options": {"type": "object", "properties": {
+        "ignore_lockout_failure_attempts": {"type": ["boolean", "null"]}}}}}
 CREATE = {"type": "object", "required": ["user"], "properties": {"user": {
     **_USER, "required": ["name"]}}}
 UPDATE = {"type": "object", "required": ["user"], "properties": {"user": _USER}}
@@ -31,6 +32,12 @@ def _password(value, field="password"):
         raise exception.Invalid(f"Invalid input for field {field}: a non-empty string "
                                 "is required.")
     return value
+
+
+def _ignore_lockout(spec):
+    """Keystone's user option ignore_lockout_failure_attempts (None: not given)."""
+    value = (spec.get("options") or {}).get("ignore_lockout_failure_attempts", None)
+    return None if value is None else bool(value)
 
 
 def list_users():
@@ -60,7 +67,7 @@ def create_user(body):
     spec = body["user"]
     password = _password(spec["password"]) if spec.get("password") is not None else None
     user = identity.create_user(spec["name"], password, spec.get("default_project_id"),
-                                spec.get("enabled", True))
+                                spec.get("enabled", True), _ignore_lockout(spec) or False)
     response = flask.jsonify({"user": user_view(user)})
     response.status_code = 201
     return response
@@ -73,6 +80,8 @@ def update_user(user_id, body):
     context.current().require_admin("Updating a user")
     spec = {k: v for k, v in body["user"].items()
             if k in ("name", "enabled", "password", "default_project_id")}
+    if _ignore_lockout(body["user"]) is not None:
+        spec["ignore_lockout"] = _ignore_lockout(body["user"])
     if "password" in spec:
         _password(spec["password"])
     user = identity.update_user(user_id, spec)

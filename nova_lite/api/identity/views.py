@@ -25,7 +25,9 @@ def project_view(project):
 def user_view(user):
     return {"id": user.id, "name": user.name, "domain_id": user.domain_id,
             "enabled": user.enabled, "default_project_id": user.default_project_id,
-            "password_expires_at": None, "options": {},
+            "password_expires_at": None,
+            "options": {"ignore_lockout_failure_attempts": True} if user.ignore_lockout
+            else {},
             "links": _self(f"users/{user.id}")}
 
 

@@ -36,6 +36,8 @@ class User(Timestamps, Base):
     # password logins and the time of the last one.
     failed_auth_count: Mapped[int] = mapped_column(default=0, server_default="0")
     failed_auth_at: Mapped[datetime.datetime | None] = mapped_column()
+    # Keystone's user option ignore_lockout_failure_attempts (service users).
+    ignore_lockout: Mapped[bool] = mapped_column(default=False, server_default="false")
 
 
 class Role(Timestamps, Base):
