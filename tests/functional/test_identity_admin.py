@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, text
 
 from nova_lite.conf import CONF
+from tests.conftest import ADMIN_PASSWORD
 from tests.fixtures.identity import TOKENS, login, make_user, role_id, token_of
 
 V3 = "/identity/v3"
@@ -282,7 +283,7 @@ def test_unscoped_tokens_only_list_projects_read_self_and_rescope(client, admin_
                  "/network/v2.0/networks"):
         assert client.get(path, headers=unscoped).status_code == 401, path
     # The admin's unscoped token is no admin token.
-    admin_unscoped = token_of(client, "admin", "admin-secret", unscoped=True)
+    admin_unscoped = token_of(client, "admin", ADMIN_PASSWORD, unscoped=True)
     _forbidden_in_identity_format(client.get(f"{V3}/users", headers=admin_unscoped))
     # Rescope: token method plus a project.
     rescoped = client.post(TOKENS, json={"auth": {
@@ -361,7 +362,7 @@ def test_unknown_user_login_runs_the_same_password_hash(client, monkeypatch):
         return real(password, stored)
     monkeypatch.setattr(passwords, "check_password", spy)
     assert login(client, "nobody-" + uuid.uuid4().hex, "whatever").status_code == 401
-    assert login(client, "admin", "admin-secret", "admin").status_code == 201
+    assert login(client, "admin", ADMIN_PASSWORD, "admin").status_code == 201
     unknown, known = calls
     # The same verifier ran, on a real hash of the same algorithm and cost.
     assert unknown.split("$")[:4] == known.split("$")[:4] == \
@@ -545,7 +546,6 @@ def test_revocation_holds_with_the_listeners_terminated(client, admin_headers, s
 def test_openstack_cli_administers_identity(cloud):
     import httpx
 
-    from tests.conftest import ADMIN_PASSWORD
     from tests.fixtures.osc import Osc
     auth_url = cloud.url + "/identity/v3"
     admin = Osc(auth_url, "admin", ADMIN_PASSWORD, "admin")
