@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select, text
 
 from nova_lite.conf import CONF
-from tests.conftest import ADMIN_PASSWORD
-from tests.fixtures.identity import TOKENS, login, make_user, role_id, token_of
+from tests.fixtures.credentials import ADMIN_PASSWORD, TOKENS, login, login_response
+from tests.fixtures.identity import make_user, role_id
 
 V3 = "/identity/v3"
 
@@ -89,7 +89,7 @@ def test_non_admins_administer_nothing(client, admin_headers, demo_headers):
         response = getattr(client, method)(path, headers=demo_headers, **kwargs)
         _forbidden_in_identity_format(response)
     # Nothing changed: bob still logs in with his project.
-    assert login(client, bob["name"], bob["password"], bob["project"]).status_code == 201
+    assert login_response(client, bob["name"], bob["password"], bob["project"]).status_code == 201
 
 
 def test_project_crud_and_disabling_revokes_its_tokens(client, admin_headers):
@@ -103,13 +103,13 @@ def test_project_crud_and_disabling_revokes_its_tokens(client, admin_headers):
     assert patched["project"]["enabled"] is False
     assert patched["project"]["description"] == "off"
     assert client.get("/compute/v2.1/servers", headers=carol["headers"]).status_code == 401
-    assert login(client, carol["name"], carol["password"], carol["project"]) \
+    assert login_response(client, carol["name"], carol["password"], carol["project"]) \
         .status_code == 401
     disabled = _ok(client.get(f"{V3}/projects?enabled=false", headers=admin_headers))
     assert carol["project_id"] in {p["id"] for p in disabled["projects"]}
     _ok(client.patch(f"{V3}/projects/{carol['project_id']}", headers=admin_headers,
                      json={"project": {"enabled": True}}))
-    fresh = token_of(client, carol["name"], carol["password"], carol["project"])
+    fresh = login(client, carol["name"], carol["password"], carol["project"])
     assert client.delete(f"{V3}/projects/{carol['project_id']}", headers=admin_headers) \
         .status_code == 204
     assert client.get("/compute/v2.1/servers", headers=fresh).status_code == 401
@@ -172,10 +172,10 @@ def test_role_assignments_grant_check_list_and_removal_revokes(client, admin_hea
     assert any("prior_role" in a["links"] for a in effective)
     # Removing the assignment revoked her token on the project, at once.
     assert client.get("/compute/v2.1/servers", headers=erin["headers"]).status_code == 401
-    fresh = token_of(client, erin["name"], erin["password"], erin["project"])
+    fresh = login(client, erin["name"], erin["password"], erin["project"])
     assert client.delete(f"{base}/{member_id}", headers=admin_headers).status_code == 204
     assert client.get("/compute/v2.1/servers", headers=fresh).status_code == 401
-    assert login(client, erin["name"], erin["password"], erin["project"]).status_code == 401
+    assert login_response(client, erin["name"], erin["password"], erin["project"]).status_code == 401
     assert client.delete(f"{base}/{member_id}", headers=admin_headers).status_code == 404
 
 
@@ -191,7 +191,7 @@ def test_domains_are_the_default_one(client, demo_headers):
 # -- what revokes tokens ---------------------------------------------------------
 def test_logout_revokes_the_token_at_once(client, admin_headers):
     frank = make_user(client, admin_headers, prefix="logout")
-    other = token_of(client, frank["name"], frank["password"], frank["project"])
+    other = login(client, frank["name"], frank["password"], frank["project"])
     token = frank["headers"]["X-Auth-Token"]
     # Cached first, so the revocation has to beat the worker's token cache.
     assert client.get("/compute/v2.1/servers", headers=frank["headers"]).status_code == 200
@@ -210,11 +210,11 @@ def test_disabling_a_user_revokes_and_enabling_lets_it_back(client, admin_header
     _ok(client.patch(f"{V3}/users/{gina['id']}", headers=admin_headers,
                      json={"user": {"enabled": False}}))
     assert client.get("/compute/v2.1/servers", headers=gina["headers"]).status_code == 401
-    assert login(client, gina["name"], gina["password"], gina["project"]).status_code == 401
+    assert login_response(client, gina["name"], gina["password"], gina["project"]).status_code == 401
     _ok(client.patch(f"{V3}/users/{gina['id']}", headers=admin_headers,
                      json={"user": {"enabled": True}}))
     assert client.get("/compute/v2.1/servers", headers=gina["headers"]).status_code == 401
-    fresh = token_of(client, gina["name"], gina["password"], gina["project"])
+    fresh = login(client, gina["name"], gina["password"], gina["project"])
     assert client.get("/compute/v2.1/servers", headers=fresh).status_code == 200
 
 
@@ -229,8 +229,8 @@ def test_own_password_change_revokes_older_tokens(client, admin_headers):
         "password": "new-password-1", "original_password": hank["password"]}})
     assert done.status_code == 204, done.get_data(as_text=True)
     assert client.get("/compute/v2.1/servers", headers=hank["headers"]).status_code == 401
-    assert login(client, hank["name"], hank["password"], hank["project"]).status_code == 401
-    fresh = token_of(client, hank["name"], "new-password-1", hank["project"])
+    assert login_response(client, hank["name"], hank["password"], hank["project"]).status_code == 401
+    fresh = login(client, hank["name"], "new-password-1", hank["project"])
     assert client.get("/compute/v2.1/servers", headers=fresh).status_code == 200
     # Someone else's password: not even an admin changes it this way.
     admin_id = _ok(client.get(f"{V3}/users?name=admin", headers=admin_headers))["users"][0]
@@ -266,7 +266,7 @@ def test_only_the_subject_an_admin_or_a_service_validates_a_token(client, admin_
 
 def test_unscoped_tokens_only_list_projects_read_self_and_rescope(client, admin_headers):
     jack = make_user(client, admin_headers, prefix="unscoped")
-    unscoped = token_of(client, jack["name"], jack["password"], unscoped=True)
+    unscoped = login(client, jack["name"], jack["password"], None, unscoped=True)
     body = _ok(client.get(TOKENS, headers={**unscoped,
                                            "X-Subject-Token": unscoped["X-Auth-Token"]}))
     assert "project" not in body["token"] and "roles" not in body["token"]
@@ -283,7 +283,7 @@ def test_unscoped_tokens_only_list_projects_read_self_and_rescope(client, admin_
                  "/network/v2.0/networks"):
         assert client.get(path, headers=unscoped).status_code == 401, path
     # The admin's unscoped token is no admin token.
-    admin_unscoped = token_of(client, "admin", ADMIN_PASSWORD, unscoped=True)
+    admin_unscoped = login(client, "admin", ADMIN_PASSWORD, None, unscoped=True)
     _forbidden_in_identity_format(client.get(f"{V3}/users", headers=admin_unscoped))
     # Rescope: token method plus a project.
     rescoped = client.post(TOKENS, json={"auth": {
@@ -307,21 +307,21 @@ def test_lockout_after_consecutive_failures_and_unlock(app, client, admin_header
     attempts = CONF.identity.lockout_failure_attempts
     assert attempts == 6                        # on by default
     kate = make_user(client, admin_headers, prefix="lockout")
-    wrong = login(client, kate["name"], "wrong-password", kate["project"])
+    wrong = login_response(client, kate["name"], "wrong-password", kate["project"])
     assert _failures(kate["id"]) == 1
     # A success resets the count.
-    assert login(client, kate["name"], kate["password"], kate["project"]).status_code == 201
+    assert login_response(client, kate["name"], kate["password"], kate["project"]).status_code == 201
     assert _failures(kate["id"]) == 0
     # Concurrent failures all count, and no more than the allowance is tried:
     # of twice as many concurrent guesses, exactly `attempts` were counted
     # (one client per thread).
     with concurrent.futures.ThreadPoolExecutor(attempts) as pool:
-        codes = list(pool.map(lambda _: login(app.test_client(), kate["name"],
-                                              "wrong-password").status_code,
-                              range(2 * attempts)))
+        codes = list(pool.map(lambda _: login_response(
+            app.test_client(), kate["name"], "wrong-password", None).status_code,
+            range(2 * attempts)))
     assert codes == [401] * (2 * attempts)
     assert _failures(kate["id"]) == attempts
-    locked = login(client, kate["name"], kate["password"], kate["project"])
+    locked = login_response(client, kate["name"], kate["password"], kate["project"])
     assert locked.status_code == 401
     # No hint: the same answer as a wrong password.
     assert locked.json == wrong.json
@@ -331,14 +331,14 @@ def test_lockout_after_consecutive_failures_and_unlock(app, client, admin_header
         session.execute(text("UPDATE users SET failed_auth_at = now() - make_interval("
                              "secs => :s) WHERE id = :id"),
                         {"s": CONF.identity.lockout_duration + 1, "id": kate["id"]})
-    assert login(client, kate["name"], kate["password"], kate["project"]).status_code == 201
+    assert login_response(client, kate["name"], kate["password"], kate["project"]).status_code == 201
     # An admin unlocks by enabling the user.
     for _ in range(attempts):
-        login(client, kate["name"], "wrong-password")
-    assert login(client, kate["name"], kate["password"]).status_code == 401
+        login_response(client, kate["name"], "wrong-password", None)
+    assert login_response(client, kate["name"], kate["password"], None).status_code == 401
     _ok(client.patch(f"{V3}/users/{kate['id']}", headers=admin_headers,
                      json={"user": {"enabled": True}}))
-    assert login(client, kate["name"], kate["password"], kate["project"]).status_code == 201
+    assert login_response(client, kate["name"], kate["password"], kate["project"]).status_code == 201
 
 
 def test_users_with_ignore_lockout_are_never_locked_out(client, admin_headers):
@@ -347,9 +347,9 @@ def test_users_with_ignore_lockout_are_never_locked_out(client, admin_headers):
         "user": {"options": {"ignore_lockout_failure_attempts": True}}}))["user"]
     assert shown["options"] == {"ignore_lockout_failure_attempts": True}
     for _ in range(CONF.identity.lockout_failure_attempts + 2):
-        assert login(client, svc["name"], "wrong-password").status_code == 401
+        assert login_response(client, svc["name"], "wrong-password", None).status_code == 401
     assert _failures(svc["id"]) == 0
-    assert login(client, svc["name"], svc["password"], svc["project"]).status_code == 201
+    assert login_response(client, svc["name"], svc["password"], svc["project"]).status_code == 201
 
 
 def test_unknown_user_login_runs_the_same_password_hash(client, monkeypatch):
@@ -361,8 +361,9 @@ def test_unknown_user_login_runs_the_same_password_hash(client, monkeypatch):
         calls.append(stored)
         return real(password, stored)
     monkeypatch.setattr(passwords, "check_password", spy)
-    assert login(client, "nobody-" + uuid.uuid4().hex, "whatever").status_code == 401
-    assert login(client, "admin", ADMIN_PASSWORD, "admin").status_code == 201
+    assert login_response(client, "nobody-" + uuid.uuid4().hex, "whatever",
+                          None).status_code == 401
+    assert login_response(client, "admin", ADMIN_PASSWORD, "admin").status_code == 201
     unknown, known = calls
     # The same verifier ran, on a real hash of the same algorithm and cost.
     assert unknown.split("$")[:4] == known.split("$")[:4] == \
@@ -521,7 +522,7 @@ def test_revocation_holds_at_once_in_another_api_process(client, admin_headers,
         .status_code == 204
     assert _statuses(second_api.url, mona["headers"]) == {401}
     # The other way round: disabled through the other process.
-    fresh = token_of(client, mona["name"], mona["password"], mona["project"])
+    fresh = login(client, mona["name"], mona["password"], mona["project"])
     assert client.get("/compute/v2.1/servers", headers=fresh).status_code == 200
     import httpx
     disabled = httpx.patch(f"{second_api.url}{V3}/users/{mona['id']}", headers=admin_headers,
