@@ -11,6 +11,7 @@ import secrets
 
 import sqlalchemy.exc
 from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 
 from nova_lite import exception
 from nova_lite.conf import CONF
@@ -312,7 +313,6 @@ def _assignment_parts(session, project_id, user_id, role_id):
 
 
 def grant(project_id, user_id, role_id):
-    from sqlalchemy.dialects.postgresql import insert
     with transaction() as session:
         _assignment_parts(session, project_id, user_id, role_id)
         session.execute(insert(models.RoleAssignment).values(
