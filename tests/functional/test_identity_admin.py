@@ -417,6 +417,10 @@ def test_application_credentials(client, admin_headers):
     scoped["auth"]["scope"] = {"project": {"name": "admin"}}
     assert client.post(TOKENS, json=scoped).status_code == 401
     app_headers = {"X-Auth-Token": by_id.headers["X-Subject-Token"]}
+    checked = client.get(TOKENS, headers={**app_headers, "X-Subject-Token":
+                                          app_headers["X-Auth-Token"]})
+    assert _ok(checked)["token"]["application_credential"] == {
+        "id": cred["id"], "name": "ci", "restricted": True}
     assert client.get("/compute/v2.1/servers", headers=app_headers).status_code == 200
     # Its token cannot make more credentials.
     _forbidden_in_identity_format(client.post(base, headers=app_headers, json={

@@ -177,10 +177,7 @@ def issue(body):
             user, methods = _authenticate(session, identity)
             project = _scope(session, user, auth.get("scope"))
             roles = _roles(session, user, project)
-    token, claims = tokens.issue(user, project, roles, methods,
-                                 app_cred_id=app_cred.id if app_cred else None)
-    if app_cred is not None:
-        claims = {**claims, "app_cred_name": app_cred.name}
+    token, claims = tokens.issue(user, project, roles, methods, app_cred=app_cred)
     response = flask.jsonify(token_body(claims))
     response.status_code = 201
     response.headers["X-Subject-Token"] = token

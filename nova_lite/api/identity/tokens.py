@@ -79,7 +79,7 @@ def isoformat(moment):
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
 
 
-def issue(user, project, roles, methods=("password",), app_cred_id=None):
+def issue(user, project, roles, methods=("password",), app_cred=None):
     """Seal a new token; return (token, claims)."""
     issued = now()
     expires = issued + datetime.timedelta(seconds=CONF.identity.token_expiration)
@@ -91,8 +91,8 @@ def issue(user, project, roles, methods=("password",), app_cred_id=None):
         "issued_at": isoformat(issued), "expires_at": isoformat(expires),
         "audit_id": uuid.uuid4().hex[:22],
     }
-    if app_cred_id:
-        claims["app_cred_id"] = app_cred_id
+    if app_cred is not None:             # its tokens go when it is deleted
+        claims["app_cred_id"], claims["app_cred_name"] = app_cred.id, app_cred.name
     token = _get_fernet().encrypt(json.dumps(claims).encode()).decode()
     return token, claims
 
