@@ -15,10 +15,20 @@ class RequestContext:
     project_name: str | None = None
     roles: tuple = ()
     token: str | None = None
+    app_cred_id: str | None = None
 
     @property
     def is_admin(self):
         return "admin" in self.roles
+
+    def is_user(self, user_id):
+        return self.user_id is not None and self.user_id == user_id
+
+    def require_admin_or_owner(self, user_id, action="This action"):
+        """Allowed to the user itself or an admin (Keystone's admin_or_owner)."""
+        if not (self.is_admin or self.is_user(user_id)):
+            raise exception.Forbidden(f"{action} requires the admin role or being "
+                                      "the user.")
 
     def require_admin(self, action="This action"):
         if not self.is_admin:

@@ -3,7 +3,8 @@
 Each schema's validator is built once (its class from the schema's draft, the
 schema itself checked against the meta-schema then, not per request) and
 reused by every request and thread; errors are those ``jsonschema.validate``
-raises (``best_match`` of the instance's errors), so messages are unchanged."""
+raises (``best_match`` of the instance's errors), so messages are unchanged,
+except that they never repeat a password or secret (SECRET_KEYS)."""
 import functools
 import json
 import threading
@@ -48,12 +49,30 @@ def validator(schema):
     return compiled
 
 
+# Keys whose values an error message never repeats (passwords, secrets).
+SECRET_KEYS = frozenset({"password", "original_password", "secret", "adminPass"})
+
+
+def redacted(value):
+    """``value`` with the values of SECRET_KEYS replaced, at any depth."""
+    if isinstance(value, dict):
+        return {k: "***" if k in SECRET_KEYS else redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    return value
+
+
 def check(schema, body):
     exc = schema_exc.best_match(validator(schema).iter_errors(body))
     if exc is not None:
         where = "/".join(str(p) for p in exc.absolute_path)
         prefix = f"Invalid input for field/attribute {where}. " if where else "Invalid input. "
-        raise exception.Invalid(f"{prefix}Value: {exc.instance!r}. {exc.message}")
+        if any(str(part) in SECRET_KEYS for part in exc.absolute_path):
+            raise exception.Invalid(f"{prefix}{exc.validator} failed (value not shown).")
+        shown = redacted(exc.instance)
+        message = exc.message if shown == exc.instance else \
+            exc.message.replace(repr(exc.instance), repr(shown))
+        raise exception.Invalid(f"{prefix}Value: {shown!r}. {message}")
 
 
 def body(schema):

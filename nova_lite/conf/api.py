@@ -31,8 +31,8 @@ opts = [
     cfg.IntOpt("token_cache_ttl", default=60, min=0,
                help="Seconds a worker keeps a token it has checked (never past the "
                     "token's expiry), so later requests skip the Fernet decrypt. "
-                    "Also the longest a token would outlive a revocation or a key "
-                    "change. 0 turns the cache off."),
+                    "Cached tokens are still checked against revocations on every "
+                    "request. 0 turns the cache off."),
     cfg.IntOpt("token_cache_size", default=10000, min=1,
                help="Most tokens a worker keeps checked (least recently used go "
                     "first)."),

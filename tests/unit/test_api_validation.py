@@ -70,3 +70,17 @@ def test_each_schema_is_compiled_once():
 def test_a_broken_schema_is_still_refused():
     with pytest.raises(jsonschema.SchemaError):
         validation.check({"type": "no-such-type"}, {})
+
+
+@pytest.mark.parametrize("schema, body", [
+    (auth.AUTH_SCHEMA, {"auth": {"identity": {"password": {"user": {
+        "name": "u", "password": "s3cr3t-value"}}}}}),
+    (auth.AUTH_SCHEMA, {"auth": {"identity": {"methods": ["password"], "password": {
+        "user": {"password": "s3cr3t-value", "name": 5}}}}}),
+    (auth.AUTH_SCHEMA, {"auth": {"identity": {"methods": ["password"], "password": {
+        "user": {"password": ["s3cr3t-value"]}}}}}),
+])
+def test_messages_never_repeat_a_password(schema, body):
+    message = _message(schema, body)
+    assert message and "s3cr3t" not in message
+
