@@ -19,6 +19,17 @@ depends_on = None
 
 BUILTIN_ROLES = ('admin', 'member', 'reader', 'service')
 
+LEGACY_ROLE_FUNCTION = """
+CREATE FUNCTION role_assignments_legacy_role() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.role_id IS NULL AND NEW.role IS NOT NULL THEN
+        SELECT id INTO NEW.role_id FROM roles WHERE name = NEW.role;
+    END IF;
+    SELECT name INTO NEW.role FROM roles WHERE id = NEW.role_id;
+    RETURN NEW;
+END $$"""
+
 
 def upgrade():
     op.create_table(
@@ -43,12 +54,21 @@ def upgrade():
     conn.execute(sa.text("UPDATE role_assignments a SET role_id = r.id FROM roles r "
                          "WHERE r.name = a.role"))
     op.drop_constraint('role_assignments_pkey', 'role_assignments', type_='primary')
-    op.drop_column('role_assignments', 'role')
+    op.alter_column('role_assignments', 'role', nullable=True)
     op.alter_column('role_assignments', 'role_id', nullable=False)
     op.create_primary_key('role_assignments_pkey', 'role_assignments',
                           ['user_id', 'project_id', 'role_id'])
     op.create_foreign_key('role_assignments_role_id_fkey', 'role_assignments', 'roles',
                           ['role_id'], ['id'], ondelete='CASCADE')
+    # Additive, for rolling upgrades: the schema is migrated first, and the
+    # controllers not yet upgraded still read and write role names. The name
+    # column stays, kept in step with role_id by this trigger either way
+    # (old code writes a name, new code an id); a later migration drops both
+    # once no release before this one can be running.
+    op.execute(LEGACY_ROLE_FUNCTION)
+    op.execute("CREATE TRIGGER role_assignments_legacy_role BEFORE INSERT OR UPDATE "
+               "ON role_assignments FOR EACH ROW "
+               "EXECUTE FUNCTION role_assignments_legacy_role()")
 
     op.add_column('users', sa.Column('failed_auth_count', sa.Integer(),
                                      server_default='0', nullable=False))
@@ -96,7 +116,8 @@ def downgrade():
     op.drop_column('users', 'ignore_lockout')
     op.drop_column('users', 'failed_auth_at')
     op.drop_column('users', 'failed_auth_count')
-    op.add_column('role_assignments', sa.Column('role', sa.String(length=64), nullable=True))
+    op.execute("DROP TRIGGER role_assignments_legacy_role ON role_assignments")
+    op.execute("DROP FUNCTION role_assignments_legacy_role()")
     op.execute("UPDATE role_assignments a SET role = r.name FROM roles r "
                "WHERE r.id = a.role_id")
     op.drop_constraint('role_assignments_role_id_fkey', 'role_assignments',

@@ -101,10 +101,22 @@ def test_0008_turns_role_names_into_role_rows_keeping_assignments(postgres):
             assert assigned == {("u1", "p1", "member"), ("u1", "p1", "auditor")}
             assert conn.execute(sa.text(
                 "SELECT failed_auth_count FROM users WHERE id = 'u1'")).scalar() == 0
+            # Mid-upgrade, code of the release before writes names and this
+            # release writes ids: each sees the other's rows.
+            conn.execute(sa.text("DELETE FROM role_assignments"))
+            conn.execute(sa.text("INSERT INTO role_assignments (user_id, project_id, role) "
+                                 "VALUES ('u1', 'p1', 'reader')"))
+            conn.execute(sa.text(
+                "INSERT INTO role_assignments (user_id, project_id, role_id) "
+                "SELECT 'u1', 'p1', id FROM roles WHERE name = 'member'"))
+            assert set(conn.execute(sa.text(
+                "SELECT a.role, r.name FROM role_assignments a "
+                "JOIN roles r ON r.id = a.role_id")).all()) == {
+                ("reader", "reader"), ("member", "member")}
         command.downgrade(migrate.alembic_config(url), "0007")
         with engine.begin() as conn:
             assert set(conn.execute(sa.text(
-                "SELECT role FROM role_assignments")).scalars()) == {"member", "auditor"}
+                "SELECT role FROM role_assignments")).scalars()) == {"reader", "member"}
             assert conn.execute(sa.text(
                 "SELECT count(*) FROM pg_class WHERE relname IN ('roles', "
                 "'revocation_events', 'application_credentials')")).scalar() == 0

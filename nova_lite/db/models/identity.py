@@ -55,6 +55,10 @@ class RoleAssignment(Base):
                                             primary_key=True)
     role_id: Mapped[str] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"),
                                          primary_key=True)
+    # The role's name, for the code of the release before 0008 during a
+    # rolling upgrade; kept in step with role_id by a trigger (0008). Never
+    # read it: it goes once no such release can be running.
+    role: Mapped[str | None] = mapped_column(String(64))
 
 
 class ApplicationCredential(Base):
