@@ -43,6 +43,7 @@ def json_body():
         data = flask.request.get_data(cache=True)
     except http_exc.RequestEntityTooLarge:
         raise input_limits.too_large() from None
+    input_limits.check_read(data)
     if not data:
         raise exception.Invalid("The request body is empty; a JSON object is required.")
     return parse_json(data, CONF.api.max_json_depth)

@@ -6,8 +6,8 @@
   a control character (C0 or DEL; NUL is what PostgreSQL refuses in text):
   400. A header value that is not UTF-8 or holds NUL: 400.
 * A body larger than ``[api] max_request_body_size``: 413, from Content-Length
-  at once or, for a chunked body, as soon as reading passes the limit (Flask's
-  per-request ``max_content_length``). Views marked ``@streamed`` (image data
+  at once or, for a chunked body, once reading passes the limit (Flask's
+  per-request ``max_content_length`` stops the read one byte past it). Views marked ``@streamed`` (image data
   uploads) are exempt and limit their own streams.
 
 Every refusal is a ``NovaLiteError``, so it leaves in the API's own error
@@ -103,8 +103,16 @@ def check_body_size():
     if getattr(view, STREAMED_ATTR, False):
         return
     limit = CONF.api.max_request_body_size
-    request.max_content_length = limit           # enforced while reading, chunked too
     if request.content_length is not None and request.content_length > limit:
+        raise too_large()
+    # A body of unknown length (chunked) is read up to one byte past the limit,
+    # so that the reader (validation.json_body) can tell a larger one apart.
+    request.max_content_length = limit + 1
+
+
+def check_read(data):
+    """413 if ``data``, a body read whole, is over the limit."""
+    if len(data) > CONF.api.max_request_body_size:
         raise too_large()
 
 
