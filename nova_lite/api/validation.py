@@ -187,7 +187,8 @@ def check(schema, body):
             else "Invalid input. "
         value = shown(exc.instance, exc.absolute_path)
         message = exc.message.replace(repr(exc.instance), value)     # jsonschema's repr
-        raise exception.Invalid(f"{prefix}Value: {value}. {_shorten(message, 2 * MAX_SHOWN)}")
+        message = _shorten(message, 2 * MAX_SHOWN)
+        raise exception.Invalid(f"{prefix}Value: {value}. {message}")
 
 
 def body(schema):

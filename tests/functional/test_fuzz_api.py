@@ -29,7 +29,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from nova_lite.conf import CONF
-from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD
+from tests.fixtures.credentials import ADMIN_PASSWORD, DEMO_PASSWORD, login_response
 
 # Examples (each sent as admin, as demo and without a token): over 10,000 requests.
 EXAMPLES = int(os.environ.get("NOVA_LITE_FUZZ_EXAMPLES", "3500"))
@@ -74,10 +74,7 @@ def fuzz_db(app, postgres):
 
 
 def _login(client, user, password):
-    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": user, "domain": {"name": "Default"}, "password": password}}},
-        "scope": {"project": {"name": user, "domain": {"name": "Default"}}}}}
-    response = client.post("/identity/v3/auth/tokens", json=body)
+    response = login_response(client, user, password, user)
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.headers["X-Subject-Token"], response.json["token"]
 

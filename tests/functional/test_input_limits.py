@@ -12,15 +12,13 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from nova_lite.conf import CONF
-from tests.conftest import ADMIN_PASSWORD
+from tests.fixtures.credentials import ADMIN_PASSWORD, password_auth
 
 LOGIN = "/identity/v3/auth/tokens"
 
 
 def login_body(name="admin", password=ADMIN_PASSWORD):
-    return {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": name, "domain": {"name": "Default"}, "password": password}}},
-        "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}
+    return password_auth(name, password, "admin")
 
 
 def compute_fault(response, code):

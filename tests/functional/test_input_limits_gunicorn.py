@@ -9,8 +9,10 @@ import httpx
 import pytest
 
 from nova_lite.conf import CONF
-from tests.conftest import DEMO_PASSWORD
 from tests.fixtures import ports
+from tests.fixtures.credentials import DEMO_PASSWORD, login
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -115,12 +117,7 @@ def test_a_deeply_nested_login_body_is_400_json(api):
 
 def test_an_image_upload_over_the_body_limit_streams(api):
     with httpx.Client(base_url=api.url, timeout=30) as http:
-        login = http.post("/identity/v3/auth/tokens", json={"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": "demo", "domain": {"id": "default"}, "password": DEMO_PASSWORD}}},
-            "scope": {"project": {"name": "demo", "domain": {"id": "default"}}}}})
-        assert login.status_code == 201, login.text
-        http.headers["X-Auth-Token"] = login.headers["X-Subject-Token"]
+        http.headers.update(login(http, "demo", DEMO_PASSWORD, "demo"))
         image = http.post("/image/v2/images", json={
             "name": "big", "disk_format": "raw", "container_format": "bare"})
         assert image.status_code == 201, image.text

@@ -7,8 +7,9 @@
   400. A header value that is not UTF-8 or holds NUL: 400.
 * A body larger than ``[api] max_request_body_size``: 413, from Content-Length
   at once or, for a chunked body, once reading passes the limit (Flask's
-  per-request ``max_content_length`` stops the read one byte past it). Views marked ``@streamed`` (image data
-  uploads) are exempt and limit their own streams.
+  per-request ``max_content_length`` stops the read one byte past it). Views
+  marked ``@streamed`` (image data uploads) are exempt and limit their own
+  streams.
 
 Every refusal is a ``NovaLiteError``, so it leaves in the API's own error
 format (``errors.error_response``). JSON bodies are checked where they are
