@@ -108,6 +108,7 @@ def check_body_size():
         raise too_large()
     # A body of unknown length (chunked) is read up to one byte past the limit,
     # so that the reader (validation.json_body) can tell a larger one apart.
+    # (Flask >= 3.1: max_content_length per request.)
     request.max_content_length = limit + 1
 
 
