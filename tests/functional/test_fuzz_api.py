@@ -7,12 +7,16 @@ resources that exist, ids that look valid, or junk (NUL, control characters,
 lone surrogates and invalid UTF-8 as percent-encoded bytes, very long text);
 query strings, microversion and content-type headers and bodies (random JSON
 with NaN, huge numbers and deep nesting, raw bytes, and bodies shaped like the
-real requests with one part replaced) are drawn likewise. The in-process app
+real requests, hand-written per endpoint below, with up to two parts
+replaced) are drawn likewise. (hypothesis-jsonschema, which would derive them
+from the request schemas, does not work with current hypothesis.) The in-process app
 (Flask test client) serves them against the session's PostgreSQL, but on a
 database of its own (``nl_fuzz``) and with the outbox relay paused, so that
 what the fuzzer creates, changes and deletes (including the admin and demo
 resources) never reaches the other tests or the bus. Reproducible:
-derandomized, no example database.
+derandomized, no example database. NOVA_LITE_FUZZ_EXAMPLES=n sends 3 x n
+requests, NOVA_LITE_FUZZ_SEED=n explores other ones, NOVA_LITE_FUZZ_VERBOSE=1
+prints the commonest 400 messages (is the fuzzer getting past the checks?).
 """
 import collections
 import json
