@@ -13,7 +13,8 @@ adminPass...) and show at most ``MAX_SHOWN`` characters of the offending value.
 Each schema's validator is built once (its class from the schema's draft, the
 schema itself checked against the meta-schema then, not per request) and
 reused by every request and thread; errors are those ``jsonschema.validate``
-raises (``best_match`` of the instance's errors), so messages are unchanged."""
+raises (``best_match`` of the instance's errors), so messages are those it
+gave, but for secrets and long values."""
 import functools
 import json
 import math
