@@ -248,3 +248,30 @@ def test_keypair_import_of_a_bad_key_is_400(client, demo_headers, public_key):
     response = client.post("/compute/v2.1/os-keypairs", headers=demo_headers, json={
         "keypair": {"name": f"kp-{uuid.uuid4().hex[:8]}", "public_key": public_key}})
     assert compute_fault(response, 400).startswith("Keypair data is invalid")
+
+
+def _body_routes(app):
+    """(method, path) of every route that takes a body, ids filled with a UUID."""
+    import re
+    fill = str(uuid.uuid4())
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods & {"POST", "PUT", "PATCH"}):
+            yield method, re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", fill, rule.rule)
+
+
+@pytest.mark.parametrize("data", [
+    "[" * 100_000 + "]" * 100_000, '{"a": "b\\u0000"}', '{"a": NaN}', '["\\udc00"]'])
+def test_bad_json_is_4xx_on_every_route_that_takes_a_body(app, client, admin_headers, data):
+    routes = list(_body_routes(app))
+    assert len(routes) >= 23
+    for method, path in routes:
+        for headers in (admin_headers, {}):
+            response = client.open(path, method=method, data=data, headers={
+                **headers, "Content-Type": "application/json"})
+            assert 400 <= response.status_code < 500, (method, path, response.status_code)
+            if path.startswith("/identity"):
+                identity_error(response, response.status_code)
+            elif path.startswith("/network"):
+                neutron_error(response, response.status_code)
+            else:
+                compute_fault(response, response.status_code)
