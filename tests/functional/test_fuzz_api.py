@@ -246,7 +246,9 @@ def templates(ids):
             "methods": ["token"], "token": {"id": "gAAAAA"}}, "scope": "unscoped"}}],
         "compute.create_flavor": [{"flavor": {"name": "fz", "ram": 64, "vcpus": 1,
                                               "disk": 1, "id": "fz", "swap": 0,
-                                              "os-flavor-access:is_public": True}}],
+                                              "os-flavor-access:is_public": False}}],
+        "compute.flavor_action": [{"addTenantAccess": {"tenant": ids["project_id"][1]}},
+                                  {"removeTenantAccess": {"tenant": ids["project_id"][1]}}],
         "compute.create_keypair": [{"keypair": {"name": "fz", "public_key":
                                                 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI"
                                                 "O6W7J3sUoMI1nQ9gq6rZlvAvHNZ8T+kp7zqF2Q"
