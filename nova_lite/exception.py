@@ -46,6 +46,16 @@ class RequestTooLarge(NovaLiteError):
     message = "Request is too large."
 
 
+class URITooLong(NovaLiteError):
+    code = 414
+    message = "The request URI is too long."
+
+
+class HeadersTooLarge(NovaLiteError):
+    code = 431
+    message = "The request's header fields are too large."
+
+
 class ServiceUnavailable(NovaLiteError):
     code = 503
     message = "The service is temporarily unavailable."

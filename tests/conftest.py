@@ -100,6 +100,8 @@ def app(configured):
     application.testing = True
     yield application
     application.extensions["nova_lite.outbox_relay"].stop()
+    from nova_lite.db import revocations
+    revocations.reset()                 # its listener, before PostgreSQL stops
 
 
 @pytest.fixture

@@ -1,17 +1,14 @@
 """flavor access: flavor_projects (the projects granted a private flavor)
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-07
-
-Made on a branch next to 0008 and 0009: the down_revision is renumbered when
-the branches are merged.
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0010'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,7 @@
 """The HTTP front: Identity v3, Compute v2.1 and Image v2 subsets in one Flask app.
 
-    request ─> request_id ─> auth (X-Auth-Token -> RequestContext) ─> microversion (compute)
+    request ─> request_id ─> input_limits (sizes, bytes no handler should see)
+            ─> auth (X-Auth-Token -> RequestContext) ─> microversion (compute)
             ─> policy (the route's one oslo.policy rule: policy.py, policies/)
             ─> controller (one module per resource; thin: validate, one transaction, view)
             ─> errors (any NovaLiteError / HTTP error -> OpenStack error body)

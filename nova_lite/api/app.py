@@ -5,7 +5,7 @@ import flask
 
 from nova_lite.api import compute, identity, image, network
 from nova_lite.api.identity import tokens
-from nova_lite.api.middleware import auth, errors, microversion, request_id
+from nova_lite.api.middleware import auth, errors, input_limits, microversion, request_id
 from nova_lite.api.middleware import policy as policy_middleware
 from nova_lite.api.relay import RELAY_KEY
 from nova_lite.conf import CONF
@@ -20,6 +20,7 @@ def create_app(start_relay=True):
     app.config["MAX_CONTENT_LENGTH"] = None      # image uploads are streamed
     tokens.configure_cache()
     request_id.install(app)                      # runs first: every response gets an id
+    input_limits.install(app)                    # then bad input is refused, before auth
     auth.install(app)
     microversion.install(app)
     errors.install(app)

@@ -15,6 +15,7 @@ class RequestContext:
     project_name: str | None = None
     roles: tuple = ()
     token: str | None = None
+    app_cred_id: str | None = None
     _admin: tuple = dataclasses.field(default=(), repr=False, compare=False)
     _can: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
@@ -45,6 +46,9 @@ class RequestContext:
         ``rule`` on ``target``. nova_lite.network calls this (it cannot
         import the API) for the rules that depend on what it finds."""
         policy.authorize_for(self, rule, target)
+
+    def is_user(self, user_id):
+        return self.user_id is not None and self.user_id == user_id
 
     def to_rpc(self):
         """What travels in a message envelope (never the token)."""

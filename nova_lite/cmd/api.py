@@ -84,6 +84,15 @@ def gunicorn_options():
         # APIs on one host would fight over it. nova-lite does not use it.
         "control_socket_disable": True,
         "post_fork": die_with_master,
+        # gunicorn answers a request line or a header over its limits with a
+        # plain-HTML 400 of its own: its limits sit above the API's ([api]
+        # max_url_length, max_header_size), which answer 414 and 431 in the
+        # API's JSON. 0: no request-line limit (gunicorn's maximum otherwise
+        # is 8190); a header field may be 4 x max_header_size, and there may
+        # be as many fields as the smallest ("A:b") fit in max_header_size.
+        "limit_request_line": 0,
+        "limit_request_field_size": 4 * CONF.api.max_header_size,
+        "limit_request_fields": min(32768, CONF.api.max_header_size // 4 + 1),
     }
 
 

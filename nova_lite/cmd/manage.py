@@ -4,6 +4,7 @@
     nova-lite-manage token-key create
     nova-lite-manage bootstrap --admin-password P [--demo-password P] [--service-password P]
     nova-lite-manage user create NAME --password P --project PROJECT [--role member]
+        (deploy tools; people use the Identity API: `openstack user create`)
     nova-lite-manage flavor create NAME --vcpus N --ram MB --disk GB [--id ID]
     nova-lite-manage service list
     nova-lite-manage dlq list | show QUEUE | replay QUEUE | purge QUEUE --yes
@@ -43,17 +44,23 @@ def _token_key(args):
 
 def _bootstrap(args):
     from nova_lite.db import bootstrap
-    changed = [bootstrap.ensure_user("admin", args.admin_password, "admin", "admin")]
+    changed = [bootstrap.ensure_roles(),
+               bootstrap.ensure_user("admin", args.admin_password, "admin", "admin")]
     if args.demo_password:
         changed.append(bootstrap.ensure_user("demo", args.demo_password, "demo", "member"))
         changed.append(bootstrap.ensure_user("admin", args.admin_password, "demo", "admin"))
     if args.service_password:
-        changed.append(bootstrap.ensure_user(CONF.service_auth.username, args.service_password,
-                                             CONF.service_auth.project_name, "admin"))
+        # The service role: Keystone's validate_token lets services check
+        # tokens. Exempt from the lockout: a host with a stale password must
+        # not lock every compute host out of the Image API.
+        for role in ("admin", "service"):
+            changed.append(bootstrap.ensure_user(
+                CONF.service_auth.username, args.service_password,
+                CONF.service_auth.project_name, role, ignore_lockout=True))
     changed.append(bootstrap.ensure_default_flavors())
     # Deploy tools read the first word ("changed" / "unchanged").
-    console.print(f"{'changed' if any(changed) else 'unchanged'}: projects, users and "
-                  "default flavors are in place")
+    console.print(f"{'changed' if any(changed) else 'unchanged'}: roles, projects, users "
+                  "and default flavors are in place")
 
 
 def _user_create(args):
@@ -166,7 +173,8 @@ def build_parser():
     boot.set_defaults(func=_bootstrap)
 
     user = sub.add_parser("user", help="users").add_subparsers(dest="action", required=True)
-    create_user = user.add_parser("create", help="create or update a user")
+    create_user = user.add_parser("create", help="create or update a user (for deploy "
+                                  "tools; operators use `openstack user create`)")
     create_user.add_argument("name")
     create_user.add_argument("--password", required=True)
     create_user.add_argument("--project", required=True)

@@ -20,6 +20,31 @@ opts = [
                     "http://<host>:<bind_port>."),
     cfg.IntOpt("max_limit", default=1000, min=1,
                help="Most items a list request returns in one page."),
+    cfg.IntOpt("max_request_body_size", default=262144, min=1024,
+               help="Largest request body, in bytes, the API reads; a larger one "
+                    "answers 413 (Compute overLimit, Identity 413, NeutronError "
+                    "HTTPRequestEntityTooLarge) before any handler runs, from "
+                    "Content-Length or, for a chunked body, while reading it. "
+                    "Image data uploads (PUT /image/v2/images/<id>/file) stream "
+                    "and are exempt ([image] max_image_size limits them). 256 KiB: "
+                    "oslo.middleware's 112 KiB default is too small for the "
+                    "largest legitimate body, a server create with 64 KiB of "
+                    "user_data (about 87 KiB once base64-encoded) plus personality "
+                    "files, metadata and its JSON around it."),
+    cfg.IntOpt("max_json_depth", default=64, min=2,
+               help="Deepest nesting of arrays and objects a JSON request body may "
+                    "have; deeper answers 400 before it is parsed. Compute, "
+                    "Identity, Image and Networking bodies nest fewer than 10 "
+                    "levels."),
+    cfg.IntOpt("max_url_length", default=8192, min=256,
+               help="Longest request target (path and query string, as sent), in "
+                    "bytes; longer answers 414 in the API's error format."),
+    cfg.IntOpt("max_header_size", default=16384, min=1024,
+               help="Largest total size of a request's header fields (names and "
+                    "values), in bytes; larger answers 431 in the API's error "
+                    "format. nova-lite-api sets gunicorn's own header limits "
+                    "above this one so that its plain-HTML errors are not what a "
+                    "client sees first."),
     cfg.FloatOpt("outbox_sweep_interval", default=1.0, min=0.05,
                  help="Seconds between sweeps of unsent outbox rows."),
     cfg.FloatOpt("outbox_linger", default=0.02, min=0.0, max=1.0,
@@ -31,8 +56,8 @@ opts = [
     cfg.IntOpt("token_cache_ttl", default=60, min=0,
                help="Seconds a worker keeps a token it has checked (never past the "
                     "token's expiry), so later requests skip the Fernet decrypt. "
-                    "Also the longest a token would outlive a revocation or a key "
-                    "change. 0 turns the cache off."),
+                    "Cached tokens are still checked against revocations on every "
+                    "request. 0 turns the cache off."),
     cfg.IntOpt("token_cache_size", default=10000, min=1,
                help="Most tokens a worker keeps checked (least recently used go "
                     "first)."),

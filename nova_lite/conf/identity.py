@@ -9,6 +9,14 @@ opts = [
     cfg.IntOpt("token_expiration", default=3600, min=60,
                help="Token lifetime in seconds."),
     cfg.StrOpt("region_name", default="RegionOne", help="Region in the catalog."),
+    cfg.IntOpt("lockout_failure_attempts", default=6, min=0,
+               help="Consecutive failed password logins after which a user cannot "
+                    "log in for lockout_duration seconds (the answer stays the same "
+                    "401 as for a wrong password). A successful login resets the "
+                    "count; an admin unlocks a user by enabling it or setting its "
+                    "password. 0 turns the lockout off (Keystone's default)."),
+    cfg.IntOpt("lockout_duration", default=1800, min=1,
+               help="Seconds a locked-out user stays locked out."),
 ]
 
 

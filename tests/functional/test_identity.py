@@ -51,6 +51,20 @@ def test_token_validation_and_projects(client, admin_headers, demo_headers):
     assert demo_names == {"demo"}
 
 
+def test_a_user_cannot_validate_another_users_token(client, admin_headers, demo_headers):
+    response = client.get("/identity/v3/auth/tokens",
+                          headers={**demo_headers,
+                                   "X-Subject-Token": admin_headers["X-Auth-Token"]})
+    assert response.status_code == 403
+    assert response.json["error"]["title"] == "Forbidden"
+    assert "roles" not in response.get_data(as_text=True)
+    own = client.get("/identity/v3/auth/tokens",
+                     headers={**demo_headers, "X-Subject-Token": demo_headers["X-Auth-Token"]})
+    assert own.status_code == 200
+    # A member's token carries the reader role member implies.
+    assert {r["name"] for r in own.json["token"]["roles"]} == {"member", "reader"}
+
+
 def test_demo_cannot_list_users(client, demo_headers):
     response = client.get("/identity/v3/users", headers=demo_headers)
     assert response.status_code == 403

@@ -62,3 +62,63 @@ def test_0006_numbers_existing_networks_and_draws_new_ones_from_the_sequence(pos
         migrate.sync(url, "0006")
     finally:
         engine.dispose()
+
+
+def test_0008_turns_role_names_into_role_rows_keeping_assignments(postgres):
+    """Assignments made before 0008 (role as a name) keep their user, project
+    and role, now through roles rows; the built-in roles exist after it; the
+    downgrade gives the names back."""
+    import uuid
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    from nova_lite.db import migrate
+
+    name = f"mig0008_{uuid.uuid4().hex[:8]}"
+    postgres.create_database(name)
+    url = postgres.url(name)
+    migrate.sync(url, "0007")
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO projects (id, name, description, domain_id, enabled, created_at) "
+                "VALUES ('p1', 'p1', '', 'default', true, now())"))
+            conn.execute(sa.text(
+                "INSERT INTO users (id, name, password_hash, domain_id, enabled, created_at) "
+                "VALUES ('u1', 'u1', 'x', 'default', true, now())"))
+            conn.execute(sa.text(
+                "INSERT INTO role_assignments (user_id, project_id, role) VALUES "
+                "('u1', 'p1', 'member'), ('u1', 'p1', 'auditor')"))
+        migrate.sync(url, "0008")
+        with engine.begin() as conn:
+            names = set(conn.execute(sa.text("SELECT name FROM roles")).scalars())
+            assert names == {"admin", "member", "reader", "service", "auditor"}
+            assigned = set(conn.execute(sa.text(
+                "SELECT a.user_id, a.project_id, r.name FROM role_assignments a "
+                "JOIN roles r ON r.id = a.role_id")).all())
+            assert assigned == {("u1", "p1", "member"), ("u1", "p1", "auditor")}
+            assert conn.execute(sa.text(
+                "SELECT failed_auth_count FROM users WHERE id = 'u1'")).scalar() == 0
+            # Mid-upgrade, code of the release before writes names and this
+            # release writes ids: each sees the other's rows.
+            conn.execute(sa.text("DELETE FROM role_assignments"))
+            conn.execute(sa.text("INSERT INTO role_assignments (user_id, project_id, role) "
+                                 "VALUES ('u1', 'p1', 'reader')"))
+            conn.execute(sa.text(
+                "INSERT INTO role_assignments (user_id, project_id, role_id) "
+                "SELECT 'u1', 'p1', id FROM roles WHERE name = 'member'"))
+            assert set(conn.execute(sa.text(
+                "SELECT a.role, r.name FROM role_assignments a "
+                "JOIN roles r ON r.id = a.role_id")).all()) == {
+                ("reader", "reader"), ("member", "member")}
+        command.downgrade(migrate.alembic_config(url), "0007")
+        with engine.begin() as conn:
+            assert set(conn.execute(sa.text(
+                "SELECT role FROM role_assignments")).scalars()) == {"reader", "member"}
+            assert conn.execute(sa.text(
+                "SELECT count(*) FROM pg_class WHERE relname IN ('roles', "
+                "'revocation_events', 'application_credentials')")).scalar() == 0
+    finally:
+        engine.dispose()

@@ -100,7 +100,8 @@ def test_rule_names_are_unique_and_documented():
         if isinstance(rule, oslo_policy.DocumentedRuleDefault):
             assert rule.operations, rule.name
         else:                   # the helper rules other rules reference
-            assert rule.name in ("admin_required", "token_subject", "network_owner")
+            assert rule.name in ("admin_required", "token_subject", "service_role",
+                                 "network_owner")
     assert base.REFINING <= set(names)
 
 

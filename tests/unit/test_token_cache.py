@@ -14,8 +14,11 @@ PROJECT = types.SimpleNamespace(id="p1", name="proj")
 
 
 @pytest.fixture
-def key(tmp_path):
+def key(tmp_path, monkeypatch):
     conf.parse_args([], default_config_files=[])
+    # No database here: the revocation check (tests/functional/test_identity*.py)
+    # is out of this cache's story.
+    monkeypatch.setattr(tokens, "_unrevoked", lambda claims: claims)
     path = str(tmp_path / "fernet.key")
     tokens.generate_key(path)
     CONF.set_override("fernet_key_file", path, group="identity")

@@ -5,6 +5,7 @@ import base64
 import hashlib
 
 import flask
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
@@ -37,6 +38,9 @@ def fingerprint(public_key):
     try:
         serialization.load_ssh_public_key(" ".join(parts[:2]).encode())
         blob = base64.b64decode(parts[1], validate=True)
+    except UnsupportedAlgorithm:
+        raise exception.Invalid("Keypair data is invalid: unsupported key type "
+                                f"{validation.shown(parts[0])}") from None
     except (ValueError, TypeError) as exc:
         raise exception.Invalid(f"Keypair data is invalid: {exc}") from None
     digest = hashlib.md5(blob).hexdigest()

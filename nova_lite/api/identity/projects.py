@@ -1,25 +1,27 @@
-"""Project and user reads (what `openstack project list` and name lookups use)."""
+"""Projects: POST/GET/PATCH/DELETE /v3/projects[/{id}], and the projects a
+token's user may scope to (GET /v3/auth/projects)."""
 import flask
 from sqlalchemy import select
 
 from nova_lite import exception
-from nova_lite.api import context, links, policy
-from nova_lite.db import models
+from nova_lite.api import context, validation
+from nova_lite.api.identity.views import collection, project_view
+from nova_lite.db import identity, models
 from nova_lite.db.session import reader
 
+_PROJECT = {"type": "object", "properties": {
+    "name": validation.NAME, "description": {"type": ["string", "null"]},
+    "enabled": {"type": "boolean"}, "domain_id": {"enum": ["default", None]},
+    "parent_id": {"enum": ["default", None]}, "is_domain": {"enum": [False]},
+    "tags": {"type": "array"}, "options": {"type": "object"}}}
+CREATE = {"type": "object", "required": ["project"], "properties": {"project": {
+    **_PROJECT, "required": ["name"]}}}
+UPDATE = {"type": "object", "required": ["project"], "properties": {"project": _PROJECT}}
 
-def project_view(project):
-    return {"id": project.id, "name": project.name, "description": project.description,
-            "domain_id": project.domain_id, "enabled": project.enabled,
-            "is_domain": False, "parent_id": project.domain_id, "tags": [], "options": {},
-            "links": {"self": f"{links.base_url()}/identity/v3/projects/{project.id}"}}
 
-
-def user_view(user):
-    return {"id": user.id, "name": user.name, "domain_id": user.domain_id,
-            "enabled": user.enabled, "default_project_id": user.default_project_id,
-            "password_expires_at": None, "options": {},
-            "links": {"self": f"{links.base_url()}/identity/v3/users/{user.id}"}}
+def _flag(name):
+    value = flask.request.args.get(name)
+    return None if value is None else value.lower() in ("1", "true", "yes")
 
 
 def _visible_projects(session, ctx):
@@ -31,28 +33,23 @@ def _visible_projects(session, ctx):
     name = flask.request.args.get("name")
     if name:
         query = query.where(models.Project.name == name)
+    if _flag("enabled") is not None:
+        query = query.where(models.Project.enabled == _flag("enabled"))
     return session.scalars(query).all()
 
 
 def list_projects():
+    """identity:list_projects (admin; others see their own, as before)."""
     ctx = context.current()
     with reader() as session:
         projects = _visible_projects(session, ctx)
-    return flask.jsonify({"projects": [project_view(p) for p in projects],
-                          "links": {"self": flask.request.url, "next": None,
-                                    "previous": None}})
+    return collection("projects", [project_view(p) for p in projects])
 
 
 def list_my_projects():
     ctx = context.current()
-    with reader() as session:
-        projects = session.scalars(
-            select(models.Project).join(models.RoleAssignment,
-                                        models.RoleAssignment.project_id == models.Project.id)
-            .where(models.RoleAssignment.user_id == ctx.user_id).distinct()).all()
-    return flask.jsonify({"projects": [project_view(p) for p in projects],
-                          "links": {"self": flask.request.url, "next": None,
-                                    "previous": None}})
+    return collection("projects", [project_view(p)
+                                   for p in identity.user_projects(ctx.user_id)])
 
 
 def show_project(project_id):
@@ -66,31 +63,37 @@ def show_project(project_id):
     return flask.jsonify({"project": project_view(project)})
 
 
-def list_users():
-    with reader() as session:
-        query = select(models.User).order_by(models.User.name)
-        if flask.request.args.get("name"):
-            query = query.where(models.User.name == flask.request.args["name"])
-        users = session.scalars(query).all()
-    return flask.jsonify({"users": [user_view(u) for u in users],
-                          "links": {"self": flask.request.url, "next": None,
-                                    "previous": None}})
+@validation.body(CREATE)
+def create_project(body):
+    spec = body["project"]
+    project = identity.create(models.Project(
+        name=spec["name"], description=spec.get("description") or "",
+        enabled=spec.get("enabled", True)), "project")
+    response = flask.jsonify({"project": project_view(project)})
+    response.status_code = 201
+    return response
 
 
-@policy.checked_in_handler("identity:get_user")
-def show_user(user_id):
-    # Keystone's target: the user shown (oneself, or any for admins).
-    policy.authorize("identity:get_user", {"target.user.id": user_id})
-    with reader() as session:
-        user = session.get(models.User, user_id)
-    if user is None:
-        raise exception.NotFound(f"Could not find user: {user_id}.")
-    return flask.jsonify({"user": user_view(user)})
+@validation.body(UPDATE)
+def update_project(project_id, body):
+    spec = dict(body["project"])
+    if "description" in spec and spec["description"] is None:
+        spec["description"] = ""
+    project = identity.update_project(project_id, spec)
+    return flask.jsonify({"project": project_view(project)})
+
+
+def delete_project(project_id):
+    identity.delete_project(project_id)
+    return "", 204
 
 
 def register(bp):
     bp.add_url_rule("/v3/projects", "list_projects", list_projects)
+    bp.add_url_rule("/v3/projects", "create_project", create_project, methods=["POST"])
     bp.add_url_rule("/v3/auth/projects", "list_my_projects", list_my_projects)
     bp.add_url_rule("/v3/projects/<project_id>", "show_project", show_project)
-    bp.add_url_rule("/v3/users", "list_users", list_users)
-    bp.add_url_rule("/v3/users/<user_id>", "show_user", show_user)
+    bp.add_url_rule("/v3/projects/<project_id>", "update_project", update_project,
+                    methods=["PATCH"])
+    bp.add_url_rule("/v3/projects/<project_id>", "delete_project", delete_project,
+                    methods=["DELETE"])

@@ -1,17 +1,17 @@
-"""Fernet tokens. A token carries its own claims (user, project, roles, expiry),
-sealed with the key in [identity] fernet_key_file, so any API worker checks it
-without a database round trip.
+"""Fernet tokens. A token carries its own claims (user, project, roles, expiry,
+audit id, application credential), sealed with the key in [identity]
+fernet_key_file, so any API worker checks it without a database round trip.
 
 A worker keeps the tokens it has checked in a bounded LRU keyed by the token
 (``[api] token_cache_size``), each until min(its expiry, checked + ``[api]
 token_cache_ttl``, 60 s by default; 0 turns the cache off), so a client's
 next requests skip the Fernet decrypt (HMAC + AES) and the JSON parse. Only
-valid tokens are cached. Nothing about a cached token can change meanwhile:
-its claims are sealed in it and tokens are not revocable before expiry
-(DELETE /v3/auth/tokens only checks the token; a disabled user's or
-project's tokens stay valid until they lapse, as before the cache). The ttl
-is the longest a cached token would outlive a revocation list or a key
-change were they added; a change of [identity] fernet_key_file empties it."""
+valid tokens are cached. A token, cached or not, is then checked against
+the revocation events (nova_lite.db.revocations: logout, a user or project
+disabled or deleted, a password changed, a role assignment removed, an
+application credential deleted), kept in this process's memory and current
+through PostgreSQL LISTEN/NOTIFY, so a revocation holds at once on every
+worker. A change of [identity] fernet_key_file empties the cache."""
 import datetime
 import json
 import os
@@ -23,6 +23,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from nova_lite import exception
 from nova_lite.api.ttl_cache import TTLCache
 from nova_lite.conf import CONF
+from nova_lite.db import revocations
 
 _lock = threading.Lock()
 _fernet = None
@@ -78,7 +79,7 @@ def isoformat(moment):
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
 
 
-def issue(user, project, roles, methods=("password",)):
+def issue(user, project, roles, methods=("password",), app_cred=None):
     """Seal a new token; return (token, claims)."""
     issued = now()
     expires = issued + datetime.timedelta(seconds=CONF.identity.token_expiration)
@@ -90,18 +91,20 @@ def issue(user, project, roles, methods=("password",)):
         "issued_at": isoformat(issued), "expires_at": isoformat(expires),
         "audit_id": uuid.uuid4().hex[:22],
     }
+    if app_cred is not None:             # its tokens go when it is deleted
+        claims["app_cred_id"], claims["app_cred_name"] = app_cred.id, app_cred.name
     token = _get_fernet().encrypt(json.dumps(claims).encode()).decode()
     return token, claims
 
 
 def validate(token):
-    """The claims of a valid, unexpired token (read-only: they may be shared
-    with other requests), or 401."""
+    """The claims of a valid, unexpired, unrevoked token (read-only: they may
+    be shared with other requests), or 401."""
     cache = _token_cache()
     if isinstance(token, str):
         claims = cache.get(token)
         if claims is not None:
-            return claims
+            return _unrevoked(claims)
     try:
         claims = json.loads(_get_fernet().decrypt(token.encode(),
                                                   ttl=CONF.identity.token_expiration))
@@ -112,5 +115,12 @@ def validate(token):
     expires = expires.replace(tzinfo=datetime.timezone.utc)
     if expires <= now():
         raise exception.NotAuthenticated("The token has expired.")
+    _unrevoked(claims)
     cache.put(token, claims, expires.timestamp())
+    return claims
+
+
+def _unrevoked(claims):
+    if revocations.current().is_revoked(claims):
+        raise exception.NotAuthenticated("The token has been revoked.")
     return claims

@@ -5,6 +5,7 @@ from werkzeug.wsgi import wrap_file
 
 from nova_lite import exception
 from nova_lite.api import context
+from nova_lite.api.middleware import input_limits
 from nova_lite.api.image import lifecycle, media, queries, store
 from nova_lite.conf import CONF
 from nova_lite.db.session import reader
@@ -12,6 +13,7 @@ from nova_lite.db.session import reader
 MEDIA_TYPE = "application/octet-stream"
 
 
+@input_limits.streamed
 def upload(image_id):
     media.require(MEDIA_TYPE, "uploading image data")
     max_size = CONF.image.max_image_size

@@ -29,12 +29,21 @@ LOG = logging.getLogger(__name__)
 FAULT_NAMES = {
     400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
     405: "badMethod", 406: "notAcceptable", 409: "conflictingRequest",
-    413: "overLimit", 415: "badMediaType", 429: "overLimit", 501: "notImplemented",
+    413: "overLimit", 414: "requestUriTooLong", 415: "badMediaType",
+    431: "requestHeaderFieldsTooLarge", 429: "overLimit", 501: "notImplemented",
     503: "serviceUnavailable",
 }
 
 
+# Longest message an error body carries: none should need more, and none may
+# carry a whole request body back (validation shortens what it echoes too).
+MAX_MESSAGE = 1024
+
+
 def error_response(code, message, title=None, neutron_type=None):
+    message = str(message)
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE] + "..."
     if flask.request.path.startswith("/identity"):
         body = {"error": {"code": code, "title": title or http_title(code),
                           "message": message}}
@@ -58,7 +67,8 @@ def error_response(code, message, title=None, neutron_type=None):
 NEUTRON_TYPES = {
     400: "HTTPBadRequest", 401: "HTTPUnauthorized", 403: "HTTPForbidden",
     404: "HTTPNotFound", 405: "HTTPMethodNotAllowed", 406: "HTTPNotAcceptable",
-    409: "HTTPConflict", 413: "HTTPRequestEntityTooLarge", 415: "HTTPUnsupportedMediaType",
+    409: "HTTPConflict", 413: "HTTPRequestEntityTooLarge", 414: "HTTPRequestURITooLong",
+    415: "HTTPUnsupportedMediaType", 431: "HTTPRequestHeaderFieldsTooLarge",
     501: "HTTPNotImplemented", 503: "HTTPServiceUnavailable",
 }
 

@@ -12,7 +12,7 @@ SCOPES = ("system", "domain", "project")
 ADMIN_REQUIRED = "rule:admin_required"
 OWNER = "user_id:%(target.user.id)s"
 ADMIN_OR_OWNER = "rule:admin_required or " + OWNER
-ADMIN_OR_TOKEN_SUBJECT = "rule:admin_required or rule:token_subject"
+ADMIN_OR_TOKEN_SUBJECT = "rule:admin_required or rule:service_role or rule:token_subject"
 # Application credentials are the caller's own: ``user_id`` of the target is
 # the path's {user_id}.
 ADMIN_OR_CREDENTIAL_OWNER = "rule:admin_required or user_id:%(target.user.id)s"
@@ -45,6 +45,8 @@ rules = [
     policy.RuleDefault("admin_required", "role:admin", "Keystone's administrator."),
     policy.RuleDefault("token_subject", "user_id:%(target.token.user_id)s",
                        "The caller is the user the token was issued to."),
+    policy.RuleDefault("service_role", "role:service",
+                       "A service user (checks other users' tokens)."),
     # tokens and the caller's own projects
     _rule("identity:validate_token", ADMIN_OR_TOKEN_SUBJECT, "Validate a token",
           ("GET", "/auth/tokens")),
@@ -72,6 +74,9 @@ rules = [
     # users
     _rule("identity:get_user", ADMIN_OR_OWNER, "Show a user (oneself, or any for admins)",
           ("GET", "/users/{user_id}")),
+    _rule("identity:change_password", "",
+          "Change a user's password (the user itself: its original password is what "
+          "authorizes it; nova-lite's own rule name)", ("POST", "/users/{user_id}/password")),
     _rule("identity:list_users", ADMIN_REQUIRED, "List users", ("GET", "/users")),
     _rule("identity:create_user", ADMIN_REQUIRED, "Create a user", ("POST", "/users")),
     _rule("identity:update_user", ADMIN_REQUIRED, "Update a user",
@@ -90,8 +95,11 @@ rules = [
           ("PUT", GRANT + "/{role_id}")),
     _rule("identity:revoke_grant", ADMIN_REQUIRED, "Take a user's role on a project",
           ("DELETE", GRANT + "/{role_id}")),
-    # domains (only Default exists)
-    *_crud("domain", "domains", "/domains"),
+    # domains (only Default exists): any token with a role reads it
+    *[r if r.name not in ("identity:get_domain", "identity:list_domains") else
+      _rule(r.name, base.ANY_ROLE, r.description, *[(o["method"], o["path"])
+                                                    for o in r.operations])
+      for r in _crud("domain", "domains", "/domains")],
     # application credentials: a user's own
     _rule("identity:create_application_credential", ADMIN_OR_CREDENTIAL_OWNER,
           "Create an application credential", ("POST", APP_CRED)),

@@ -2,7 +2,8 @@
 migration in migrations/versions/.
 
   base       Base, Timestamps, utcnow, new_uuid
-  identity   Project, User, RoleAssignment
+  identity   Project, User, Role, RoleAssignment, ApplicationCredential,
+             RevocationEvent
   compute    Flavor, FlavorProject, KeyPair, Image, ImageChunk, Service,
              ComputeNode, Allocation,
              Instance, InstanceFault, InstanceAction, InstanceActionEvent
@@ -27,7 +28,14 @@ from nova_lite.db.models.compute import (
                                          KeyPair,
                                          Service,
 )
-from nova_lite.db.models.identity import Project, RoleAssignment, User
+from nova_lite.db.models.identity import (
+                                         ApplicationCredential,
+                                         Project,
+                                         RevocationEvent,
+                                         Role,
+                                         RoleAssignment,
+                                         User,
+)
 from nova_lite.db.models.messaging import OutboxMessage
 from nova_lite.db.models.network import (
                                          FloatingIP,
@@ -46,6 +54,7 @@ from nova_lite.db.models.network import (
 
 __all__ = [
                                          "Allocation",
+                                         "ApplicationCredential",
                                          "Base",
                                          "ComputeNode",
                                          "Flavor",
@@ -64,6 +73,8 @@ __all__ = [
                                          "Port",
                                          "PortSecurityGroup",
                                          "Project",
+                                         "RevocationEvent",
+                                         "Role",
                                          "RoleAssignment",
                                          "SecurityGroup",
                                          "SecurityGroupFanout",
