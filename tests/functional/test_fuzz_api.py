@@ -53,7 +53,7 @@ def fuzz_db(app, postgres):
     from nova_lite.api.compute import flavor_cache
     from nova_lite.api.identity import tokens
     from nova_lite.api.relay import RELAY_KEY
-    from nova_lite.db import bootstrap, migrate, session
+    from nova_lite.db import bootstrap, migrate, revocations, session
     from nova_lite.rpc import outbox
 
     app.extensions[RELAY_KEY].stop()       # no fuzz outbox row reaches the bus
@@ -62,6 +62,7 @@ def fuzz_db(app, postgres):
     migrate.sync(url)
     CONF.set_override("connection", url, group="database")
     session.reset()
+    revocations.reset()                    # its listener follows the database
     try:
         bootstrap.ensure_user("admin", ADMIN_PASSWORD, "admin", "admin")
         bootstrap.ensure_user("demo", DEMO_PASSWORD, "demo", "member")
@@ -71,6 +72,7 @@ def fuzz_db(app, postgres):
     finally:
         CONF.set_override("connection", postgres.url(), group="database")
         session.reset()
+        revocations.reset()
         flavor_cache.configure()
         tokens.configure_cache()
         relay = outbox.Relay(CONF.api.outbox_sweep_interval, linger=CONF.api.outbox_linger)
