@@ -17,6 +17,7 @@ from nova_lite.conf import (
     image,
     libvirt,
     network,
+    quota,
     rpc,
     scheduler,
     service,
@@ -27,7 +28,7 @@ from nova_lite.version import __version__
 CONF = cfg.CONF
 
 MODULES = (service, database, rpc, api, identity, image, scheduler, compute, conductor,
-           libvirt, network, sim)
+           libvirt, network, quota, sim)
 for _module in MODULES:
     _module.register_opts(CONF)
 

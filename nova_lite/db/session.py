@@ -15,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from nova_lite.conf import CONF
+from nova_lite.db import quotas
 
 PING_IF_IDLE = 5.0
 
@@ -34,6 +35,8 @@ def get_engine():
                 pool_size=CONF.database.pool_size,
                 max_overflow=CONF.database.max_overflow,
                 pool_timeout=CONF.database.pool_timeout,
+                # [quota] as session settings, for the triggers that count usage
+                connect_args={"options": quotas.connect_options()},
                 future=True,
             )
             ping_when_idle(_engine)
