@@ -324,6 +324,12 @@ def test_networking_quotas_api(client, member, admin_headers):
     assert created.status_code == 201
     details = client.get(url + "/details", headers=member.headers).json["quota"]
     assert details["network"] == {"used": 1, "limit": 3, "reserved": 0}
+    checked = client.put(url, headers=admin_headers,
+                         json={"quota": {"network": 0, "check_limit": True}})
+    assert checked.status_code == 400, checked.get_data(as_text=True)
+    assert checked.json["NeutronError"]["type"] == "InvalidQuotaValue"
+    below = set_network_quota(client, admin_headers, member.project_id, network=0)
+    assert below["network"] == 0          # without check_limit, as Neutron
     assert set(details) == set(NETWORK_DEFAULTS)
     assert client.delete(url, headers=admin_headers).status_code == 204
     assert client.get(url, headers=member.headers).json["quota"]["network"] == 100

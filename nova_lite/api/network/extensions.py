@@ -36,6 +36,8 @@ EXTENSIONS = (
      "Expose functions for quotas management per project."),
     ("quota_details", "Quota details management support",
      "Expose functions for quotas usage statistics per project."),
+    ("quota-check-limit", "Quota engine limit check",
+     "Support for checking the resource usage before applying a new quota limit."),
 )
 
 

@@ -2,7 +2,7 @@
 floatingip, security_group, security_group_rule), their defaults
 (``/default``) and usage (``/details``); admins list the projects with
 limits of their own, set them (PUT) and put them back to the defaults
-(DELETE). Neutron's bodies; an over-quota create answers 409 OverQuota (the
+(DELETE; ``check_limit`` refuses a limit below the usage). Neutron's bodies; an over-quota create answers 409 OverQuota (the
 error middleware). Usage is counted by the database (nova_lite.db.quotas)."""
 import flask
 
@@ -57,6 +57,7 @@ def details(project_id):
 
 
 def _values(spec):
+    spec = {k: v for k, v in spec.items() if k != "check_limit"}
     unknown = sorted(set(spec) - set(quotas.NETWORK))
     if unknown:
         raise exception.Invalid("Unrecognized attribute(s) '%s'" % ", ".join(unknown))
@@ -76,10 +77,14 @@ def update(project_id):
     if not isinstance(data, dict) or not isinstance(data.get("quota"), dict):
         raise exception.Invalid('Resource body required: {"quota": {...}}')
     values = _values(data["quota"])
+    check = data["quota"].get("check_limit")
     with transaction() as session:
-        # Neutron sets a limit below the usage without complaint (new
-        # creates fail until enough is released).
-        quotas.set_limits(session, project_id, values, force=True)
+        # Neutron sets a limit below the usage without complaint (new creates
+        # fail until enough is released), unless asked to check it
+        # (``check_limit``, the quota-check-limit extension).
+        quotas.set_limits(session, project_id, values,
+                          force=not (check is not None
+                                     and params.to_bool(check, "check_limit")))
     with reader() as session:
         limits = quotas.limits(session, project_id)
     return params.item("quota", _view(limits))
