@@ -9,8 +9,8 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import ADMIN_PASSWORD, DEMO_PASSWORD
 from tests.fixtures import osc as osc_fixture
+from tests.fixtures.credentials import ADMIN_PASSWORD, DEMO_PASSWORD
 from tests.fixtures.quotas import Member
 
 
