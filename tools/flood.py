@@ -44,8 +44,9 @@ client's CPU per create and delete too), and draws (--plot) rates, latencies
 and queue depths over time. It verifies by SQL that accounting is exact: each
 compute node's usage equals the sum of its allocations and of its live
 instances' flavors, no instance holds two allocations, no allocation outlives
-its instance, no IP address is allocated twice, and no port or address is
-held by a deleted server (checked once settled and after the deletes: every
+its instance, no IP address is allocated twice, no port or address is
+held by a deleted server, and every quota usage counter equals a recount of
+the rows (checked once settled and after the deletes: every
 deleted server's ports and addresses were freed).
 
 --batch N makes each create request a multi-create of N servers ("min_count"
