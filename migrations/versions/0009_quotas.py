@@ -21,7 +21,8 @@ nl_quota_counted(project) is the truth from the rows, for
 ``nova-lite-manage quota sync`` and for this migration's first count.
 
 Revision ID: 0009
-Revises: 0010 (0008 is another branch's; renumbered at merge)
+Revises: 0010 (this branch was given number 0009 while 0008 and 0010 were other
+branches'; the lead renumbers it at merge)
 Create Date: 2026-12-07
 """
 from alembic import op
