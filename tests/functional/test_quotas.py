@@ -508,3 +508,22 @@ def test_quota_sync_recounts_drifted_usage(client, member, image_id):
     assert usage_row(member.project_id, "ram", member.user_id) == 4096
     with transaction() as session:
         assert quotas.sync(session, member.project_id) == []
+
+
+def test_racing_ports_for_the_last_units(app, member, admin_headers):
+    client = app.test_client()
+    net_id = client.post(f"{NETWORK}/networks", headers=member.headers,
+                         json={"network": {"name": "race"}}).json["network"]["id"]
+    cidr = f"10.{uuid.uuid4().int % 200 + 20}.{uuid.uuid4().int % 250}.0/26"
+    assert client.post(f"{NETWORK}/subnets", headers=member.headers, json={"subnet": {
+        "network_id": net_id, "cidr": cidr, "ip_version": 4}}).status_code == 201
+    set_network_quota(client, admin_headers, member.project_id, port=3)
+
+    def one(_):
+        return app.test_client().post(f"{NETWORK}/ports", headers=member.headers,
+                                      json={"port": {"network_id": net_id}}).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(one, range(8)))
+    assert sorted(codes) == [201] * 3 + [409] * 5, codes
+    assert usage_row(member.project_id, "port") == 3
