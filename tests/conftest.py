@@ -90,6 +90,9 @@ def configured(postgres, rabbit, state_dir):
     bootstrap.ensure_user("demo", DEMO_PASSWORD, "demo", "member")
     bootstrap.ensure_user("nova-lite", SERVICE_PASSWORD, "service", "admin")
     bootstrap.ensure_default_flavors()
+    from tests.fixtures import quotas as quota_fixtures
+    with session.transaction() as db:
+        quota_fixtures.unlimit(db)
     yield CONF
 
 

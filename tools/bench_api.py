@@ -21,7 +21,9 @@ For each kind it prints the median over repeats of CPU ms per request
 (time.process_time of this process: Python, Flask, SQLAlchemy and psycopg2,
 not PostgreSQL), wall ms per request and SQL statements per request.
 ``--network`` first gives the demo project a network with a /16 subnet, so
-each create also makes a port and allocates an address.
+each create also makes a port and allocates an address. The demo project's
+quotas are ``--quota`` (default 1,000,000 servers: finite, so every create
+is checked) under ``--quota-driver`` (db; noop: not enforced).
 """
 import argparse
 import cProfile
@@ -46,8 +48,10 @@ DEMO_PASSWORD = "demo-secret"
 KINDS = ("create", "show", "delete")
 
 
-def configure(pg, state_dir):
-    """CONF, schema, users, flavors and a key, as tests/conftest.py sets them up."""
+def configure(pg, state_dir, quota=1_000_000, quota_driver="db"):
+    """CONF, schema, users, flavors and a key, as tests/conftest.py sets them up;
+    the demo project's quotas ``quota`` servers and ports (cores and RAM in
+    proportion; -1 unlimited) under ``[quota] driver``."""
     from nova_lite import conf
     from nova_lite.api.identity import tokens
     from nova_lite.conf import CONF
@@ -61,6 +65,7 @@ def configure(pg, state_dir):
             ("rpc", "transport_url"): "rabbit://guest:guest@127.0.0.1:1/",   # never used
             ("identity", "fernet_key_file"): key_file,
             ("image", "storage_dir"): os.path.join(state_dir, "images"),
+            ("quota", "driver"): quota_driver,
             (None, "state_path"): state_dir}.items():
         CONF.set_override(name, value, group=group)
     tokens.generate_key(key_file)
@@ -71,6 +76,11 @@ def configure(pg, state_dir):
     bootstrap.ensure_default_flavors()
     image_id = str(uuid.uuid4())
     with session.transaction() as s:
+        from nova_lite.db import quotas
+        demo = s.execute(text("SELECT id FROM projects WHERE name = 'demo'")).scalar()
+        scaled = (lambda n: -1 if quota < 0 else min(2**31 - 1, quota * n))
+        quotas.set_limits(s, demo, {"instances": scaled(1), "cores": scaled(64),
+                                    "ram": scaled(65536), "port": scaled(1)}, force=True)
         s.execute(text("""
             INSERT INTO images (id, name, status, visibility, protected, disk_format,
                                 container_format, size, min_disk, min_ram, tags,
@@ -163,7 +173,7 @@ def bench(args):
     pg = PostgresServer().start()
     state_dir = tempfile.mkdtemp(prefix="nl-bench-api-")
     try:
-        image_id = configure(pg, state_dir)
+        image_id = configure(pg, state_dir, args.quota, args.quota_driver)
         app = create_app(start_relay=False)
         client = app.test_client()
         headers = login(client, "demo", DEMO_PASSWORD, "demo")
@@ -239,6 +249,11 @@ def main(argv=None):
     parser.add_argument("--sort", default="tottime", help="pstats sort key (--profile)")
     parser.add_argument("--filter", help="only functions whose path matches this regular "
                                          "expression (--profile), e.g. nova_lite")
+    parser.add_argument("--quota", type=int, default=1_000_000,
+                        help="the demo project's limit of servers and ports (cores x64, "
+                             "RAM x64 GiB); -1: unlimited")
+    parser.add_argument("--quota-driver", default="db", choices=("db", "noop"),
+                        help="[quota] driver: db enforces, noop does not")
     parser.add_argument("--json", help="write the medians here")
     args = parser.parse_args(argv)
     if args.profile and args.repeat < 2:

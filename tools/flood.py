@@ -26,6 +26,10 @@ whose ingress rule names the group itself, as Neutron's does). The report
 counts by SQL (ports, ip_allocations, port_security_groups) the servers with
 a port, an address and the group once settled (JSON "network"), and the
 subnet's addresses in use before the run and after the deletes.
+Before a run the flood sets its project's quotas as admin (--quota N: N
+servers and ports, cores and RAM in proportion; -1 unlimited; default
+1,000,000, finite so that every create is checked), so the defaults (10
+servers) never refuse it.
 --no-network is the old path: ``"networks": "none"``, no port, address or
 group. While it
 runs a progress bar shows accepted / ACTIVE / deleted; a monitor samples,
@@ -40,8 +44,9 @@ client's CPU per create and delete too), and draws (--plot) rates, latencies
 and queue depths over time. It verifies by SQL that accounting is exact: each
 compute node's usage equals the sum of its allocations and of its live
 instances' flavors, no instance holds two allocations, no allocation outlives
-its instance, no IP address is allocated twice, and no port or address is
-held by a deleted server (checked once settled and after the deletes: every
+its instance, no IP address is allocated twice, no port or address is
+held by a deleted server, and every quota usage counter equals a recount of
+the rows (checked once settled and after the deletes: every
 deleted server's ports and addresses were freed).
 
 --batch N makes each create request a multi-create of N servers ("min_count"
@@ -347,6 +352,10 @@ def main(argv=None):
     parser.add_argument("--cidr", default=DEFAULT_CIDR,
                         help="the subnet of the flood's network (made in the flood's "
                              "project if missing; a /16 holds 65,533 servers)")
+    parser.add_argument("--quota", type=int, default=1_000_000,
+                        help="the flood project's limits, set as admin before the run: "
+                             "servers and ports (cores x64, RAM x64 GiB); -1: unlimited "
+                             "(default 1,000,000: finite, so every create is checked)")
     parser.add_argument("--no-network", action="store_true",
                         help="servers without a network (\"networks\": \"none\"): the "
                              "flood's old path, no ports, addresses or groups")
@@ -435,6 +444,7 @@ def main(argv=None):
                            not args.per_host_reports, durable=not args.unsafe_db,
                            rabbit_nodes=3, compute_queue_type="quorum") as target:
                 target.hosts = args.hosts
+                target.quota = args.quota
                 report = run_faults(
                     target, faults, args.clients, show_progress=not args.quiet,
                     json_path=args.json, interval=args.fault_interval,
@@ -447,6 +457,7 @@ def main(argv=None):
                        args.conf.replace("\\n", "\n"), sim,
                        not args.per_host_reports, durable=not args.unsafe_db) as target:
             target.hosts = args.hosts
+            target.quota = args.quota
             report = run(target, args.servers, args.clients, **common, **kwargs)
     else:
         if not args.db:
@@ -454,7 +465,8 @@ def main(argv=None):
         target = Target(url=args.url, db_url=args.db, amqp_url=args.amqp,
                         pids=pids_from(args.pid_dir), user=args.user,
                         password=args.password, project=args.project,
-                        admin_password=args.admin_password, config_file=args.config_file)
+                        admin_password=args.admin_password, config_file=args.config_file,
+                        quota=args.quota)
         report = run(target, args.servers, args.clients, **common, **kwargs)
     print_report(report)
     return 0 if succeeded(report) else 1

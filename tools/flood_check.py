@@ -47,8 +47,17 @@ CHECKS = {
     "address_held_without_port": """
         SELECT a.subnet_id, a.address FROM ip_allocations a
         WHERE a.port_id IS NULL AND NOT a.pooled""",
+    # The quota counters the triggers keep (migration 0011) against a recount
+    # of the rows (what ``nova-lite-manage quota sync`` would correct).
+    "quota_usage_differs_from_rows": """
+        SELECT coalesce(c.project_id, u.project_id), coalesce(c.user_id, u.user_id),
+               coalesce(c.resource, u.resource), u.in_use, c.in_use
+        FROM nl_quota_counted(NULL) c FULL JOIN quota_usages u
+          ON (u.project_id, u.user_id, u.resource) = (c.project_id, c.user_id, c.resource)
+        WHERE coalesce(u.in_use, 0) <> coalesce(c.in_use, 0)""",
 }
-NEEDS = {"ip_address_used_twice": {"ip_allocations"},
+NEEDS = {"quota_usage_differs_from_rows": {"quota_usages"},
+         "ip_address_used_twice": {"ip_allocations"},
          "port_of_deleted_server": {"ports"},
          "address_of_deleted_server": {"ports", "ip_allocations"},
          "address_held_without_port": {"ip_allocations"}}

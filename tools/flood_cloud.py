@@ -30,6 +30,9 @@ class Target:
     project: str = "demo"
     admin_password: str = ADMIN_PASSWORD
     config_file: str | None = None          # its nova-lite.conf, if readable
+    # The flood's project's limits (set as admin before a run; -1: unlimited):
+    # instances and ports; cores and RAM in proportion (flood_http.ensure_quota).
+    quota: int = 1_000_000
 
 
 def conf_value(config_file, section, key, default):

@@ -107,6 +107,26 @@ def ensure_image(url, admin_token):
         return image_id
 
 
+def ensure_quota(url, admin_token, project_id, limit):
+    """Set the flood project's quotas (as admin, as ``openstack quota set``
+    would) so that a flood is never refused by the defaults (10 servers):
+    ``limit`` servers and ports, 64 cores and 64 GiB of RAM per server at most
+    (RAM capped at what a limit can hold), key pairs and metadata items; -1
+    for every one makes them unlimited. Returns the limits set."""
+    cap = 2**31 - 1
+    scaled = (lambda n: -1 if limit < 0 else min(cap, limit * n))
+    compute = {"instances": scaled(1), "cores": scaled(64), "ram": scaled(65536)}
+    network = {"port": scaled(1), "network": -1 if limit < 0 else max(limit, 100),
+               "subnet": -1 if limit < 0 else max(limit, 100)}
+    headers = {"X-Auth-Token": admin_token}
+    with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
+        http.put(f"/compute/v2.1/os-quota-sets/{project_id}",
+                 json={"quota_set": dict(compute, force=True)}).raise_for_status()
+        http.put(f"{NETWORKING}/quotas/{project_id}",
+                 json={"quota": network}).raise_for_status()
+    return {**compute, **network}
+
+
 DEFAULT_CIDR = "10.128.0.0/16"
 NETWORKING = "/network/v2.0"
 

@@ -52,6 +52,8 @@ class Flood:
         self.project_id = self.auth.project_id
         admin_token, _ = flood_http.login(target.url, "admin", target.admin_password, "admin")
         self.image = self.image or flood_http.ensure_image(target.url, admin_token)
+        self.quota = flood_http.ensure_quota(target.url, admin_token, self.project_id,
+                                             getattr(target, "quota", 1_000_000))
         if self.cidr:
             self.net = flood_http.ensure_network(target.url, self.auth.token, self.project_id,
                                                  self.cidr, admin_token=admin_token)

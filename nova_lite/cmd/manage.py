@@ -8,6 +8,7 @@
     nova-lite-manage flavor create NAME --vcpus N --ram MB --disk GB [--id ID]
     nova-lite-manage service list
     nova-lite-manage dlq list | show QUEUE | replay QUEUE | purge QUEUE --yes
+    nova-lite-manage quota sync [--project PROJECT_ID]
 """
 import argparse
 import json
@@ -87,6 +88,21 @@ def _service_list(args):
                       row.last_seen_up.isoformat(timespec="seconds") if row.last_seen_up
                       else "never", str(row.report_count))
     console.print(table)
+
+
+def _quota_sync(args):
+    """Recount quota usage from the rows and correct the counters that drifted
+    (nova_lite.db.quotas.sync)."""
+    from nova_lite.db import quotas
+    from nova_lite.db.session import transaction
+    with transaction() as session:
+        fixed = quotas.sync(session, args.project)
+    table = Table("Project", "User", "Resource", "Was", "Now")
+    for project, user, resource, was, now in fixed:
+        table.add_row(project or "-", user or "-", resource, str(was), str(now))
+    if fixed:
+        console.print(table)
+    console.print(f"{len(fixed)} usage counter(s) corrected")
 
 
 def _known_topics():
@@ -213,6 +229,13 @@ def build_parser():
                                                                     required=True)
     svc.add_parser("list", help="services and whether they are up") \
         .set_defaults(func=_service_list)
+
+    quota = sub.add_parser("quota", help="quota usage").add_subparsers(dest="action",
+                                                                       required=True)
+    sync = quota.add_parser("sync", help="recount usage from the rows and correct it")
+    sync.add_argument("--project", help="only this project's (id); key pairs are "
+                                        "recounted only without it")
+    sync.set_defaults(func=_quota_sync)
     return parser
 
 

@@ -18,6 +18,7 @@ from nova_lite.conf import (
     libvirt,
     network,
     policy,
+    quota,
     rpc,
     scheduler,
     service,
@@ -28,7 +29,7 @@ from nova_lite.version import __version__
 CONF = cfg.CONF
 
 MODULES = (service, database, rpc, api, identity, image, scheduler, compute, conductor,
-           libvirt, network, sim, policy)
+           libvirt, network, policy, quota, sim)
 for _module in MODULES:
     _module.register_opts(CONF)
 

@@ -4,7 +4,11 @@ A pooled connection that sat idle for PING_IF_IDLE seconds is checked with a
 ``SELECT 1`` before use (and replaced if PostgreSQL went away meanwhile);
 one in steady use is not: a ping per transaction (``pool_pre_ping``) was a
 fifth of the API's time in a flood. A connection that dies in use fails its
-request once (the API answers 503) and the pool replaces it."""
+request once (the API answers 503) and the pool replaces it.
+
+Every connection carries the ``[quota]`` options as session settings
+(nova_lite.db.quotas.connect_options), which the triggers that count quota
+usage read."""
 import contextlib
 import os
 import threading
@@ -15,6 +19,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from nova_lite.conf import CONF
+from nova_lite.db import quotas
 
 PING_IF_IDLE = 5.0
 
@@ -34,6 +39,8 @@ def get_engine():
                 pool_size=CONF.database.pool_size,
                 max_overflow=CONF.database.max_overflow,
                 pool_timeout=CONF.database.pool_timeout,
+                # [quota] as session settings, for the triggers that count usage
+                connect_args={"options": quotas.connect_options()},
                 future=True,
             )
             ping_when_idle(_engine)

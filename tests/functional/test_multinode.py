@@ -206,6 +206,10 @@ def tenant(cluster, deployed):
     admin("image", "create", "--public", "--disk-format", "qcow2", "--container-format",
           "bare", "--file", image, "tiny")
     admin("flavor", "create", "--ram", "96", "--disk", "1", "--vcpus", "1", "nano")
+    # demo makes more servers than the default quota (10) over the tests;
+    # a release without quotas refuses the command, and needs none.
+    admin("quota", "set", "--instances", "-1", "--cores", "-1", "--ram", "-1",
+          "--ports", "-1", "demo", expect_ok=False)
     demo("network", "create", "net1")
     demo("subnet", "create", "--network", "net1", "--subnet-range", "10.77.0.0/24", "sub1")
     admin("network", "create", "--external", "--share", "public")

@@ -16,6 +16,7 @@ from nova_lite.db import allocations, instances, models, services
 from nova_lite.db.session import get_engine, reader, transaction
 from nova_lite.objects import states
 from nova_lite.rpc import topology, transport
+from tests.fixtures import quotas
 
 I = models.Instance
 
@@ -23,6 +24,7 @@ I = models.Instance
 def make_instance(vm_state, task_state, host=None, age=0):
     instance_uuid = str(uuid.uuid4())
     with transaction() as session:
+        quotas.unlimit(session, (), ["p"])      # the tests make many of these
         session.add(I(uuid=instance_uuid, name="r", project_id="p", user_id="u",
                       image_ref=None, flavor_id="1", flavor={}, vcpus=1, memory_mb=64,
                       root_gb=1, vm_state=vm_state, task_state=task_state, host=host,

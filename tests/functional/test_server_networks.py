@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from tests.fixtures import networks
+from tests.fixtures import networks, quotas
 from tests.fixtures.cloud import CloudClient, server_status
 from tests.fixtures.credentials import DEMO_PASSWORD
 from tests.fixtures.waiting import wait_for
@@ -23,6 +23,8 @@ def net_client(cloud):
     'auto' means for the other tests' projects."""
     cloud.manage("user", "create", "nettest-user", "--password", DEMO_PASSWORD,
                  "--project", PROJECT, "--role", "member")
+    with cloud.session() as session:        # a huge flavor's server must pass its quota
+        quotas.unlimit(session, [PROJECT])
     return CloudClient(cloud.url, "nettest-user", DEMO_PASSWORD, PROJECT)
 
 

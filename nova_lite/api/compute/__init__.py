@@ -11,6 +11,9 @@
     server_security_groups  /servers/{id}/os-security-groups
     instance_actions  /servers/{id}/os-instance-actions
     images     /images proxy onto the Image API's table
+    quota_sets        /os-quota-sets/{project_id}[/detail|/defaults]
+    quota_class_sets  /os-quota-class-sets/{class}
+    limits            /limits
     proxies onto the Networking API (nova_lite.network), for older clients:
       networks              /os-networks (list, show)
       floating_ips          /os-floating-ip-pools, /os-floating-ips
@@ -31,7 +34,10 @@ from nova_lite.api.compute import (
     instance_actions,
     interfaces,
     keypairs,
+    limits,
     networks,
+    quota_class_sets,
+    quota_sets,
     security_group_rules,
     security_groups,
     server_actions,
@@ -45,6 +51,7 @@ def blueprint():
     bp = flask.Blueprint("compute", __name__, url_prefix="/compute")
     for module in (versions, flavors, flavor_access, keypairs, servers, server_actions,
                    instance_actions, images, server_security_groups, networks, floating_ips,
-                   security_groups, security_group_rules, interfaces):
+                   security_groups, security_group_rules, interfaces, quota_sets,
+                   quota_class_sets, limits):
         module.register(bp)
     return bp

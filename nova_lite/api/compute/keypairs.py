@@ -1,6 +1,8 @@
 """os-keypairs: create (server-generated or imported), list, show, delete.
 
-Keypairs belong to the user (not the project), as in Nova."""
+Keypairs belong to the user (not the project), as in Nova; each user may
+hold ``key_pairs`` of them (its quota as seen from the project it creates
+them in), counted by nova_lite.db.quotas in the same transaction."""
 import base64
 import hashlib
 
@@ -14,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from nova_lite import exception
 from nova_lite.api import context, policy, validation
 from nova_lite.api.timeutil import iso_micro
-from nova_lite.db import models
+from nova_lite.db import models, quotas
 from nova_lite.db.session import reader, transaction
 
 KEYPAIR_NAME = {"type": "string", "minLength": 1, "maxLength": 255,
@@ -104,6 +106,9 @@ def create(body):
     try:
         with transaction() as session:
             session.add(keypair)
+            session.flush()
+            # Last: the usage row stays locked only until the commit.
+            quotas.consume_key_pair(session, context.current().project_id, user_id)
     except IntegrityError:
         raise exception.Conflict(f"Key pair '{spec['name']}' already exists.") from None
     result = summary(keypair)
@@ -133,7 +138,10 @@ def show(name):
 @policy.checked_in_handler("os_compute_api:os-keypairs:delete")
 def delete(name):
     with transaction() as session:
-        session.delete(find(session, _owner("delete"), name))
+        keypair = find(session, _owner("delete"), name)
+        session.delete(keypair)
+        session.flush()
+        quotas.release_key_pair(session, keypair.user_id)
     return "", 202
 
 

@@ -7,6 +7,7 @@ commit. A server on a host whose compute service is down is deleted at once
 import logging
 
 import flask
+import sqlalchemy.exc
 
 from nova_lite import exception
 from nova_lite.api import context, links, pagination, relay, validation
@@ -16,7 +17,7 @@ from nova_lite.api.compute import (
     server_queries,
     server_views,
 )
-from nova_lite.db import actions, models
+from nova_lite.db import actions, models, quotas
 from nova_lite.db import instances as instance_db
 from nova_lite.db.session import reader, transaction
 from nova_lite.network import instance_ports
@@ -40,8 +41,16 @@ UPDATE_SCHEMA = {
 @validation.body(server_create.SCHEMA)
 def create(body):
     ctx = context.current()
-    with transaction() as session:
-        created, reservation_id = server_create.create(session, ctx, body)
+    created = None
+    try:
+        with transaction() as session:
+            created, reservation_id = server_create.create(session, ctx, body)
+    except sqlalchemy.exc.DBAPIError as exc:
+        over = quotas.over_quota(exc)       # a quota trigger refused it at commit
+        if over is None or created is None:
+            raise
+        with reader() as session:
+            raise server_create.explain(session, ctx, over, len(created)) from None
     relay.wake()
     if str(body["server"].get("return_reservation_id", "")).lower() in ("true", "1"):
         return flask.jsonify({"reservation_id": reservation_id}), 202

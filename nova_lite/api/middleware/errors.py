@@ -21,6 +21,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from nova_lite import exception
 from nova_lite.db import errors as db_errors
+from nova_lite.db import quotas
 from nova_lite.rpc import call as rpc_call
 from nova_lite.rpc import publisher
 
@@ -78,6 +79,8 @@ def http_title(code):
 
 
 def handle_nova_lite_error(exc):
+    if isinstance(exc, quotas.OverQuota):
+        return handle_over_quota(exc)
     if exc.code >= 500:
         LOG.error("request failed: %s", exc)
     return error_response(exc.code, exc.message,
@@ -138,6 +141,24 @@ def handle_operational_error(exc):
     return handle_unexpected(exc)
 
 
+def handle_over_quota(exc):
+    """More than a quota allows: Compute's 403 in Nova's words, Networking's
+    409 OverQuota in Neutron's."""
+    if flask.request.path.startswith("/network"):
+        return error_response(409, f"Quota exceeded for resources: ['{exc.resource}'].",
+                              neutron_type="OverQuota")
+    return error_response(403, exc.message)
+
+
+def handle_database_error(exc):
+    """A trigger refused a change past a quota (nova_lite.db.quotas), or an
+    unexpected database error."""
+    over = quotas.over_quota(exc)
+    if over is not None:
+        return handle_over_quota(over)
+    return handle_unexpected(exc)
+
+
 def handle_unexpected(exc):
     backend = transient_backend(exc)
     if backend is not None:
@@ -160,4 +181,5 @@ def install(app):
     app.register_error_handler(sqlalchemy.exc.DataError, handle_data_error)
     app.register_error_handler(sqlalchemy.exc.IntegrityError, handle_integrity_error)
     app.register_error_handler(sqlalchemy.exc.OperationalError, handle_operational_error)
+    app.register_error_handler(sqlalchemy.exc.DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

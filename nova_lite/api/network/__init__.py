@@ -9,6 +9,7 @@
     floating_ips         /v2.0/floatingips[/{id}]
     security_groups      /v2.0/security-groups[/{id}]
     security_group_rules /v2.0/security-group-rules[/{id}]
+    quotas               /v2.0/quotas[/{project_id}[/default|/details]]
 
 Shared: ``params`` (filters, sorting, paging, ``fields``, request bodies),
 ``views`` (the resource bodies), ``schemas`` (JSON schemas of the bodies).
@@ -39,6 +40,7 @@ def blueprint():
         floating_ips,
         networks,
         ports,
+        quotas,
         security_group_rules,
         security_groups,
         subnets,
@@ -47,7 +49,7 @@ def blueprint():
 
     bp = flask.Blueprint("network", __name__, url_prefix="/network")
     for module in (versions, extensions, networks, subnets, ports, floating_ips,
-                   security_groups, security_group_rules):
+                   security_groups, security_group_rules, quotas):
         module.register(bp)
     bp.after_request(_wake_relay)
     return bp

@@ -1,6 +1,6 @@
 """GET /v2.0/extensions[/{alias}]: the Neutron extensions this API really
 implements (clients check for some before using an attribute). Not listed,
-because not implemented: router, quotas, tag, dns-integration,
+because not implemented: router, tag, dns-integration,
 allowed-address-pairs,
 standard-attr-revisions, stateful-security-group, filter-validation, ..."""
 import flask
@@ -32,6 +32,12 @@ EXTENSIONS = (
     ("pagination", "Pagination support",
      "Extension that indicates that pagination is enabled."),
     ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
+    ("quotas", "Quota management support",
+     "Expose functions for quotas management per project."),
+    ("quota_details", "Quota details management support",
+     "Expose functions for quotas usage statistics per project."),
+    ("quota-check-limit", "Quota engine limit check",
+     "Support for checking the resource usage before applying a new quota limit."),
 )
 
 

@@ -12,6 +12,7 @@ migration in migrations/versions/.
              SecurityGroupHost, SecurityGroupMemberChange,
              SecurityGroupMemberSync, SecurityGroupFanout
   messaging  OutboxMessage
+  quota      Quota, QuotaClass, QuotaUsage
 """
 from nova_lite.db.models.base import Base, Timestamps, new_uuid, utcnow
 from nova_lite.db.models.compute import (
@@ -51,6 +52,7 @@ from nova_lite.db.models.network import (
                                          SecurityGroupRule,
                                          Subnet,
 )
+from nova_lite.db.models.quota import Quota, QuotaClass, QuotaUsage
 
 __all__ = [
                                          "Allocation",
@@ -73,6 +75,9 @@ __all__ = [
                                          "Port",
                                          "PortSecurityGroup",
                                          "Project",
+                                         "Quota",
+                                         "QuotaClass",
+                                         "QuotaUsage",
                                          "RevocationEvent",
                                          "Role",
                                          "RoleAssignment",

@@ -1,0 +1,111 @@
+"""os-quota-sets: a project's (or a user's, ``?user_id=``) limits, its
+defaults, its usage (``/detail``); admins set them (PUT) and put them back to
+the defaults (DELETE). Bodies as Nova's at microversion 2.1. Limits and usage
+live in nova_lite.db.quotas (the database counts usage itself)."""
+import flask
+
+from nova_lite import exception
+from nova_lite.api import context, validation
+from nova_lite.db import quotas
+from nova_lite.db.session import reader, transaction
+
+_LIMIT = {"type": ["integer", "string"], "pattern": r"^-?[0-9]+$", "minimum": -1}
+UPDATE_SCHEMA = {
+    "type": "object", "required": ["quota_set"], "additionalProperties": False,
+    "properties": {"quota_set": {
+        "type": "object", "additionalProperties": False,
+        "properties": dict({name: _LIMIT for name in quotas.COMPUTE},
+                           force={"type": ["boolean", "string"]}),
+    }},
+}
+
+
+def visible_project(project_id):
+    """The project asked for, if the caller may see its quotas (its own, or
+    any for an admin): the user asked for too (``?user_id=``)."""
+    ctx = context.current()
+    if project_id != ctx.project_id:
+        ctx.require_admin("Showing another project's quotas")
+    user_id = flask.request.args.get("user_id") or None
+    if user_id and user_id != ctx.user_id and project_id != ctx.project_id:
+        ctx.require_admin("Showing another user's quotas")
+    return user_id
+
+
+def compute_view(values, project_id=None):
+    body = {name: values[name] for name in quotas.COMPUTE}
+    if project_id is not None:
+        body["id"] = project_id
+    return body
+
+
+def show(project_id):
+    user_id = visible_project(project_id)
+    with reader() as session:
+        limits = quotas.limits(session, project_id, user_id)
+    return flask.jsonify({"quota_set": compute_view(limits, project_id)})
+
+
+def detail(project_id):
+    user_id = visible_project(project_id)
+    with reader() as session:
+        limits = quotas.limits(session, project_id, user_id)
+        used = quotas.usage(session, project_id, user_id or context.current().user_id)
+        if user_id is None:
+            project_used = quotas.usage(session, project_id)
+            used = dict(project_used, key_pairs=used["key_pairs"])
+    body = {name: {"in_use": used.get(name, 0), "limit": limits[name], "reserved": 0}
+            for name in quotas.COMPUTE}
+    body["id"] = project_id
+    return flask.jsonify({"quota_set": body})
+
+
+def defaults(project_id):
+    with reader() as session:
+        limits = (quotas.class_limits(session) if quotas.enforced()
+                  else quotas.limits(session, project_id))
+    return flask.jsonify({"quota_set": compute_view(limits, project_id)})
+
+
+def _force(value):
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "1", "yes", "on"):
+        return True
+    if str(value).lower() in ("false", "0", "no", "off"):
+        return False
+    raise exception.Invalid(f"Invalid input for field/attribute force. Value: {value}.")
+
+
+@validation.body(UPDATE_SCHEMA)
+def update(project_id, body):
+    context.current().require_admin("Updating quotas")
+    user_id = flask.request.args.get("user_id") or None
+    spec = dict(body["quota_set"])
+    force = _force(spec.pop("force", False))
+    values = {name: int(value) for name, value in spec.items()}
+    with transaction() as session:
+        quotas.set_limits(session, project_id, values, user_id=user_id, force=force)
+    with reader() as session:
+        limits = quotas.limits(session, project_id, user_id)
+    return flask.jsonify({"quota_set": compute_view(limits)})
+
+
+def delete(project_id):
+    context.current().require_admin("Deleting quotas")
+    user_id = flask.request.args.get("user_id") or None
+    with transaction() as session:
+        quotas.delete_limits(session, project_id, user_id,
+                             resources=quotas.COMPUTE)
+    return "", 202
+
+
+def register(bp):
+    bp.add_url_rule("/v2.1/os-quota-sets/<project_id>", "quota_set", show)
+    bp.add_url_rule("/v2.1/os-quota-sets/<project_id>/detail", "quota_set_detail", detail)
+    bp.add_url_rule("/v2.1/os-quota-sets/<project_id>/defaults", "quota_set_defaults",
+                    defaults)
+    bp.add_url_rule("/v2.1/os-quota-sets/<project_id>", "update_quota_set", update,
+                    methods=["PUT"])
+    bp.add_url_rule("/v2.1/os-quota-sets/<project_id>", "delete_quota_set", delete,
+                    methods=["DELETE"])
