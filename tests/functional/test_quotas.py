@@ -176,6 +176,10 @@ def test_limits_body_and_usage(client, member, admin_headers, image_id):
     other = client.get(f"{COMPUTE}/limits?tenant_id={member.project_id}",
                        headers=admin_headers).json["limits"]["absolute"]
     assert other["totalInstancesUsed"] == 2
+    refused = client.get(f"{COMPUTE}/limits?tenant_id=some-other-project",
+                         headers=member.headers)
+    assert refused.status_code == 403 and "limits:other_project" in refused.get_data(
+        as_text=True)
 
 
 def test_per_user_limits(client, app, member, admin_headers, image_id):
@@ -317,6 +321,10 @@ def test_networking_quotas_api(client, member, admin_headers):
     mine = [q for q in listed if q["project_id"] == member.project_id]
     assert mine and mine[0]["network"] == 3 and mine[0]["tenant_id"] == member.project_id
     assert client.get(f"{NETWORK}/quotas", headers=member.headers).status_code == 403
+    for path in ("", "/details", "/default"):
+        other = client.get(f"{NETWORK}/quotas/some-other-project{path}",
+                           headers=member.headers)
+        assert other.status_code == 403 and "NeutronError" in other.json, path
     bad = client.put(url, headers=admin_headers, json={"quota": {"router": 1}})
     assert bad.status_code == 400
     created = client.post(f"{NETWORK}/networks", headers=member.headers,

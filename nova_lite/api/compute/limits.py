@@ -33,7 +33,7 @@ def index():
     ctx = context.current()
     project_id = flask.request.args.get("tenant_id") or ctx.project_id
     if project_id != ctx.project_id:
-        ctx.require_admin("Showing another project's limits")
+        ctx.authorize("os_compute_api:limits:other_project", {"project_id": project_id})
     with reader() as session:
         limits = quotas.limits(session, project_id)
         used = quotas.usage(session, project_id)
