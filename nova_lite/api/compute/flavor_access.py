@@ -32,43 +32,35 @@ def index(flavor_id):
     return flask.jsonify({"flavor_access": access})
 
 
-def _add(flavor_id, value):
+# action -> (how it changes the access list, the rule that allows it)
+ACTIONS = {
+    "addTenantAccess": (flavor_db.add_access,
+                        "os_compute_api:os-flavor-access:add_tenant_access"),
+    "removeTenantAccess": (flavor_db.remove_access,
+                           "os_compute_api:os-flavor-access:remove_tenant_access"),
+}
+
+
+def _change(flavor_id, value, change):
     validation.check(TENANT_SCHEMA, value)
     with transaction() as session:
         flavor = flavors.find(session, flavor_id, for_update=True)
-        flavor_db.add_access(session, flavor, value["tenant"])
-    with reader() as session:
-        access = flavor_db.access_list(session, flavors.find(session, flavor_id))
-    return flask.jsonify({"flavor_access": access})
+        change(session, flavor, value["tenant"])
+    return index(flavor_id)
 
 
-def _remove(flavor_id, value):
-    validation.check(TENANT_SCHEMA, value)
-    with transaction() as session:
-        flavor = flavors.find(session, flavor_id, for_update=True)
-        flavor_db.remove_access(session, flavor, value["tenant"])
-    with reader() as session:
-        access = flavor_db.access_list(session, flavors.find(session, flavor_id))
-    return flask.jsonify({"flavor_access": access})
-
-
-HANDLERS = {"addTenantAccess": _add, "removeTenantAccess": _remove}
-RULES = {"addTenantAccess": "os_compute_api:os-flavor-access:add_tenant_access",
-         "removeTenantAccess": "os_compute_api:os-flavor-access:remove_tenant_access"}
-
-
-@policy.checked_in_handler(*RULES.values())
+@policy.checked_in_handler(*(rule for _, rule in ACTIONS.values()))
 def action(flavor_id):
     body = validation.json_body()
     if not isinstance(body, dict) or len(body) != 1:
         raise exception.Invalid("The action body must be an object with exactly one "
                                 "action, e.g. {\"addTenantAccess\": {\"tenant\": \"...\"}}.")
     (key, value), = body.items()
-    handler = HANDLERS.get(key)
-    if handler is None:
+    if key not in ACTIONS:
         raise exception.Invalid(f"There is no such action: {key}")
-    policy.authorize(RULES[key])
-    return handler(flavor_id, value)
+    change, rule = ACTIONS[key]
+    policy.authorize(rule)
+    return _change(flavor_id, value, change)
 
 
 def register(bp):
