@@ -497,6 +497,9 @@ def fault_cloud(cluster, postgres, configured):
         done = subprocess.run(manage + step, check=False, capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 0, f"nova-lite-manage {step}: {done.stdout}{done.stderr}"
+    from tests.fixtures import quotas
+    with cloud.session() as session:
+        quotas.unlimit(session)            # the tests make more servers than the default
     try:
         cluster.wait_healthy(120)
         cloud.start(timeout=90)
