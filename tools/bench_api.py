@@ -18,8 +18,10 @@ and then, per repeat, through Flask's test client (the whole WSGI stack):
     DELETE /servers/{id}   placed: task_state deleting + a terminate message
 
 For each kind it prints the median over repeats of CPU ms per request
-(time.process_time of this process: Python, Flask, SQLAlchemy and psycopg2,
-not PostgreSQL), wall ms per request and SQL statements per request.
+(time.process_time of this process: Python, Flask, SQLAlchemy and psycopg2),
+PostgreSQL's CPU ms per request (its server processes' user + system time:
+statements, triggers, commits), wall ms per request and SQL statements per
+request.
 ``--network`` first gives the demo project a network with a /16 subnet, so
 each create also makes a port and allocates an address. The demo project's
 quotas are ``--quota`` (default 1,000,000 servers: finite, so every create
@@ -134,8 +136,26 @@ def place(ids):
             WHERE uuid = ANY(:ids)"""), {"ids": ids})
 
 
-def run_kind(kind, client, headers, image_id, n, run, ids, counter, profiler=None):
-    """Issue n requests of one kind; return (cpu s, wall s, statements)."""
+def server_cpu(pg):
+    """CPU seconds (user + system) of the PostgreSQL server: the postmaster
+    and its children (our backends, the WAL writer, the checkpointer ...)."""
+    import psutil
+    total = 0.0
+    try:
+        root = psutil.Process(pg.proc.pid)
+        for proc in [root] + root.children(recursive=True):
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+    except psutil.NoSuchProcess:
+        pass
+    return total
+
+
+def run_kind(kind, client, headers, image_id, n, run, ids, counter, pg, profiler=None):
+    """Issue n requests of one kind; return (cpu s, wall s, statements, pg cpu s)."""
     expected = {"create": 202, "show": 200, "delete": 204}[kind]
     if kind == "create":
         def one(i):
@@ -154,16 +174,17 @@ def run_kind(kind, client, headers, image_id, n, run, ids, counter, profiler=Non
     statements = counter.count
     if profiler:
         profiler.enable()
-    cpu, wall = time.process_time(), time.perf_counter()
+    cpu, wall, pg_cpu = time.process_time(), time.perf_counter(), server_cpu(pg)
     for i in range(n):
         response = one(i)
         if response.status_code != expected:
             raise SystemExit(f"{kind} #{i}: {response.status_code} "
                              f"{response.get_data(as_text=True)}")
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    pg_cpu = server_cpu(pg) - pg_cpu
     if profiler:
         profiler.disable()
-    return cpu, wall, counter.count - statements
+    return cpu, wall, counter.count - statements, pg_cpu
 
 
 def bench(args):
@@ -182,19 +203,18 @@ def bench(args):
         counter = StatementCounter(get_engine())
         # Warm up (imports, caches, connection pool), untimed.
         ids = []
-        run_kind("create", client, headers, image_id, 20, "warm", ids, counter)
+        run_kind("create", client, headers, image_id, 20, "warm", ids, counter, pg)
         place(ids)
-        run_kind("show", client, headers, image_id, 20, "warm", ids, counter)
-        run_kind("delete", client, headers, image_id, 20, "warm", ids, counter)
+        run_kind("show", client, headers, image_id, 20, "warm", ids, counter, pg)
+        run_kind("delete", client, headers, image_id, 20, "warm", ids, counter, pg)
         results = {kind: [] for kind in KINDS}
         profilers = {kind: cProfile.Profile(time.process_time) for kind in KINDS} if args.profile else {}
         for rep in range(args.repeat):
             ids = []
             for kind in KINDS:
-                cpu, wall, stmts = run_kind(kind, client, headers, image_id,
-                                            args.requests, f"{rep}", ids, counter,
-                                            profilers.get(kind) if rep == 0 else None)
-                results[kind].append((cpu, wall, stmts))
+                results[kind].append(run_kind(
+                    kind, client, headers, image_id, args.requests, f"{rep}", ids, counter,
+                    pg, profilers.get(kind) if rep == 0 else None))
                 if kind == "create":
                     place(ids)
         return summarize(args, results, profilers)
@@ -210,8 +230,8 @@ def summarize(args, results, profilers):
     print(f"\n{n} requests of each kind x {args.repeat} repeats"
           f"{' (with a network: a port and an address per server)' if args.network else ''}"
           f"{' (first repeat under cProfile)' if args.profile else ''}")
-    print(f"{'request':<24}{'CPU ms/req':>12}{'wall ms/req':>13}{'SQL/req':>9}"
-          f"{'CPU ms runs':>28}")
+    print(f"{'request':<24}{'CPU ms/req':>12}{'PG CPU ms/req':>15}{'wall ms/req':>13}"
+          f"{'SQL/req':>9}{'CPU ms runs':>28}{'PG CPU ms runs':>28}")
     labels = {"create": "POST /servers", "show": "GET /servers/{id}",
               "delete": "DELETE /servers/{id}"}
     runs = {k: v[1:] if args.profile and len(v) > 1 else v for k, v in results.items()}
@@ -219,10 +239,13 @@ def summarize(args, results, profilers):
         cpu = statistics.median(r[0] for r in runs[kind]) * 1000 / n
         wall = statistics.median(r[1] for r in runs[kind]) * 1000 / n
         stmts = statistics.median(r[2] for r in runs[kind]) / n
+        pg_cpu = statistics.median(r[3] for r in runs[kind]) * 1000 / n
         spread = " ".join(f"{r[0] * 1000 / n:.2f}" for r in runs[kind])
-        print(f"{labels[kind]:<24}{cpu:>12.2f}{wall:>13.2f}{stmts:>9.1f}  {spread:>26}")
-        summary[kind] = {"cpu_ms": round(cpu, 3), "wall_ms": round(wall, 3),
-                         "statements": stmts}
+        pg_spread = " ".join(f"{r[3] * 1000 / n:.2f}" for r in runs[kind])
+        print(f"{labels[kind]:<24}{cpu:>12.2f}{pg_cpu:>15.2f}{wall:>13.2f}{stmts:>9.1f}"
+              f"  {spread:>26}  {pg_spread:>26}")
+        summary[kind] = {"cpu_ms": round(cpu, 3), "pg_cpu_ms": round(pg_cpu, 3),
+                         "wall_ms": round(wall, 3), "statements": stmts}
     for kind, profiler in profilers.items():
         out = io.StringIO()
         restrict = [args.filter, 30] if args.filter else [30]

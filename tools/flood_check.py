@@ -47,7 +47,7 @@ CHECKS = {
     "address_held_without_port": """
         SELECT a.subnet_id, a.address FROM ip_allocations a
         WHERE a.port_id IS NULL AND NOT a.pooled""",
-    # The quota counters the triggers keep (migration 0011) against a recount
+    # The quota counters the triggers keep (migrations 0011, 0012) against a recount
     # of the rows (what ``nova-lite-manage quota sync`` would correct).
     "quota_usage_differs_from_rows": """
         SELECT coalesce(c.project_id, u.project_id), coalesce(c.user_id, u.user_id),

@@ -1,15 +1,18 @@
 """Quotas: limits and usage (tables of nova_lite.db.models.quota, triggers of
-migration 0011).
+migrations 0011 and 0012).
 
 Usage is counted by the database: deferred constraint triggers on instances,
 ports, networks, subnets, floating IPs, security groups and their rules add
-to (or take from) a project's ``quota_usages`` row, and a server's user's row
-too, in the transaction that makes or removes the rows, at its commit, and
+to (or take from) a project's ``quota_usages`` rows, in the transaction that
+makes or removes the rows, at its commit, one statement per counted row, and
 refuse an increase past the limit (SQLSTATE ``NLQ01``; ``over_quota`` reads
 it). So no code path can forget to count, and two transactions racing for
-the last unit queue on the usage row: the second sees the first's count.
+the last unit queue on the usage rows: the second sees the first's count.
+A user's servers have no rows of their own: when the user has a limit of
+its own, the trigger counts the user's live servers under the project's
+rows, and ``usage`` counts them the same way for the per-user views.
 Key pairs have no project; their create and delete count themselves here
-(``consume``), with the same compare-and-set.
+(``consume_key_pair``), with the same compare-and-set.
 
 A limit is, first found: the user's (Compute's per-user resources), the
 project's, the ``default`` class's, the ``[quota]`` option. Each connection
@@ -37,7 +40,7 @@ PER_USER = ("instances", "cores", "ram", "key_pairs", "metadata_items", "server_
             "server_group_members", "injected_files", "injected_file_content_bytes",
             "injected_file_path_bytes", "floating_ips", "fixed_ips", "security_groups",
             "security_group_rules")
-# Counted by the database (or by consume): what detail's in_use shows.
+# Counted by the database (or by consume_key_pair): what detail's in_use shows.
 COUNTED = ("instances", "cores", "ram", "key_pairs") + NETWORK
 DEFAULT_CLASS = "default"
 
@@ -89,15 +92,24 @@ def limits(session, project_id, user_id=None):
     return result
 
 
+_USER_SERVERS = text("""
+    SELECT count(*), coalesce(sum(vcpus), 0), coalesce(sum(memory_mb), 0) FROM instances
+    WHERE user_id = :user_id AND project_id = :project_id AND NOT deleted""")
+
+
 def usage(session, project_id, user_id=None):
-    """{resource: in use} of the project (or of a user of it), 0 if never used.
-    Key pairs are the user's (the caller's for a project's view)."""
+    """{resource: in use} of the project (or of a user of it: its servers
+    counted, as the trigger of 0012 counts them), 0 if never used. Key pairs
+    are the user's (the caller's for a project's view)."""
     result = dict.fromkeys(COUNTED, 0)
-    owner = user_id or ""
-    rows = session.execute(select(U.resource, U.in_use).where(
-        U.project_id == project_id, U.user_id == owner)).all()
-    result.update({r: n for r, n in rows if r != "key_pairs"})
-    if user_id is not None:
+    if user_id is None:
+        rows = session.execute(select(U.resource, U.in_use).where(
+            U.project_id == project_id, U.user_id == "")).all()
+        result.update({r: n for r, n in rows if r != "key_pairs"})
+    else:
+        n, cores, ram = session.execute(_USER_SERVERS, {"user_id": user_id,
+                                                        "project_id": project_id}).one()
+        result.update(instances=n, cores=cores, ram=ram)
         result["key_pairs"] = key_pairs_in_use(session, user_id)
     return result
 

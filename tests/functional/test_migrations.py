@@ -122,3 +122,67 @@ def test_0008_turns_role_names_into_role_rows_keeping_assignments(postgres):
                 "'revocation_events', 'application_credentials')")).scalar() == 0
     finally:
         engine.dispose()
+
+
+def test_0012_counts_servers_per_project_and_the_downgrade_counts_users_again(postgres):
+    """0012 keeps each project's counters as they were and drops the users'
+    rows of servers (the trigger counts a user's servers only for a user's
+    own limit); its downgrade gives 0011's per-user rows back, recounted, and
+    0011's triggers count again."""
+    import uuid
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    from nova_lite.db import migrate
+
+    name = f"mig0012_{uuid.uuid4().hex[:8]}"
+    postgres.create_database(name)
+    url = postgres.url(name)
+    migrate.sync(url, "0011")
+    engine = sa.create_engine(url)
+
+    def server(conn, user, vcpus, ram):
+        conn.execute(sa.text("""
+            INSERT INTO instances (uuid, name, project_id, user_id, flavor_id, flavor,
+                vcpus, memory_mb, root_gb, ephemeral_gb, metadata, launch_index,
+                config_drive, vm_state, power_state, locked, progress, deleted,
+                created_at)
+            VALUES (:uuid, 's', 'p1', :user, '1', '{}', :vcpus, :ram, 1, 0, '{}', 0, '',
+                    'building', 0, false, 0, false, now())"""),
+            {"uuid": str(uuid.uuid4()), "user": user, "vcpus": vcpus, "ram": ram})
+
+    def counters(conn):
+        return {tuple(row[:3]): row[3] for row in conn.execute(sa.text(
+            "SELECT project_id, user_id, resource, in_use FROM quota_usages "
+            "WHERE resource IN ('instances', 'cores', 'ram')"))}
+
+    try:
+        with engine.begin() as conn:
+            server(conn, "u1", 1, 512)
+            server(conn, "u2", 2, 2048)
+        with engine.connect() as conn:
+            assert counters(conn)[("p1", "u1", "instances")] == 1
+        migrate.sync(url, "0012")
+        with engine.begin() as conn:
+            assert counters(conn) == {("p1", "", "instances"): 2, ("p1", "", "cores"): 3,
+                                      ("p1", "", "ram"): 2560}
+            server(conn, "u1", 4, 4096)
+        with engine.begin() as conn:
+            assert counters(conn)[("p1", "", "cores")] == 7
+            assert conn.execute(sa.text(
+                "SELECT count(*) FROM nl_quota_counted('p1') c JOIN quota_usages u "
+                "USING (project_id, user_id, resource) WHERE c.in_use <> u.in_use")
+            ).scalar() == 0
+        command.downgrade(migrate.alembic_config(url), "0011")
+        with engine.begin() as conn:
+            assert counters(conn) == {
+                ("p1", "", "instances"): 3, ("p1", "", "cores"): 7, ("p1", "", "ram"): 6656,
+                ("p1", "u1", "instances"): 2, ("p1", "u1", "cores"): 5,
+                ("p1", "u1", "ram"): 4608, ("p1", "u2", "instances"): 1,
+                ("p1", "u2", "cores"): 2, ("p1", "u2", "ram"): 2048}
+            server(conn, "u2", 1, 512)
+        with engine.begin() as conn:
+            assert counters(conn)[("p1", "u2", "instances")] == 2
+    finally:
+        engine.dispose()

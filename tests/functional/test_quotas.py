@@ -199,7 +199,6 @@ def test_per_user_limits(client, app, member, admin_headers, image_id):
     refused = boot(client, member.headers, image_id, expect=403)
     assert refused["forbidden"]["message"] == (
         "Quota exceeded for instances: Requested 1, but already used 2 of 2 instances")
-    assert usage_row(member.project_id, "instances", member.user_id) == 2
     assert usage_row(member.project_id, "instances") == 2
     detail = client.get(
         f"{COMPUTE}/os-quota-sets/{member.project_id}/detail?user_id={member.user_id}",
@@ -253,7 +252,7 @@ def test_instances_quota_refuses_in_novas_words_and_frees_on_delete(
                              headers=member.headers).status_code == 204
     assert usage_row(member.project_id, "instances") == 0
     assert usage_row(member.project_id, "cores") == 0
-    assert usage_row(member.project_id, "ram", member.user_id) == 0
+    assert usage_row(member.project_id, "ram") == 0
     boot(client, member.headers, image_id, min_count=3, max_count=3)
 
 
@@ -461,6 +460,38 @@ def test_racing_creates_for_the_last_units_exactly_fill_the_quota(
     assert usage_row(member.project_id, "instances") == 5
 
 
+def test_racing_creates_of_one_user_exactly_fill_the_users_limit(
+        app, member, admin_headers, image_id):
+    """A user's limit is checked by counting the user's servers under the
+    project's usage rows (no per-user counter): racing creates still stop at
+    it exactly, and what the user holds shows in the user's view."""
+    client = app.test_client()
+    set_quota(client, admin_headers, member.project_id, user_id=member.user_id,
+              instances=4, cores=3)
+    boot(client, member.headers, image_id)
+
+    def one(_):
+        response = app.test_client().post(COMPUTE + "/servers", headers=member.headers,
+                                          json={"server": {"name": "race",
+                                                           "imageRef": image_id,
+                                                           "flavorRef": "1"}})
+        return response.status_code, response.json
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(one, range(8)))
+    codes = sorted(code for code, _ in answers)
+    assert codes == [202] * 2 + [403] * 6, codes         # cores: 3 of 1 each
+    assert {body["forbidden"]["message"] for code, body in answers if code == 403} == {
+        "Quota exceeded for cores: Requested 1, but already used 3 of 3 cores"}
+    assert len(servers_of(member.project_id)) == 3
+    assert usage_row(member.project_id, "instances") == 3
+    detail = client.get(
+        f"{COMPUTE}/os-quota-sets/{member.project_id}/detail?user_id={member.user_id}",
+        headers=member.headers).json["quota_set"]
+    assert detail["instances"] == {"in_use": 3, "limit": 4, "reserved": 0}
+    assert detail["cores"] == {"in_use": 3, "limit": 3, "reserved": 0}
+
+
 def test_racing_key_pairs_for_the_last_unit(app, member, admin_headers):
     client = app.test_client()
     set_quota(client, admin_headers, member.project_id, key_pairs=2)
@@ -511,9 +542,9 @@ def test_quota_sync_recounts_drifted_usage(client, member, image_id):
     with transaction() as session:
         fixed = quotas.sync(session, member.project_id)
     assert (member.project_id, "", "instances", 99, 2) in fixed
-    assert (member.project_id, member.user_id, "ram", 99, 4096) in fixed
+    assert (member.project_id, "", "ram", 99, 4096) in fixed
     assert usage_row(member.project_id, "instances") == 2
-    assert usage_row(member.project_id, "ram", member.user_id) == 4096
+    assert usage_row(member.project_id, "ram") == 4096
     with transaction() as session:
         assert quotas.sync(session, member.project_id) == []
 

@@ -1,5 +1,6 @@
 """Quotas: limits set per project, per user and per class, and the usage
-counters the database keeps itself (migration 0011, nova_lite.db.quotas).
+counters the database keeps itself (migrations 0011 and 0012,
+nova_lite.db.quotas).
 
 ``user_id`` is '' in a project's own rows; a key pair's usage row has
 project_id '' (key pairs belong to users)."""
@@ -31,9 +32,10 @@ class QuotaClass(Base):
 
 
 class QuotaUsage(Base):
-    """How much of a resource a project (user_id '') or a user in it holds:
-    moved by the triggers of 0011 in the transaction that makes or removes
-    the rows counted (key pairs: by nova_lite.db.quotas.consume)."""
+    """How much of a resource a project holds (user_id ''; project_id '' and
+    the user's id: the user's key pairs): moved by the triggers of 0011 and
+    0012 in the transaction that makes or removes the rows counted (key
+    pairs: by nova_lite.db.quotas.consume_key_pair)."""
     __tablename__ = "quota_usages"
     project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
