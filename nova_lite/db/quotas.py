@@ -4,7 +4,7 @@ migrations 0011 and 0012).
 Usage is counted by the database: deferred constraint triggers on instances,
 ports, networks, subnets, floating IPs, security groups and their rules add
 to (or take from) a project's ``quota_usages`` rows, in the transaction that
-makes or removes the rows, at its commit, one statement per counted row, and
+makes or removes the rows, at its commit, and
 refuse an increase past the limit (SQLSTATE ``NLQ01``; ``over_quota`` reads
 it). So no code path can forget to count, and two transactions racing for
 the last unit queue on the usage rows: the second sees the first's count.
