@@ -251,9 +251,12 @@ def nudge(seen, step_payloads):
         return None                     # snapshots run to their deadline
     if not step.scheduler and not host:
         return None
-    if step.payload == tasks.INSTANCE and uuid not in step_payloads:
-        return None
-    return casts.task_step(host, step, uuid, step_payloads.get(uuid))
+    payload = None
+    if step.payload == tasks.INSTANCE:
+        payload = step_payloads.get(uuid)
+        if payload is None:
+            return None
+    return casts.task_step(host, step, uuid, payload)
 
 
 def _publish(messages):

@@ -98,7 +98,8 @@ def _start(server_id, task, prepare=None):
 
 def _simple(server_id, key, value):
     validation.check(NULL_SCHEMA, value)
-    return _start(server_id, tasks.TASKS[SIMPLE[key]])
+    _, status = _start(server_id, tasks.TASKS[SIMPLE[key]])
+    return "", 204 if key == "confirmResize" else status     # as Nova answers
 
 
 def _reboot(server_id, value):
@@ -139,12 +140,12 @@ def _resize(server_id, value):
         flavor = server_create.find_flavor(session, ctx, value["flavorRef"])
         new = server_create.flavor_snapshot(flavor)
         if new["flavorid"] == instance.flavor_id:
-            raise exception.Invalid("Flavor's memory, vcpus and disk are the same as the "
-                                    "current ones; resize to a different flavor.")
+            raise exception.Conflict("When resizing, instances must change flavor!")
         if new["root_gb"] < instance.root_gb:
-            raise exception.Invalid(
-                f"Resizing to a smaller disk: flavor {new['flavorid']} has root_gb "
-                f"{new['root_gb']}, the server has {instance.root_gb}.")
+            raise exception.Conflict(
+                "Server disk was unable to be resized because: Unable to resize disk "
+                f"down (flavor {new['flavorid']} has {new['root_gb']} GB, the server "
+                f"{instance.root_gb} GB).")
         if not CONF.compute.allow_resize_to_same_host:
             raise exception.Conflict(
                 "No valid host was found. Resize to another host is not supported yet "
