@@ -286,11 +286,14 @@ def send_nudges(candidates, now):
 
 # -- 3. resizes left unconfirmed --------------------------------------------------------
 def confirm_resizes(now):
-    """Confirm the resizes in VERIFY_RESIZE for longer than [compute]
+    """Release what the resizes of deleted servers held for their old flavor;
+    then confirm the resizes in VERIFY_RESIZE for longer than [compute]
     resize_confirm_window (0: never), as Nova's periodic task does: each
     starts its confirmResize task in its own transaction (a compare-and-set:
     a user's confirm or revert at the same moment wins or loses whole) and
     its message is sent after commit. How many were started."""
+    with transaction() as session:
+        task_db.release_deleted_migrations(session, CONF.conductor.reconcile_batch)
     window = CONF.compute.resize_confirm_window
     if window <= 0:
         return 0

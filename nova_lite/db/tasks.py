@@ -76,6 +76,8 @@ def step_done(session, instance_uuid, host, task_state, power_state):
         actions.event(session, instance_uuid, task.name, f"compute_{step.method}",
                       host=host)
         return following.task_state
+    if task.done:
+        allocations.lock_nodes_of(session, instance_uuid)   # node, then instance row
     row = instances.get(session, instance_uuid)
     if row is None or row.deleted:
         return False
@@ -216,6 +218,30 @@ def unconfirmed_resizes(session, older_than, limit):
         .where(M.status == "finished", M.updated_at < older_than, ~M.deleted,
                I.vm_state == states.RESIZED, I.task_state.is_(None), ~I.deleted)
         .order_by(M.updated_at).limit(limit)).all()
+
+
+def release_deleted_migrations(session, limit):
+    """The old flavor's allocations of resizes whose server was deleted before
+    it was confirmed or reverted (a delete releases the server's own claim
+    only): released, the migration marked deleted. How many."""
+    I = models.Instance
+    candidates = session.scalars(
+        select(M.uuid).join(I, I.uuid == M.instance_uuid)
+        .where(M.status.in_(("migrating", "finished")), ~M.deleted, I.deleted)
+        .order_by(M.id).limit(limit)).all()
+    released = 0
+    for migration_uuid in candidates:
+        allocations.lock_nodes_of(session, migration_uuid)     # node first, as everywhere
+        migration = session.scalars(select(M).where(
+            M.uuid == migration_uuid, ~M.deleted,
+            M.status.in_(("migrating", "finished"))).with_for_update()).first()
+        if migration is None:
+            continue
+        allocations.release(session, migration_uuid)
+        migration.deleted = True
+        _set_status(session, migration, "deleted")
+        released += 1
+    return released
 
 
 DONE = {"resize_finished": _resize_finished, "resize_confirmed": _resize_confirmed,

@@ -21,7 +21,7 @@ from nova_lite.api.compute import (
     servers,
 )
 from nova_lite.conf import CONF
-from nova_lite.db import models
+from nova_lite.db import allocations, models
 from nova_lite.db import tasks as task_db
 from nova_lite.db.session import reader, transaction
 from nova_lite.network import info as network_info
@@ -88,6 +88,10 @@ def _start(server_id, task, prepare=None):
     state check, before the message (a rebuild's new image, a resize's claim)."""
     ctx = context.current()
     with transaction() as session:
+        if task.done or task.undo:
+            # A task that moves claims locks the node before the instance row,
+            # in the order claims and the conductor's undo take them.
+            allocations.lock_nodes_of(session, server_id)
         instance = _begin(session, ctx, server_id, task)
         if prepare is not None:
             prepare(session, ctx, instance)
