@@ -119,6 +119,18 @@ def step_failed(session, instance_uuid, task_state, reason, details=None, expect
     return True
 
 
+def reset_state(session, instance, vm_state):
+    """os-resetState on the locked ``instance`` (its nodes locked first): a
+    task under way is aborted as a failed step is undone; then the vm_state
+    is set and the task cleared."""
+    if instance.task_state is not None and tasks.of(instance.task_state)[0] is not None:
+        step_failed(session, instance.uuid, instance.task_state,
+                    f"Task {instance.task_state} aborted by os-resetState")
+    if instance.vm_state == states.RESIZED:
+        _resize_confirmed(session, instance.uuid)
+    instances.transition(session, instance.uuid, {}, vm_state=vm_state, task_state=None)
+
+
 # -- resize ---------------------------------------------------------------------------
 def flavor_values(flavor):
     """The instance columns of a flavor snapshot."""

@@ -199,3 +199,20 @@ def test_two_racing_actions_one_wins_whole(cloud, server):
         assert current["status"] == "SHUTOFF"
         assert held(cloud, server) == ([(512, 1)], [])
     assert node_usage_matches_allocations(cloud)
+
+
+def test_reset_state_is_for_admins_and_aborts_a_resize_whole(cloud, server):
+    response = act(cloud.demo, server, {"os-resetState": {"state": "error"}}, expect=403)
+    assert "os_compute_api:os-admin-actions:reset_state" in response.text
+    act(cloud.admin, server, {"os-resetState": {"state": "error"}})
+    assert server_status(cloud.demo, server)[0] == "ERROR"
+    act(cloud.admin, server, {"os-resetState": {"state": "active"}})
+    assert server_status(cloud.demo, server)[0] == "ACTIVE"
+    act(cloud.admin, server, {"os-resetState": {"state": "paused"}}, expect=400)
+    # Reset in VERIFY_RESIZE: the guest has the new flavor, so the old claim goes.
+    resized(cloud, server)
+    act(cloud.admin, server, {"os-resetState": {"state": "active"}})
+    current = settle(cloud.demo, server)
+    assert (current["status"], current["flavor"]["id"]) == ("ACTIVE", SMALL)
+    assert held(cloud, server) == ([(2048, 20)], [])
+    assert node_usage_matches_allocations(cloud)

@@ -1,7 +1,7 @@
 """POST /servers/{id}/action: stop, start, reboot, pause, unpause, suspend,
-resume, createImage, rebuild, resize, confirmResize, revertResize (all 202,
-done by the instance's compute host), os-getConsoleOutput (200, the one
-synchronous call), and the network ones (add/removeSecurityGroup,
+resume, createImage, rebuild, resize, confirmResize, revertResize (202, but
+confirmResize 204; done by the instance's compute host), os-resetState (admin,
+202, in the database alone), os-getConsoleOutput (200, the one synchronous call), and the network ones (add/removeSecurityGroup,
 add/removeFloatingIp: 202, refreshed on the host).
 
 Each task is described once, in nova_lite.objects.tasks: the vm_states it may
@@ -185,6 +185,24 @@ def _create_image(server_id, value):
     return response
 
 
+RESET_STATE_SCHEMA = {"type": "object", "required": ["state"], "additionalProperties": False,
+                      "properties": {"state": {"enum": ["active", "error"]}}}
+
+
+def _reset_state(server_id, value):
+    """``os-resetState`` (admin): the server's vm_state set, its task ended.
+    A task under way is aborted as if it had failed (its database undo: a
+    resize gets its old flavor and claim back); a server in VERIFY_RESIZE
+    keeps the flavor its guest has (the resize is confirmed in the database)."""
+    validation.check(RESET_STATE_SCHEMA, value)
+    ctx = context.current()
+    with transaction() as session:
+        allocations.lock_nodes_of(session, server_id)
+        instance = server_queries.get(session, ctx, server_id, for_update=True)
+        task_db.reset_state(session, instance, value["state"])
+    return "", 202
+
+
 def _console_output(server_id, value):
     validation.check(CONSOLE_SCHEMA, value)
     length = (value or {}).get("length")
@@ -222,6 +240,7 @@ RULES = {
     "suspend": "os_compute_api:os-suspend-server:suspend",
     "resume": "os_compute_api:os-suspend-server:resume",
     "reboot": "os_compute_api:servers:reboot",
+    "os-resetState": "os_compute_api:os-admin-actions:reset_state",
     "rebuild": "os_compute_api:servers:rebuild",
     "resize": "os_compute_api:servers:resize",
     "confirmResize": "os_compute_api:servers:confirm_resize",
@@ -236,6 +255,7 @@ RULES = {
 
 HANDLERS = {
     "reboot": _reboot,
+    "os-resetState": _reset_state,
     "rebuild": _rebuild,
     "resize": _resize,
     "createImage": _create_image,

@@ -44,6 +44,8 @@ rules = [
     _action(P + "servers:reboot", base.PROJECT_MEMBER_OR_ADMIN, "Reboot a server", "reboot"),
     _action(P + "servers:start", base.PROJECT_MEMBER_OR_ADMIN, "Start a server", "os-start"),
     _action(P + "servers:stop", base.PROJECT_MEMBER_OR_ADMIN, "Stop a server", "os-stop"),
+    _action(P + "os-admin-actions:reset_state", base.ADMIN,
+            "Reset the state of a server", "os-resetState"),
     _action(P + "servers:rebuild", base.PROJECT_MEMBER_OR_ADMIN, "Rebuild a server",
             "rebuild"),
     _action(P + "servers:resize", base.PROJECT_MEMBER_OR_ADMIN, "Resize a server",
