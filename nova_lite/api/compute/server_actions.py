@@ -126,14 +126,16 @@ def _rebuild(server_id, value):
             setattr(instance, column, new)
 
     _start(server_id, tasks.TASKS["rebuild"], prepare)
-    return _server_body_after(server_id, value.get("adminPass"))
+    return _server_body_after(server_id,
+                              value.get("adminPass") or server_create.admin_password())
 
 
 def _server_body_after(server_id, admin_pass):
-    """Nova answers a rebuild with the server as it is now (and its adminPass)."""
+    """Nova answers a rebuild with the server as it is now and its adminPass
+    (the one given, else a new one, as a create answers; like a create's, it
+    does not reach the guest yet)."""
     body = servers.show(server_id).get_json()
-    if admin_pass is not None:
-        body["server"]["adminPass"] = admin_pass
+    body["server"]["adminPass"] = admin_pass
     return flask.jsonify(body), 202
 
 
