@@ -1,4 +1,11 @@
-"""migrations: Nova's record of an instance's moves (a resize today)
+"""migrations: Nova's record of an instance's moves (a resize today); quotas
+count a server's new cores and ram when its flavor changes
+
+A resize writes the new flavor's vcpus and memory_mb into the instance row
+in the request's transaction; the deferred trigger nl_quota_instances_resized
+moves the project's and the user's cores and ram by the difference at commit
+(an increase past the limit is refused with NLQ01: the API answers 403), and
+a revert or a failed resize gives the difference back.
 
 Revision ID: 0014
 Revises: 0011
@@ -14,7 +21,27 @@ branch_labels = None
 depends_on = None
 
 
+RESIZED = r"""
+CREATE FUNCTION nl_quota_instances_resized() RETURNS trigger AS $$
+DECLARE
+    owner varchar;
+BEGIN
+    FOREACH owner IN ARRAY ARRAY['', NEW.user_id] LOOP
+        PERFORM nl_quota_use(NEW.project_id, owner, 'cores', NEW.vcpus - OLD.vcpus);
+        PERFORM nl_quota_use(NEW.project_id, owner, 'ram', NEW.memory_mb - OLD.memory_mb);
+    END LOOP;
+    RETURN NULL;
+END $$ LANGUAGE plpgsql;
+CREATE CONSTRAINT TRIGGER nl_quota_instances_resized AFTER UPDATE OF vcpus, memory_mb
+    ON instances DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NOT OLD.deleted AND NOT NEW.deleted
+          AND (NEW.vcpus <> OLD.vcpus OR NEW.memory_mb <> OLD.memory_mb))
+    EXECUTE FUNCTION nl_quota_instances_resized();
+"""
+
+
 def upgrade():
+    op.execute(RESIZED)
     op.create_table(
         'migrations',
         sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
@@ -44,6 +71,8 @@ def upgrade():
 
 
 def downgrade():
+    op.execute("DROP TRIGGER IF EXISTS nl_quota_instances_resized ON instances; "
+               "DROP FUNCTION IF EXISTS nl_quota_instances_resized()")
     op.drop_index('ix_migrations_status', table_name='migrations')
     op.drop_index('ix_migrations_instance', table_name='migrations')
     op.drop_table('migrations')

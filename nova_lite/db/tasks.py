@@ -140,8 +140,11 @@ def flavor_values(flavor):
 
 def begin_resize(session, instance, new_flavor, context):
     """Claim ``new_flavor`` on the instance's own node for the instance, the
-    old allocation moved to a new migration record; the migration, or None
-    if the node has no room (nothing changed then)."""
+    old allocation moved to a new migration record, and give the instance
+    row the new flavor (so the quota triggers count it at commit, and refuse
+    it past a limit); the migration, or None if the node has no room
+    (nothing changed then). A revert or a failed resize gives the old one
+    back."""
     allocations.lock_nodes_of(session, instance.uuid)
     held = session.scalars(select(A).where(A.instance_uuid == instance.uuid)).first()
     if held is None:
@@ -164,6 +167,7 @@ def begin_resize(session, instance, new_flavor, context):
         savepoint.rollback()
         return None
     savepoint.commit()
+    instances.transition(session, instance.uuid, {}, **flavor_values(new_flavor))
     return migration
 
 

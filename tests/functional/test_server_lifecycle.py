@@ -216,3 +216,34 @@ def test_reset_state_is_for_admins_and_aborts_a_resize_whole(cloud, server):
     assert (current["status"], current["flavor"]["id"]) == ("ACTIVE", SMALL)
     assert held(cloud, server) == ([(2048, 20)], [])
     assert node_usage_matches_allocations(cloud)
+
+
+def quota_usage(cloud, server_id):
+    """The (cores, ram) the server's project has in use."""
+    rows = dict(query(cloud, "SELECT q.resource, q.in_use FROM quota_usages q JOIN instances "
+                             "i ON i.project_id = q.project_id WHERE i.uuid = :u AND "
+                             "q.user_id = '' AND q.resource IN ('cores', 'ram')",
+                      u=server_id))
+    return rows["cores"], rows["ram"]
+
+
+def test_a_resize_counts_against_the_quota_and_a_revert_gives_it_back(cloud, server):
+    project = cloud.demo.compute("GET", f"/servers/{server}").json()["server"]["tenant_id"]
+    cores, ram = quota_usage(cloud, server)
+    resized(cloud, server)
+    assert quota_usage(cloud, server) == (cores, ram + 2048 - 512)
+    act(cloud.demo, server, {"revertResize": None})
+    settle(cloud.demo, server)
+    assert quota_usage(cloud, server) == (cores, ram)
+    limit = cloud.admin.compute("PUT", f"/os-quota-sets/{project}",
+                                json={"quota_set": {"cores": cores}})
+    assert limit.status_code == 200, limit.text
+    try:
+        response = act(cloud.demo, server, {"resize": {"flavorRef": "3"}}, expect=403)
+        assert "cores" in response.json()["forbidden"]["message"]
+    finally:
+        cloud.admin.compute("DELETE", f"/os-quota-sets/{project}")
+    current = settle(cloud.demo, server)
+    assert (current["status"], current["flavor"]["id"]) == ("ACTIVE", TINY)
+    assert held(cloud, server) == ([(512, 1)], [])
+    assert node_usage_matches_allocations(cloud)
