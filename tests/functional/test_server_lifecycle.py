@@ -235,6 +235,7 @@ def test_a_resize_counts_against_the_quota_and_a_revert_gives_it_back(cloud, ser
     act(cloud.demo, server, {"revertResize": None})
     settle(cloud.demo, server)
     assert quota_usage(cloud, server) == (cores, ram)
+    before = cloud.admin.compute("GET", f"/os-quota-sets/{project}").json()["quota_set"]
     limit = cloud.admin.compute("PUT", f"/os-quota-sets/{project}",
                                 json={"quota_set": {"cores": cores}})
     assert limit.status_code == 200, limit.text
@@ -242,7 +243,8 @@ def test_a_resize_counts_against_the_quota_and_a_revert_gives_it_back(cloud, ser
         response = act(cloud.demo, server, {"resize": {"flavorRef": "3"}}, expect=403)
         assert "cores" in response.json()["forbidden"]["message"]
     finally:
-        cloud.admin.compute("DELETE", f"/os-quota-sets/{project}")
+        cloud.admin.compute("PUT", f"/os-quota-sets/{project}",
+                            json={"quota_set": {"cores": before["cores"]}})
     current = settle(cloud.demo, server)
     assert (current["status"], current["flavor"]["id"]) == ("ACTIVE", TINY)
     assert held(cloud, server) == ([(512, 1)], [])
