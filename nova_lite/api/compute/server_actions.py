@@ -1,7 +1,8 @@
 """POST /servers/{id}/action: stop, start, reboot, pause, unpause, suspend,
 resume, createImage, rebuild, resize, confirmResize, revertResize (202, but
-confirmResize 204; done by the instance's compute host), os-resetState (admin,
-202, in the database alone), os-getConsoleOutput (200, the one synchronous call), and the network ones (add/removeSecurityGroup,
+confirmResize 204; done by the instance's compute host), os-resetState
+(admin, 202, in the database alone), os-getConsoleOutput (200, the one
+synchronous call), and the network ones (add/removeSecurityGroup,
 add/removeFloatingIp: 202, refreshed on the host).
 
 Each task is described once, in nova_lite.objects.tasks: the vm_states it may
@@ -72,11 +73,12 @@ def _begin(session, ctx, server_id, task):
 
 
 def _send_first_step(session, ctx, instance, task):
-    """Put the task's first message in the outbox, with its payload."""
-    session.flush()
-    session.expire(instance)
+    """Put the task's first message in the outbox, with its payload (the
+    row re-read for a step that carries the whole instance)."""
     payload = None
     if task.first.payload == tasks.INSTANCE:
+        session.flush()
+        session.expire(instance)
         nets = network_info.for_instances(session, [instance.uuid])
         payload = task_db.step_payload(session, instance, nets[instance.uuid])
     outbox.enqueue(session, casts.task_step(instance.host, task.first, instance.uuid,
