@@ -59,7 +59,6 @@ I = models.Instance
 SEEN = (I.uuid, I.vm_state, I.task_state, I.host, I.task_updated_at, I.task_nudged_at,
         I.task_nudges)
 MAX_DOUBLINGS = 16
-_NO_STEP = tasks.Step("", "", None)
 
 
 # -- which tasks (SQL, served by ix_instances_task_deadline) ---------------------------
@@ -223,13 +222,18 @@ def _unstamp(stamp):
                               seen.task_nudged_at, seen.task_nudges)
 
 
+def _carries_instance(task_state):
+    step = tasks.of(task_state)[1]
+    return step is not None and step.payload == tasks.INSTANCE
+
+
 def _payloads(stamps):
     """{uuid: payload} of the stamped steps on a host whose message carries
     the whole instance (a build's, a rebuild's, a resize's), if the task is
     still the one seen: their rows and network_info in one read, with no lock
     and no transaction that wrote anything (every stamp has committed)."""
-    wanted = {s.seen.uuid: s.seen for s in stamps if s.seen.host
-              and (tasks.of(s.seen.task_state)[1] or _NO_STEP).payload == tasks.INSTANCE}
+    wanted = {s.seen.uuid: s.seen for s in stamps
+              if s.seen.host and _carries_instance(s.seen.task_state)}
     if not wanted:
         return {}
     with reader() as session:
