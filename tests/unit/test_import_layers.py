@@ -27,9 +27,8 @@ LAYERS = (
               "nova_lite.exception", "nova_lite.log")),
     # Shared vocabulary: instance states, the task table (objects/tasks.py,
     # read by the API, compute hosts, conductor and reconciler) and the build
-    # payload's shape. Below
-    # db, not beside rpc: db's compare-and-set transitions are written in
-    # these states (db/instances.py, db/claims.py, db/build_results.py), and
+    # payload's shape. Below db, not beside rpc: db's compare-and-set
+    # transitions are written in these states (db/instances.py, db/claims.py, db/build_results.py), and
     # compute hosts, which never touch db, import them too.
     ("objects", ("nova_lite.objects",)),
     # State: PostgreSQL, its tables, sessions, migrations, password hashes.
