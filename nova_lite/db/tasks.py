@@ -78,14 +78,11 @@ def step_done(session, instance_uuid, host, task_state, power_state):
         return following.task_state
     if task.done:
         allocations.lock_nodes_of(session, instance_uuid)   # node, then instance row
-    row = instances.get(session, instance_uuid)
-    if row is None or row.deleted:
-        return False
-    vm_state = tasks.final_vm_state(task, power_state, started_from=row.vm_state)
+    values = {"task_state": None, "power_state": power_state}
+    if task.final_vm_state != tasks.UNCHANGED:
+        values["vm_state"] = tasks.final_vm_state(task, power_state)
     if not instances.transition(session, instance_uuid,
-                                {"task_state": task_state, "host": host},
-                                task_state=None, vm_state=vm_state,
-                                power_state=power_state):
+                                {"task_state": task_state, "host": host}, **values):
         return False
     if task.done:
         DONE[task.done](session, instance_uuid)
