@@ -3,12 +3,13 @@ count a server's new cores and ram when its flavor changes
 
 A resize writes the new flavor's vcpus and memory_mb into the instance row
 in the request's transaction; the deferred trigger nl_quota_instances_resized
-moves the project's and the user's cores and ram by the difference at commit
-(an increase past the limit is refused with NLQ01: the API answers 403), and
-a revert or a failed resize gives the difference back.
+moves the project's cores and ram by the difference at commit (0012's
+nl_quota_add; a user's own limits are checked as 0012's server trigger does),
+an increase past the limit refused with NLQ01 (the API answers 403); a
+revert or a failed resize gives the difference back.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-08
 """
 from alembic import op
@@ -16,20 +17,19 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0014'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
 
 RESIZED = r"""
 CREATE FUNCTION nl_quota_instances_resized() RETURNS trigger AS $$
-DECLARE
-    owner varchar;
 BEGIN
-    FOREACH owner IN ARRAY ARRAY['', NEW.user_id] LOOP
-        PERFORM nl_quota_use(NEW.project_id, owner, 'cores', NEW.vcpus - OLD.vcpus);
-        PERFORM nl_quota_use(NEW.project_id, owner, 'ram', NEW.memory_mb - OLD.memory_mb);
-    END LOOP;
+    PERFORM nl_quota_add(NEW.project_id, ARRAY['cores', 'ram']::varchar[],
+                         ARRAY[NEW.vcpus - OLD.vcpus, NEW.memory_mb - OLD.memory_mb]::bigint[]);
+    PERFORM nl_quota_user_check(NEW.project_id, NEW.user_id,
+                                greatest(NEW.vcpus - OLD.vcpus, 0),
+                                greatest(NEW.memory_mb - OLD.memory_mb, 0));
     RETURN NULL;
 END $$ LANGUAGE plpgsql;
 CREATE CONSTRAINT TRIGGER nl_quota_instances_resized AFTER UPDATE OF vcpus, memory_mb
