@@ -103,7 +103,8 @@ def step_failed(session, instance_uuid, task_state, reason, details=None, expect
     values = {"task_state": None}
     if task.on_failure == states.ERROR:
         values["vm_state"] = states.ERROR
-    allocations.lock_nodes_of(session, instance_uuid)
+    if task.undo:
+        allocations.lock_nodes_of(session, instance_uuid)   # node, then instance row
     if not instances.transition(session, instance_uuid, expect, **values):
         return False
     if task.undo:
