@@ -1,4 +1,5 @@
 """``nova-lite server stop|start|pause|unpause|suspend|resume|reboot``,
+``server resize`` (and ``resize confirm|revert``), ``server rebuild``,
 ``server console-log``, ``server image-create`` and ``server event list|show``:
 the actions of ``POST /servers/{id}/action`` and the history of a server
 (``os-instance-actions``).
@@ -11,7 +12,16 @@ import dataclasses
 import typing
 import urllib.parse
 
-from nova_lite.cli import errors, parsing, resolve, servers, session, wait
+from nova_lite.cli import (
+    errors,
+    flavors,
+    images,
+    parsing,
+    resolve,
+    servers,
+    session,
+    wait,
+)
 
 REQUEST_ID_HEADERS = ("X-Openstack-Request-Id", "X-Compute-Request-Id")
 
@@ -35,6 +45,13 @@ POWER_ACTIONS = (
     Action("resume", "resume", "ACTIVE", "Resuming"),
 )
 REBOOT = Action("reboot", "reboot", "ACTIVE", "Rebooting", many=False)
+RESIZE = Action("resize", "resize", "VERIFY_RESIZE", "Resizing", many=False)
+CONFIRM = Action("confirmResize", "confirmResize", "ACTIVE", "Confirming the resize of",
+                 many=False)
+REVERT = Action("revertResize", "revertResize", "ACTIVE", "Reverting the resize of",
+                many=False)
+REBUILD = Action("rebuild", "rebuild", "ACTIVE", "Rebuilding", many=False)
+SHUTDOWN = 4         # power_state: a stopped guest stays stopped through these
 
 EVENT_COLUMNS = [("Request ID", "request_id"), ("Server ID", "instance_uuid"),
                  ("Action", "action"), ("Start Time", "start_time")]
@@ -49,6 +66,32 @@ def action_body(action, hard=False):
     if action.key == REBOOT.key:
         return {"reboot": {"type": "HARD" if hard else "SOFT"}}
     return {action.key: None}
+
+
+def resize_body(flavor_id):
+    return {"resize": {"flavorRef": flavor_id}}
+
+
+def rebuild_body(image_id, name=None, properties=(), password=None):
+    """``rebuild``: the new image, and optionally a new name, metadata, password."""
+    body = {"imageRef": image_id}
+    if name:
+        body["name"] = name
+    if properties:
+        body["metadata"] = dict(properties)
+    if password:
+        body["adminPass"] = password
+    return {"rebuild": body}
+
+
+def stays_stopped(action, server):
+    """``action`` with the status it ends in for ``server``: a confirm, revert
+    or rebuild of a stopped server ends SHUTOFF, as Nova leaves it."""
+    if action in (CONFIRM, REVERT, REBUILD) and (
+            server.get("OS-EXT-STS:power_state") == SHUTDOWN
+            or (server.get("status") or "").upper() == "SHUTOFF"):
+        return dataclasses.replace(action, target="SHUTOFF")
+    return action
 
 
 def console_body(lines=None):
@@ -232,6 +275,45 @@ def power_command(action):
     return run
 
 
+def _one_action(client, out, args, action, body):
+    """Start ``action`` on the server; with ``--wait``, wait until it is done.
+    The server as it is then (as the cloud answered, without ``--wait``)."""
+    server = find(client, args.server)
+    action = stays_stopped(action, server)
+    started = start(client, server, body)
+    if args.wait:
+        return settle(client, out, started, action, args.timeout)
+    return (started.response.json() if started.response.content else {}).get(
+        "server", server)
+
+
+def resize(client, out, args):
+    """``server resize --flavor F SERVER``, ``server resize confirm|revert SERVER``."""
+    words = args.words
+    if len(words) == 2 and words[0] in ("confirm", "revert"):
+        args.server = words[1]
+        action = CONFIRM if words[0] == "confirm" else REVERT
+        _one_action(client, out, args, action, {action.key: None})
+        return
+    if len(words) != 1:
+        raise errors.CliError("usage: server resize --flavor FLAVOR SERVER, or server "
+                              "resize confirm|revert SERVER")
+    if not args.flavor:
+        raise errors.CliError("server resize needs --flavor FLAVOR")
+    args.server = words[0]
+    flavor = resolve.find(client, flavors.FLAVOR, args.flavor)
+    _one_action(client, out, args, RESIZE, resize_body(flavor["id"]))
+
+
+def rebuild(client, out, args):
+    """Prints the server, as ``openstack server rebuild`` does."""
+    image = resolve.find(client, images.IMAGE, args.image)
+    server = _one_action(client, out, args, REBUILD,
+                         rebuild_body(image["id"], args.name, args.property,
+                                      args.password))
+    servers.show(client, out, server)
+
+
 def console_log(client, out, args):
     server = find(client, args.server)
     body = client.post(session.COMPUTE, f"/servers/{server['id']}/action",
@@ -306,6 +388,26 @@ def register(actions, common):
                       help="power-cycle the server")
     kind.add_argument("--soft", dest="hard", action="store_false",
                       help="ask the guest OS to restart (default)")
+
+    parser = parsing.action(actions, "resize", resize,
+                            "Resize a server to another flavor; `resize confirm|revert "
+                            "SERVER` ends a resize in VERIFY_RESIZE", common)
+    parser.add_argument("words", metavar="[confirm|revert] NAME_OR_ID", nargs="+",
+                        help="server (name or ID), after confirm or revert for those")
+    parser.add_argument("--flavor", metavar="FLAVOR", help="the new flavor (name or ID)")
+    servers.add_wait_options(parser, "is resized (VERIFY_RESIZE), or the resize is "
+                                     "confirmed or reverted")
+
+    parser = parsing.action(actions, "rebuild", rebuild,
+                            "Rebuild a server from an image", common)
+    _server_argument(parser, many=False)
+    parser.add_argument("--image", metavar="IMAGE", required=True,
+                        help="the image to rebuild it from (name or ID)")
+    parser.add_argument("--name", metavar="NAME", help="a new name for the server")
+    parsing.add_property_option(parser, "server")
+    parser.add_argument("--password", metavar="PASSWORD",
+                        help="the new admin password (adminPass)")
+    servers.add_wait_options(parser, "is rebuilt")
 
     parser = parsing.action(actions, "console-log", console_log,
                             "Show a server's console output", common)

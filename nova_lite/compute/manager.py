@@ -1,4 +1,5 @@
 """The compute service's RPC handlers and its periodic reports."""
+import dataclasses
 import logging
 import os
 import tempfile
@@ -9,20 +10,16 @@ from nova_lite.compute import reports as build_reports
 from nova_lite.compute.virt import driver as driver_mod
 from nova_lite.conf import CONF
 from nova_lite.network.host import plug as network_host
-from nova_lite.objects import states
+from nova_lite.objects import tasks
 from nova_lite.rpc import casts
 
 LOG = logging.getLogger(__name__)
 
-# compute method -> (driver method, vm_state once it is done)
-POWER_ACTIONS = {
-    "stop_instance": ("power_off", states.STOPPED),
-    "start_instance": ("power_on", states.ACTIVE),
-    "pause_instance": ("pause", states.PAUSED),
-    "unpause_instance": ("unpause", states.ACTIVE),
-    "suspend_instance": ("suspend", states.SUSPENDED),
-    "resume_instance": ("resume", states.ACTIVE),
-}
+# Steps whose handler is written out below (builds, deletes and snapshots end
+# in reports of their own); every other step of nova_lite.objects.tasks runs
+# through ComputeManager.run_step.
+OWN_HANDLERS = ("build_and_run_instance", "terminate_instance", "snapshot_instance")
+STEP_METHODS = tuple(m for m in tasks.HOST_METHODS if m not in OWN_HANDLERS)
 
 
 def _some(addresses, shown=8):
@@ -34,9 +31,8 @@ def _some(addresses, shown=8):
 
 
 class ComputeManager:
-    RPC_METHODS = ("build_and_run_instance", "terminate_instance", "reboot_instance",
-                   "snapshot_instance", "get_console_output", "refresh_network",
-                   "update_security_group_members", *POWER_ACTIONS)
+    RPC_METHODS = (*OWN_HANDLERS, "get_console_output", "refresh_network",
+                   "update_security_group_members", *STEP_METHODS)
 
     def __init__(self, driver=None, host=None, images=None, reports=None):
         self.host = host or CONF.host
@@ -153,43 +149,50 @@ class ComputeManager:
         except Exception:  # noqa: BLE001 - asked again at the next sync
             LOG.exception("asking for security group members failed")
 
-    # -- power actions --------------------------------------------------------------
-    def _power_action(self, context, method, instance_uuid, task_state, **kwargs):
-        driver_method, vm_state = POWER_ACTIONS.get(method, (method, states.ACTIVE))
+    # -- the steps of tasks (nova_lite.objects.tasks) -------------------------------
+    def run_step(self, context, method, instance_uuid, task_state, instance=None,
+                 **_older):
+        """Run the step ``task_state`` of the instance's task: its driver call
+        (undone by the step's undo if it fails), then report the result."""
+        task, step = tasks.of(task_state)
+        if step is None or step.method != method:
+            LOG.warning("%s of %s: %s is not a step of it; ignored", method, instance_uuid,
+                        task_state)
+            return
         with self._locks(instance_uuid):
             try:
-                getattr(self.driver, driver_method)(instance_uuid, **kwargs)
+                self._driver_call(step, step.driver_call, instance_uuid, instance)
                 power_state = self.driver.power_state(instance_uuid)
             except Exception as exc:  # noqa: BLE001 - reported to the conductor
                 LOG.warning("%s of %s failed: %s", method, instance_uuid, exc)
+                if step.undo:
+                    self._undo(step, instance_uuid, instance)
                 casts.send(casts.instance_action_failed(
                     instance_uuid, self.host, task_state,
-                    f"{method.replace('_instance', '')} failed: {exc}",
+                    f"{task.name} failed: {exc}",
                     details=traceback.format_exc()[-4000:]), context)
                 return
-        casts.send(casts.instance_action_done(instance_uuid, self.host, task_state,
-                                              vm_state, power_state), context)
+        casts.send(casts.instance_action_done(
+            instance_uuid, self.host, task_state,
+            tasks.final_vm_state(task, power_state), power_state), context)
 
-    def stop_instance(self, context, instance_uuid, task_state):
-        self._power_action(context, "stop_instance", instance_uuid, task_state)
+    def _driver_call(self, step, name, instance_uuid, instance):
+        call = getattr(self.driver, name)
+        if step.payload != tasks.INSTANCE:
+            return call(instance_uuid, **dict(step.driver_args))
+        if step.image:
+            image = None
+            if self.driver.needs_image and instance.get("image_ref"):
+                image = self.images.download(instance["image_ref"])
+            return call(instance, image)
+        return call(instance)
 
-    def start_instance(self, context, instance_uuid, task_state):
-        self._power_action(context, "start_instance", instance_uuid, task_state)
-
-    def pause_instance(self, context, instance_uuid, task_state):
-        self._power_action(context, "pause_instance", instance_uuid, task_state)
-
-    def unpause_instance(self, context, instance_uuid, task_state):
-        self._power_action(context, "unpause_instance", instance_uuid, task_state)
-
-    def suspend_instance(self, context, instance_uuid, task_state):
-        self._power_action(context, "suspend_instance", instance_uuid, task_state)
-
-    def resume_instance(self, context, instance_uuid, task_state):
-        self._power_action(context, "resume_instance", instance_uuid, task_state)
-
-    def reboot_instance(self, context, instance_uuid, hard, task_state):
-        self._power_action(context, "reboot", instance_uuid, task_state, hard=hard)
+    def _undo(self, step, instance_uuid, instance):
+        try:
+            self._driver_call(dataclasses.replace(step, image=False), step.undo,
+                              instance_uuid, instance)
+        except Exception:  # noqa: BLE001 - the step's failure is what is reported
+            LOG.exception("undoing %s of %s failed", step.method, instance_uuid)
 
     # -- snapshot and console -------------------------------------------------------------
     def snapshot_instance(self, context, instance_uuid, image_id):
@@ -234,3 +237,16 @@ class ComputeManager:
             except driver_mod.InstanceNotFound:
                 continue
         casts.send(casts.power_states(self.host, observed))
+
+
+def _step_handler(method):
+    def handler(self, context, instance_uuid, task_state, instance=None, **older):
+        self.run_step(context, method, instance_uuid, task_state, instance, **older)
+    handler.__name__ = method
+    handler.__doc__ = f"RPC {method}: a step of a task (nova_lite.objects.tasks)."
+    return handler
+
+
+for _method in STEP_METHODS:
+    setattr(ComputeManager, _method, _step_handler(_method))
+del _method

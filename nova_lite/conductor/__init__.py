@@ -12,6 +12,10 @@ Build, as the conductor sees it:
 Delete:
     instance_terminated    (from compute.<host>)   -> row soft-deleted, claim released
     instances_terminated   (many, coalesced)       -> the same, one transaction
+Tasks on running instances (their steps: nova_lite.objects.tasks):
+    instance_action_done   (from compute.<host>)   -> the next step, or the task's
+                                                      final vm_state (db/tasks.py)
+    instance_action_failed (from compute.<host>)   -> the task's undo + a fault
 Hosts:
     compute_node_update    (from compute.<host>)   -> compute_nodes row + heartbeat
 

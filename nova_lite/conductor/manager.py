@@ -4,22 +4,16 @@ import logging
 from nova_lite.conductor import build_reports, host_reports
 from nova_lite.conf import CONF
 from nova_lite.db import actions, images, instances, services
+from nova_lite.db import tasks as task_db
 from nova_lite.db.session import reader, transaction
 from nova_lite.network import info as network_info
 from nova_lite.network import instance_ports, membership
-from nova_lite.objects import states
+from nova_lite.objects import states, tasks
 from nova_lite.rpc import casts, topology
 
 LOG = logging.getLogger(__name__)
 
 
-# task_state while an action runs -> its name in os-instance-actions
-TASK_ACTIONS = {
-    states.POWERING_OFF: "stop", states.POWERING_ON: "start", states.PAUSING: "pause",
-    states.UNPAUSING: "unpause", states.SUSPENDING: "suspend", states.RESUMING: "resume",
-    states.REBOOTING: "reboot", states.REBOOTING_HARD: "reboot",
-    states.IMAGE_SNAPSHOT: "createImage",
-}
 # what the hypervisor says a guest that should be running is doing -> vm_state
 STOPPED_BY_ITSELF = (states.SHUTDOWN, states.CRASHED)
 
@@ -104,31 +98,40 @@ class ConductorManager:
         of simulated hosts sends these; see conductor/host_reports.py)."""
         host_reports.compute_nodes_update(context, reports)
 
-    # -- actions on running instances -------------------------------------------------
+    # -- the steps of tasks on running instances (nova_lite.objects.tasks) ----------
     def instance_action_done(self, context, instance_uuid, host, task_state, vm_state,
                              power_state):
+        """A step ended on its host: the next step, or the task's end (the
+        vm_state is the table's, from ``power_state``; ``vm_state`` is what
+        the host read of the same table)."""
+        if tasks.of(task_state)[0] is None:
+            LOG.warning("%s on %s reported the end of %s, no task's step", instance_uuid,
+                        host, task_state)
+            return
         with transaction() as session:
-            if instances.transition(session, instance_uuid,
-                                    {"task_state": task_state, "host": host},
-                                    task_state=None, vm_state=vm_state,
-                                    power_state=power_state):
-                action = TASK_ACTIONS.get(task_state, task_state)
-                actions.event(session, instance_uuid, action, f"compute_{action}_instance",
-                              host=host)
-                actions.finish(session, instance_uuid, action)
+            following = task_db.step_done(session, instance_uuid, host, task_state,
+                                          power_state)
+            message = None
+            if following:
+                row = instances.get(session, instance_uuid)
+                nets = network_info.for_instances(session, [instance_uuid])
+                message = casts.task_step(host, tasks.of(following)[1], instance_uuid,
+                                          task_db.step_payload(session, row,
+                                                               nets[instance_uuid]))
+        if message is not None:
+            casts.send(message, context)
 
     def instance_action_failed(self, context, instance_uuid, host, task_state, reason,
                                details=None):
+        """A step failed on its host (which undid its part): the task's
+        database undo, its on_failure vm_state, a fault."""
+        if tasks.of(task_state)[0] is None:
+            return
         with transaction() as session:
-            if instances.transition(session, instance_uuid,
-                                    {"task_state": task_state, "host": host},
-                                    task_state=None):
-                action = TASK_ACTIONS.get(task_state, task_state)
-                instances.add_fault(session, instance_uuid, reason, 500, details)
-                actions.event(session, instance_uuid, action, f"compute_{action}_instance",
-                              host=host, result="Error", details=details)
-                actions.finish(session, instance_uuid, action, "Error")
-                LOG.warning("%s of %s failed on %s: %s", action, instance_uuid, host, reason)
+            if task_db.step_failed(session, instance_uuid, task_state, reason, details,
+                                   host=host):
+                LOG.warning("%s of %s failed on %s: %s", task_state, instance_uuid, host,
+                            reason)
 
     def snapshot_done(self, context, instance_uuid, host, image_id, error=None):
         with transaction() as session:

@@ -43,21 +43,17 @@ from sqlalchemy import DateTime, case, cast, func, literal, or_, select
 
 from nova_lite.conf import CONF
 from nova_lite.db import actions, instances, models
+from nova_lite.db import tasks as task_db
 from nova_lite.db.session import reader, transaction
 from nova_lite.network import info as network_info
 from nova_lite.network import instance_ports
-from nova_lite.objects import payloads, states
+from nova_lite.objects import states, tasks
 from nova_lite.rpc import casts, envelope
 from nova_lite.rpc import publisher as publisher_mod
 
 LOG = logging.getLogger(__name__)
 I = models.Instance
 
-ACTION_METHODS = {
-    states.POWERING_OFF: "stop_instance", states.POWERING_ON: "start_instance",
-    states.PAUSING: "pause_instance", states.UNPAUSING: "unpause_instance",
-    states.SUSPENDING: "suspend_instance", states.RESUMING: "resume_instance",
-}
 # What a pass reads of each task: enough to decide, and to compare-and-set
 # on (the task is the one seen if its task_state and task_updated_at are).
 SEEN = (I.uuid, I.vm_state, I.task_state, I.host, I.task_updated_at, I.task_nudged_at,
@@ -75,19 +71,26 @@ def _at(moment):
     return cast(literal(moment), DateTime(timezone=True))
 
 
+def _timeout(task):
+    return getattr(CONF.conductor, task.deadline)
+
+
 def _timeouts():
-    c = CONF.conductor
-    return c.delete_timeout, c.build_timeout, c.snapshot_timeout, c.action_timeout
+    """Every task's deadline in seconds (nova_lite.objects.tasks)."""
+    return [_timeout(task) for task in tasks.TASKS.values()]
 
 
 def _deadline():
-    """SQL: seconds the instance's current task may take in all. A delete is a
-    delete whatever the vm_state (a server deleted in BUILD is building and
-    deleting at once)."""
-    delete, build, snapshot, action = _timeouts()
-    return case((I.task_state == states.DELETING, delete),
-                (I.vm_state == states.BUILDING, build),
-                (I.task_state == states.IMAGE_SNAPSHOT, snapshot), else_=action)
+    """SQL: seconds the instance's current task may take in all, as its task
+    says (nova_lite.objects.tasks). A delete is a delete whatever the
+    vm_state (a server deleted in BUILD is building and deleting at once);
+    any other task of a server in BUILD is its build."""
+    by_state = [(I.task_state == task_state, _timeout(task))
+                for task_state, (task, _) in tasks.BY_TASK_STATE.items()
+                if task_state != states.DELETING]
+    return case((I.task_state == states.DELETING, _timeout(tasks.TASKS["delete"])),
+                (I.vm_state == states.BUILDING, _timeout(tasks.TASKS["create"])),
+                *by_state, else_=CONF.conductor.action_timeout)
 
 
 def _past_deadline(now):
@@ -143,7 +146,10 @@ def _same_task(seen):
 
 def expire(session, seen, age):
     """End a task that ran out of time, if it is still the one seen; True if
-    this call did it. Lock order as everywhere: node, then instance row."""
+    this call did it: a delete completes, a build ends in ERROR, any other
+    step is undone as its task says (db/tasks.py: its database undo, its
+    on_failure vm_state, a fault). Lock order as everywhere: node, then
+    instance row."""
     uuid, task = seen.uuid, seen.task_state
     if task == states.DELETING:
         # The user asked for it gone: gone it is, never ERROR (even in BUILD).
@@ -156,10 +162,13 @@ def expire(session, seen, age):
         if done:
             actions.finish(session, uuid, "create", "Error")
         return done
-    done = instances.transition(session, uuid, _same_task(seen), task_state=None)
-    if done:
-        instances.add_fault(session, uuid, f"Task {task} timed out after {int(age)} s", 500)
-    return done
+    reason = f"Task {task} timed out after {int(age)} s"
+    if tasks.of(task)[0] is None:           # no task's step: just cleared
+        done = instances.transition(session, uuid, _same_task(seen), task_state=None)
+        if done:
+            instances.add_fault(session, uuid, reason, 500)
+        return done
+    return task_db.step_failed(session, uuid, task, reason, expect=_same_task(seen))
 
 
 def expire_overdue(now):
@@ -213,12 +222,18 @@ def _unstamp(stamp):
                               seen.task_nudged_at, seen.task_nudges)
 
 
-def _build_payloads(stamps):
-    """{uuid: build payload} of the stamped builds on a host whose task is
+def _carries_instance(task_state):
+    step = tasks.of(task_state)[1]
+    return step is not None and step.payload == tasks.INSTANCE
+
+
+def _payloads(stamps):
+    """{uuid: payload} of the stamped steps on a host whose message carries
+    the whole instance (a build's, a rebuild's, a resize's), if the task is
     still the one seen: their rows and network_info in one read, with no lock
     and no transaction that wrote anything (every stamp has committed)."""
     wanted = {s.seen.uuid: s.seen for s in stamps
-              if s.seen.vm_state == states.BUILDING and s.seen.host}
+              if s.seen.host and _carries_instance(s.seen.task_state)}
     if not wanted:
         return {}
     with reader() as session:
@@ -226,29 +241,26 @@ def _build_payloads(stamps):
                 if not row.deleted and row.task_state == wanted[row.uuid].task_state
                 and row.task_updated_at == wanted[row.uuid].task_updated_at]
         nets = network_info.for_instances(session, [row.uuid for row in rows])
-        return {row.uuid: payloads.instance_payload(row, network_info=nets[row.uuid])
+        return {row.uuid: task_db.step_payload(session, row, nets[row.uuid])
                 for row in rows}
 
 
-def nudge(seen, build_payloads):
-    """The message that moves the task on, or None if it has none.
-    ``build_payloads``: {uuid: payload} for builds on a host (_build_payloads)."""
-    task, host, uuid = seen.task_state, seen.host, seen.uuid
-    if task == states.DELETING:
-        # Before the BUILDING case: re-sending the build of a server being
-        # deleted would spawn it again, never delete it.
-        return casts.terminate_instance(host, uuid) if host else None
-    if seen.vm_state == states.BUILDING:
-        if task == states.SCHEDULING:
-            return casts.schedule_instance(uuid)
-        if host and uuid in build_payloads:
-            return casts.build_and_run_instance(host, build_payloads[uuid])
+def nudge(seen, step_payloads):
+    """The message that moves the task on (its step's, nova_lite.objects.tasks),
+    or None if it has none. ``step_payloads``: {uuid: payload} of the steps
+    whose message carries the instance (_payloads)."""
+    host, uuid = seen.host, seen.uuid
+    _, step = tasks.of(seen.task_state)
+    if step is None or not step.redrive:
+        return None                     # snapshots run to their deadline
+    if not step.scheduler and not host:
         return None
-    if task in ACTION_METHODS and host:
-        return casts.instance_action(host, ACTION_METHODS[task], uuid, task)
-    if task in (states.REBOOTING, states.REBOOTING_HARD) and host:
-        return casts.reboot_instance(host, uuid, task == states.REBOOTING_HARD, task)
-    return None          # snapshots are not re-sent: they run to their deadline
+    payload = None
+    if step.payload == tasks.INSTANCE:
+        payload = step_payloads.get(uuid)
+        if payload is None:
+            return None
+    return casts.task_step(host, step, uuid, payload)
 
 
 def _publish(messages):
@@ -265,8 +277,8 @@ def send_nudges(candidates, now):
     # Stamp first, each in its own transaction: what is built and sent below
     # is only what this call won, and nothing is held while it is.
     stamps = [s for s in (_stamp(seen, now) for seen in candidates) if s is not None]
-    build_payloads = _build_payloads(stamps)
-    messages = [(s, m) for s in stamps if (m := nudge(s.seen, build_payloads)) is not None]
+    step_payloads = _payloads(stamps)
+    messages = [(s, m) for s in stamps if (m := nudge(s.seen, step_payloads)) is not None]
     unsent = _publish(messages)
     for stamp in unsent:
         _unstamp(stamp)
@@ -276,12 +288,44 @@ def send_nudges(candidates, now):
     return len(messages)
 
 
+# -- 3. resizes left unconfirmed --------------------------------------------------------
+def confirm_resizes(now):
+    """Release what the resizes of deleted servers held for their old flavor;
+    then confirm the resizes in VERIFY_RESIZE for longer than [compute]
+    resize_confirm_window (0: never), as Nova's periodic task does: each
+    starts its confirmResize task in its own transaction (a compare-and-set:
+    a user's confirm or revert at the same moment wins or loses whole) and
+    its message is sent after commit. How many were started."""
+    with transaction() as session:
+        task_db.release_deleted_migrations(session, CONF.conductor.reconcile_batch)
+    window = CONF.compute.resize_confirm_window
+    if window <= 0:
+        return 0
+    task = tasks.TASKS["confirmResize"]
+    with reader() as session:
+        due = task_db.unconfirmed_resizes(session, now - datetime.timedelta(seconds=window),
+                                          CONF.conductor.reconcile_batch)
+    started = 0
+    for uuid in due:
+        with transaction() as session:
+            row = instances.get(session, uuid, for_update=True)
+            if row is None or task_db.check_start(row, task, is_admin=True) is not None:
+                continue
+            task_db.begin(session, row, task, {"request_id": "req-reconciler"})
+            message = casts.task_step(row.host, task.first, uuid)
+        casts.send(message, {"request_id": "req-reconciler"})
+        started += 1
+        LOG.info("instance %s: resize confirmed automatically after %d s", uuid, window)
+    return started
+
+
 def reconcile_once(now=None):
     """One pass; returns (nudged, expired) counts."""
     now = now or models.utcnow()
     # Expiry first, on its own batch: deadlines hold whatever the backlog.
     expired = expire_overdue(now)
     nudged = send_nudges(stalled(now), now)
+    confirm_resizes(now)
     if nudged or expired:
         LOG.info("reconciler: %d tasks nudged, %d timed out", nudged, expired)
     return nudged, expired

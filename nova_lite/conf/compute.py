@@ -17,6 +17,14 @@ opts = [
                help="Disk kept back for the host itself."),
     cfg.IntOpt("sync_power_state_interval", default=60, min=1,
                help="Seconds between reports of every guest's real power state."),
+    cfg.IntOpt("resize_confirm_window", default=0, min=0,
+               help="Seconds a resized server waits in VERIFY_RESIZE before the "
+                    "conductor confirms the resize itself; 0 waits for the user "
+                    "forever (Nova's option and default)."),
+    cfg.BoolOpt("allow_resize_to_same_host", default=True,
+                help="Resize a server on the host it is on (resizes are done on the "
+                     "same host only so far: with False, a resize is refused with "
+                     "409). True by default, as a single node needs."),
 ]
 
 fake_group = cfg.OptGroup("fake", help="The fake virt driver (no hypervisor).")

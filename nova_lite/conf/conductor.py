@@ -24,9 +24,10 @@ opts = [
                help="A delete not finished after this long is completed in the database "
                     "(claim released); the host removes the guest when it next reports."),
     cfg.IntOpt("action_timeout", default=600, min=1,
-               help="A stop/start/reboot/pause/suspend/resume not finished after this "
-                    "long is abandoned with a fault; the power-state sync corrects the "
-                    "state."),
+               help="A stop/start/reboot/pause/suspend/resume/rebuild/resize/"
+                    "confirm/revert step not finished after this long is undone as its "
+                    "task says (nova_lite.objects.tasks) with a fault; the power-state "
+                    "sync corrects the power state."),
     cfg.IntOpt("snapshot_timeout", default=3600, min=1,
                help="A snapshot not finished after this long is abandoned with a fault."),
     cfg.IntOpt("reconcile_batch", default=500, min=1,

@@ -33,6 +33,9 @@ RESUMING = "resuming"
 IMAGE_SNAPSHOT = "image_snapshot"
 REBUILDING = "rebuilding"
 RESIZE_PREP = "resize_prep"
+RESIZE_MIGRATING = "resize_migrating"
+RESIZE_CONFIRMING = "resize_confirming"
+RESIZE_REVERTING = "resize_reverting"
 MIGRATING = "migrating"
 
 # power_state: what the hypervisor says.

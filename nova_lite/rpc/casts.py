@@ -166,15 +166,23 @@ def terminate_instance(host, instance_uuid):
                    {"instance_uuid": instance_uuid})
 
 
-def instance_action(host, method, instance_uuid, task_state):
-    """stop/start/pause/unpause/suspend/resume_instance on the instance's host."""
-    return Message(topology.compute_topic(host), method,
-                   {"instance_uuid": instance_uuid, "task_state": task_state})
-
-
-def reboot_instance(host, instance_uuid, hard, task_state):
-    return Message(topology.compute_topic(host), "reboot_instance",
-                   {"instance_uuid": instance_uuid, "hard": hard, "task_state": task_state})
+def task_step(host, step, instance_uuid, instance=None):
+    """The message that runs ``step`` (nova_lite.objects.tasks) of an
+    instance's task on its host: stop_instance, reboot_instance,
+    rebuild_instance, resize_instance, ... A step whose payload is the whole
+    instance carries it (``instance``: objects.payloads.instance_payload).
+    A build's steps are the scheduler's request and build_and_run_instance,
+    a delete's terminate_instance: their messages as those functions make them."""
+    if step.scheduler:
+        return schedule_instance(instance_uuid)
+    if step.method == "build_and_run_instance":
+        return build_and_run_instance(host, instance)
+    if step.method == "terminate_instance":
+        return terminate_instance(host, instance_uuid)
+    args = {"instance_uuid": instance_uuid, "task_state": step.task_state}
+    if instance is not None:
+        args["instance"] = instance
+    return Message(topology.compute_topic(host), step.method, args)
 
 
 def snapshot_instance(host, instance_uuid, image_id):

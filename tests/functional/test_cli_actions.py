@@ -122,6 +122,32 @@ def test_event_show_unknown_request(demo, server):
     assert "req-nope" in error and "HTTP 404" in error
 
 
+def test_resize_wait_then_revert_then_resize_and_confirm(demo, server):
+    ok(demo, "server", "resize", "--flavor", "m1.small", server["name"], *WAIT, timeout=90)
+    shown = as_json(demo, "server", "show", server["id"])
+    assert (shown["status"], shown["flavor"]["id"]) == ("VERIFY_RESIZE", "2")
+    ok(demo, "server", "resize", "revert", server["id"], *WAIT, timeout=90)
+    shown = as_json(demo, "server", "show", server["id"])
+    assert (shown["status"], shown["flavor"]["id"]) == ("ACTIVE", "1")
+    ok(demo, "server", "resize", "--flavor", "2", server["id"], *WAIT, timeout=90)
+    ok(demo, "server", "resize", "confirm", server["name"], *WAIT, timeout=90)
+    shown = as_json(demo, "server", "show", server["id"])
+    assert (shown["status"], shown["flavor"]["id"]) == ("ACTIVE", "2")
+    error = fails(demo, "server", "resize", "confirm", server["id"])
+    assert error.startswith(f"Error: Cannot 'confirmResize' instance {server['id']} "
+                            "while it is in vm_state active (HTTP 409")
+    assert "needs --flavor" in fails(demo, "server", "resize", server["id"])
+
+
+def test_rebuild_wait(demo, server):
+    shown = as_json(demo, "server", "rebuild", server["id"], "--image", "e2e-tiny",
+                    "--name", server["name"], "--property", "rebuilt=yes", *WAIT,
+                    timeout=90)
+    assert (shown["status"], shown["metadata"]) == ("ACTIVE", {"rebuilt": "yes"})
+    events = [e["Action"] for e in as_json(demo, "server", "event", "list", server["id"])]
+    assert events[0] == "rebuild"
+
+
 def test_delete_wait(demo, server):
     ok(demo, "server", "delete", server["id"], *WAIT, timeout=90)
     assert "No server with a name or ID" in fails(demo, "server", "stop", server["id"])

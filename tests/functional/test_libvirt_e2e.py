@@ -23,6 +23,7 @@ from tests.fixtures.waiting import wait_for
 
 PREFIX = "nova-lite-"
 MEMORY_MB = 128
+RESIZED_MB = 192
 
 
 def virsh(*args):
@@ -57,6 +58,9 @@ def libvirt_cloud(libvirtd, postgres, rabbit, configured):
                     SERVICE_PASSWORD], check=True, capture_output=True)
     subprocess.run([*manage, "flavor", "create", "tiny.128", "--id", "tiny128", "--vcpus",
                     "1", "--ram", str(MEMORY_MB), "--disk", "1"], check=True,
+                   capture_output=True)
+    subprocess.run([*manage, "flavor", "create", "small.192", "--id", "small192",
+                    "--vcpus", "2", "--ram", str(RESIZED_MB), "--disk", "2"], check=True,
                    capture_output=True)
     cloud.start(timeout=90)
     cloud.admin = CloudClient(cloud.url, "admin", ADMIN_PASSWORD, "admin")
@@ -153,6 +157,50 @@ def test_a_real_guest_boots_stops_starts_reboots_snapshots_and_goes(libvirt_clou
                  timeout=120)
         assert virsh("dominfo", PREFIX + server_id).returncode != 0, "domain left behind"
         assert not os.path.exists(os.path.join(cloud.instances_path, server_id))
+
+
+def dominfo(server_id):
+    lines = virsh("dominfo", PREFIX + server_id).stdout.splitlines()
+    return dict(line.split(":", 1) for line in lines if ":" in line)
+
+
+def test_a_real_guest_is_resized_confirmed_and_rebuilt(libvirt_cloud, tiny_image_id):
+    """resize on the same host (vCPUs and memory in the domain definition, the
+    disk grown by qemu-img), confirm (the old disk dropped), then rebuild
+    (a new disk and config drive): the guest boots each time."""
+    cloud = libvirt_cloud
+    server_id = boot(cloud, tiny_image_id, "grows")
+    root = os.path.join(cloud.instances_path, server_id, "disk")
+    started = time.monotonic()
+    server = act(cloud, server_id, {"resize": {"flavorRef": "small192"}}, "VERIFY_RESIZE")
+    resized = time.monotonic() - started
+    info = dominfo(server_id)
+    assert info["CPU(s)"].strip() == "2", info
+    assert info["Max memory"].strip() == f"{RESIZED_MB * 1024} KiB", info
+    assert server["flavor"]["id"] == "small192" and domain_state(server_id) == "running"
+    size = subprocess.run(["qemu-img", "info", "-U", "--output=json", root],
+                          capture_output=True, text=True, check=True).stdout
+    assert f'"virtual-size": {2 * 1024 ** 3}' in size
+    assert os.path.exists(root + ".pre-resize")
+    wait_for(lambda: banners(cloud, server_id, "grows"), lambda n: n >= 2, timeout=180)
+    response = cloud.demo.compute("POST", f"/servers/{server_id}/action",
+                                  json={"confirmResize": None})
+    assert response.status_code == 204, response.text
+    wait_for(lambda: server_status(cloud.demo, server_id)[0], lambda s: s == "ACTIVE",
+             timeout=60)
+    wait_for(lambda: os.path.exists(root + ".pre-resize"), lambda e: not e, timeout=30)
+
+    started = time.monotonic()
+    server = act(cloud, server_id, {"rebuild": {"imageRef": tiny_image_id,
+                                                "name": "reborn"}}, "ACTIVE")
+    rebuilt = time.monotonic() - started
+    assert server["name"] == "reborn"
+    wait_for(lambda: banners(cloud, server_id, "reborn"), lambda n: n >= 1, timeout=180)
+    print(f"\nresize -> VERIFY_RESIZE {resized:.1f} s, rebuild -> ACTIVE {rebuilt:.1f} s",
+          file=sys.stderr)
+    assert cloud.demo.compute("DELETE", f"/servers/{server_id}").status_code == 204
+    wait_for(lambda: server_status(cloud.demo, server_id), lambda s: s[0] == "GONE",
+             timeout=120)
 
 
 def test_a_corrupt_image_ends_in_error_and_leaves_nothing(libvirt_cloud):

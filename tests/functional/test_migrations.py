@@ -186,3 +186,63 @@ def test_0012_counts_servers_per_project_and_the_downgrade_counts_users_again(po
             assert counters(conn)[("p1", "u2", "instances")] == 2
     finally:
         engine.dispose()
+
+
+def test_0014_counts_a_flavor_change_and_its_downgrade_removes_what_it_made(postgres):
+    """0014's trigger moves a project's cores and ram by a server's flavor
+    change (and refuses an increase past a limit); the downgrade drops the
+    migrations table and the trigger, and a change is no longer counted."""
+    import uuid
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    from nova_lite.db import migrate
+
+    name = f"mig0014_{uuid.uuid4().hex[:8]}"
+    postgres.create_database(name)
+    url = postgres.url(name)
+    migrate.sync(url, "0014")
+    engine = sa.create_engine(url)
+    server = str(uuid.uuid4())
+
+    def counters(conn):
+        return dict(conn.execute(sa.text(
+            "SELECT resource, in_use FROM quota_usages WHERE project_id = 'p1' "
+            "AND resource IN ('cores', 'ram')")).all())
+
+    def resize(conn, vcpus, ram):
+        conn.execute(sa.text("UPDATE instances SET vcpus = :v, memory_mb = :m "
+                             "WHERE uuid = :u"), {"v": vcpus, "m": ram, "u": server})
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("""
+                INSERT INTO instances (uuid, name, project_id, user_id, flavor_id, flavor,
+                    vcpus, memory_mb, root_gb, ephemeral_gb, metadata, launch_index,
+                    config_drive, vm_state, power_state, locked, progress, deleted,
+                    created_at)
+                VALUES (:uuid, 's', 'p1', 'u1', '1', '{}', 1, 512, 1, 0, '{}', 0, '',
+                        'active', 1, false, 0, false, now())"""), {"uuid": server})
+        with engine.begin() as conn:
+            resize(conn, 2, 2048)
+        with engine.connect() as conn:
+            assert counters(conn) == {"cores": 2, "ram": 2048}
+        with engine.begin() as conn:
+            conn.execute(sa.text("SET LOCAL nova_lite.quota_driver = 'db'"))
+            conn.execute(sa.text("INSERT INTO quotas (project_id, user_id, resource, "
+                                 "hard_limit, updated_at) VALUES ('p1', '', 'cores', 2, "
+                                 "now())"))
+        with pytest.raises(sa.exc.DBAPIError) as refused:
+            with engine.begin() as conn:
+                conn.execute(sa.text("SET LOCAL nova_lite.quota_driver = 'db'"))
+                resize(conn, 4, 2048)
+        assert refused.value.orig.pgcode == "NLQ01"
+        command.downgrade(migrate.alembic_config(url), "0012")
+        with engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT to_regclass('migrations')")).scalar() is None
+            resize(conn, 1, 512)
+        with engine.connect() as conn:
+            assert counters(conn) == {"cores": 2, "ram": 2048}     # no longer moved
+    finally:
+        engine.dispose()

@@ -430,3 +430,34 @@ def test_event_show_lists_the_events_one_per_line():
         {"event": "other", "result": "Success", "finish_time": "t2"}]})
     assert shown["events"] == ("compute_stop_instance Error t1: RuntimeError: boom\n"
                                "other Success t2")
+
+
+def test_resize_and_rebuild_bodies():
+    assert sa.resize_body("2") == {"resize": {"flavorRef": "2"}}
+    assert sa.rebuild_body("img") == {"rebuild": {"imageRef": "img"}}
+    assert sa.rebuild_body("img", "web", [("a", "b")], "pw") == {"rebuild": {
+        "imageRef": "img", "name": "web", "metadata": {"a": "b"}, "adminPass": "pw"}}
+
+
+@pytest.mark.parametrize("action, shown, target", [
+    (sa.CONFIRM, server("VERIFY_RESIZE") | {"OS-EXT-STS:power_state": 4}, "SHUTOFF"),
+    (sa.CONFIRM, server("VERIFY_RESIZE") | {"OS-EXT-STS:power_state": 1}, "ACTIVE"),
+    (sa.REVERT, server("VERIFY_RESIZE") | {"OS-EXT-STS:power_state": 4}, "SHUTOFF"),
+    (sa.REBUILD, server("SHUTOFF"), "SHUTOFF"),
+    (sa.REBUILD, server("ERROR"), "ACTIVE"),
+    (sa.RESIZE, server("SHUTOFF"), "VERIFY_RESIZE"),
+])
+def test_a_stopped_server_stays_stopped_through_confirm_revert_and_rebuild(
+        action, shown, target):
+    assert sa.stays_stopped(action, shown).target == target
+
+
+def test_resize_command_lines():
+    args = parse("server", "resize", "--flavor", "m1.small", "web", "--wait")
+    assert (args.words, args.flavor, args.wait) == (["web"], "m1.small", True)
+    args = parse("server", "resize", "confirm", "web")
+    assert (args.words, args.flavor) == (["confirm", "web"], None)
+    args = parse("server", "rebuild", "web", "--image", "cirros", "--property", "a=b",
+                 "--password", "pw")
+    assert (args.server, args.image, args.property, args.password) == (
+        "web", "cirros", [("a", "b")], "pw")

@@ -25,9 +25,10 @@ LAYERS = (
     # logging set up from the configuration. The package's own __init__.
     ("conf", ("nova_lite", "nova_lite.conf", "nova_lite.version",
               "nova_lite.exception", "nova_lite.log")),
-    # Shared vocabulary: instance states and the build payload's shape. Below
-    # db, not beside rpc: db's compare-and-set transitions are written in
-    # these states (db/instances.py, db/claims.py, db/build_results.py), and
+    # Shared vocabulary: instance states, the task table (objects/tasks.py,
+    # read by the API, compute hosts, conductor and reconciler) and the build
+    # payload's shape. Below db, not beside rpc: db's compare-and-set
+    # transitions are written in these states (db/instances.py, db/claims.py, db/build_results.py), and
     # compute hosts, which never touch db, import them too.
     ("objects", ("nova_lite.objects",)),
     # State: PostgreSQL, its tables, sessions, migrations, password hashes.

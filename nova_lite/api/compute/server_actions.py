@@ -1,41 +1,39 @@
 """POST /servers/{id}/action: stop, start, reboot, pause, unpause, suspend,
-resume, createImage (all 202, done by the instance's compute host),
-os-getConsoleOutput (200, the one synchronous call), and the network ones
-(add/removeSecurityGroup, add/removeFloatingIp: 202, refreshed on the host).
+resume, createImage, rebuild, resize, confirmResize, revertResize (202, but
+confirmResize 204; done by the instance's compute host), os-resetState
+(admin, 202, in the database alone), os-getConsoleOutput (200, the one
+synchronous call), and the network ones (add/removeSecurityGroup,
+add/removeFloatingIp: 202, refreshed on the host).
 
-Each asynchronous action is one transaction: check the instance is in a
-state the action allows (409 otherwise, as Nova says it), set its task_state,
-record the action and put the message for its host in the outbox."""
+Each task is described once, in nova_lite.objects.tasks: the vm_states it may
+start from (409 otherwise, as Nova says it), its first task_state and the
+message of its first step. A handler here validates the body and, in one
+transaction, locks the instance, checks the task may start, sets its
+task_state, records the action and puts the step's message in the outbox."""
 import flask
 
 from nova_lite import exception
 from nova_lite.api import context, links, policy, relay, validation
 from nova_lite.api.compute import (
+    server_create,
     server_floating_ips,
     server_queries,
     server_security_groups,
+    servers,
 )
-from nova_lite.db import actions, models
-from nova_lite.db import instances as instance_db
+from nova_lite.conf import CONF
+from nova_lite.db import allocations, models
+from nova_lite.db import tasks as task_db
 from nova_lite.db.session import reader, transaction
-from nova_lite.objects import states
+from nova_lite.network import info as network_info
+from nova_lite.objects import states, tasks
 from nova_lite.rpc import call as rpc_call
 from nova_lite.rpc import casts, outbox
 
-# action -> (vm_states it is allowed in, task_state while it runs, compute method,
-#            name recorded in os-instance-actions)
-ACTIONS = {
-    "os-stop": ((states.ACTIVE, states.ERROR), states.POWERING_OFF, "stop_instance", "stop"),
-    "os-start": ((states.STOPPED,), states.POWERING_ON, "start_instance", "start"),
-    "pause": ((states.ACTIVE,), states.PAUSING, "pause_instance", "pause"),
-    "unpause": ((states.PAUSED,), states.UNPAUSING, "unpause_instance", "unpause"),
-    "suspend": ((states.ACTIVE,), states.SUSPENDING, "suspend_instance", "suspend"),
-    "resume": ((states.SUSPENDED,), states.RESUMING, "resume_instance", "resume"),
-}
-SOFT_REBOOT_STATES = (states.ACTIVE,)
-HARD_REBOOT_STATES = (states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED,
-                      states.ERROR)
-SNAPSHOT_STATES = (states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED)
+# Actions whose body is null: API key -> task (nova_lite.objects.tasks.TASKS).
+SIMPLE = {"os-stop": "stop", "os-start": "start", "pause": "pause", "unpause": "unpause",
+          "suspend": "suspend", "resume": "resume", "confirmResize": "confirmResize",
+          "revertResize": "revertResize"}
 
 REBOOT_SCHEMA = {"type": "object", "required": ["type"], "additionalProperties": False,
                  "properties": {"type": {"type": "string",
@@ -48,61 +46,131 @@ CONSOLE_SCHEMA = {"type": ["object", "null"], "additionalProperties": False,
                   "properties": {"length": {"type": ["integer", "string", "null"],
                                             "pattern": "^-?[0-9]+$"}}}
 NULL_SCHEMA = {"type": ["null", "object"], "maxProperties": 0}
+METADATA = {"type": "object", "maxProperties": 128,
+            "additionalProperties": {"type": "string", "maxLength": 255},
+            "propertyNames": {"minLength": 1, "maxLength": 255}}
+REBUILD_SCHEMA = {"type": "object", "required": ["imageRef"], "additionalProperties": False,
+                  "properties": {"imageRef": {"type": "string", "minLength": 1,
+                                              "maxLength": 255},
+                                 "name": validation.NAME, "metadata": METADATA,
+                                 "adminPass": {"type": "string", "maxLength": 255},
+                                 "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]},
+                                 "preserve_ephemeral": {"type": "boolean"}}}
+RESIZE_SCHEMA = {"type": "object", "required": ["flavorRef"], "additionalProperties": False,
+                 "properties": {"flavorRef": {"type": ["string", "integer"], "minLength": 1,
+                                              "maxLength": 255},
+                                "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]}}}
 
 
-def _conflict(instance, action):
-    return exception.Conflict(
-        f"Cannot '{action}' instance {instance.uuid} while it is in vm_state "
-        f"{instance.vm_state}" + (f" and task_state {instance.task_state}"
-                                   if instance.task_state else ""))
-
-
-def _begin(session, ctx, server_id, action, allowed, task_state):
-    """Lock the instance, check the action may start, and mark it started."""
+def _begin(session, ctx, server_id, task):
+    """Lock the instance, check ``task`` may start, and mark it started."""
     instance = server_queries.get(session, ctx, server_id, for_update=True)
-    if instance.locked and not ctx.is_admin:
-        raise exception.Conflict(f"Instance {server_id} is locked")
-    if instance.vm_state not in allowed or instance.task_state is not None \
-            or instance.host is None:
-        raise _conflict(instance, action)
-    instance_db.transition(session, instance.uuid, {"task_state": None},
-                           task_state=task_state)
-    actions.start(session, instance.uuid, action, ctx.to_rpc())
+    reason = task_db.check_start(instance, task, ctx.is_admin)
+    if reason is not None:
+        raise exception.Conflict(reason)
+    task_db.begin(session, instance, task, ctx.to_rpc())
     return instance
 
 
-def _cast_action(server_id, key, value):
-    allowed, task_state, method, action = ACTIONS[key]
-    validation.check(NULL_SCHEMA, value)
+def _send_first_step(session, ctx, instance, task):
+    """Put the task's first message in the outbox, with its payload (the
+    row re-read for a step that carries the whole instance)."""
+    payload = None
+    if task.first.payload == tasks.INSTANCE:
+        session.flush()
+        session.expire(instance)
+        nets = network_info.for_instances(session, [instance.uuid])
+        payload = task_db.step_payload(session, instance, nets[instance.uuid])
+    outbox.enqueue(session, casts.task_step(instance.host, task.first, instance.uuid,
+                                            payload), ctx.to_rpc())
+
+
+def _start(server_id, task, prepare=None):
+    """Start ``task``; ``prepare(session, ctx, instance)`` runs after the
+    state check, before the message (a rebuild's new image, a resize's claim)."""
     ctx = context.current()
     with transaction() as session:
-        instance = _begin(session, ctx, server_id, action, allowed, task_state)
-        outbox.enqueue(session, casts.instance_action(instance.host, method, instance.uuid,
-                                                      task_state), ctx.to_rpc())
+        if task.done or task.undo:
+            # A task that moves claims locks the node before the instance row,
+            # in the order claims and the conductor's undo take them.
+            allocations.lock_nodes_of(session, server_id)
+        instance = _begin(session, ctx, server_id, task)
+        if prepare is not None:
+            prepare(session, ctx, instance)
+        _send_first_step(session, ctx, instance, task)
     relay.wake()
     return "", 202
+
+
+def _simple(server_id, key, value):
+    validation.check(NULL_SCHEMA, value)
+    _, status = _start(server_id, tasks.TASKS[SIMPLE[key]])
+    return "", 204 if key == "confirmResize" else status     # as Nova answers
 
 
 def _reboot(server_id, value):
     validation.check(REBOOT_SCHEMA, value)
     hard = value["type"].upper() == "HARD"
-    allowed = HARD_REBOOT_STATES if hard else SOFT_REBOOT_STATES
-    task_state = states.REBOOTING_HARD if hard else states.REBOOTING
-    ctx = context.current()
-    with transaction() as session:
-        instance = _begin(session, ctx, server_id, "reboot", allowed, task_state)
-        outbox.enqueue(session, casts.reboot_instance(instance.host, instance.uuid, hard,
-                                                      task_state), ctx.to_rpc())
-    relay.wake()
-    return "", 202
+    return _start(server_id, tasks.TASKS["reboot_hard" if hard else "reboot"])
+
+
+def _rebuild(server_id, value):
+    validation.check(REBUILD_SCHEMA, value)
+
+    def prepare(session, ctx, instance):
+        image = server_create.find_image(session, ctx, value["imageRef"])
+        changes = {"image_ref": image.id}
+        if "name" in value:
+            changes["name"] = value["name"]
+        if "metadata" in value:
+            changes["metadata_"] = value["metadata"]
+        for column, new in changes.items():
+            setattr(instance, column, new)
+
+    _start(server_id, tasks.TASKS["rebuild"], prepare)
+    return _server_body_after(server_id,
+                              value.get("adminPass") or server_create.admin_password())
+
+
+def _server_body_after(server_id, admin_pass):
+    """Nova answers a rebuild with the server as it is now and its adminPass
+    (the one given, else a new one, as a create answers; like a create's, it
+    does not reach the guest yet)."""
+    body = servers.show(server_id).get_json()
+    body["server"]["adminPass"] = admin_pass
+    return flask.jsonify(body), 202
+
+
+def _resize(server_id, value):
+    validation.check(RESIZE_SCHEMA, value)
+
+    def prepare(session, ctx, instance):
+        flavor = server_create.find_flavor(session, ctx, value["flavorRef"])
+        new = server_create.flavor_snapshot(flavor)
+        if new["flavorid"] == instance.flavor_id:
+            raise exception.Conflict("When resizing, instances must change flavor!")
+        if new["root_gb"] < instance.root_gb:
+            raise exception.Conflict(
+                "Server disk was unable to be resized because: Unable to resize disk "
+                f"down (flavor {new['flavorid']} has {new['root_gb']} GB, the server "
+                f"{instance.root_gb} GB).")
+        if not CONF.compute.allow_resize_to_same_host:
+            raise exception.Conflict(
+                "No valid host was found. Resize to another host is not supported yet "
+                "and [compute] allow_resize_to_same_host is False.")
+        if task_db.begin_resize(session, instance, new, ctx.to_rpc()) is None:
+            raise exception.Conflict(
+                f"No valid host was found. Host {instance.host} has no room for flavor "
+                f"{new['flavorid']} beside the current one.")
+
+    return _start(server_id, tasks.TASKS["resize"], prepare)
 
 
 def _create_image(server_id, value):
     validation.check(CREATE_IMAGE_SCHEMA, value)
     ctx = context.current()
     with transaction() as session:
-        instance = _begin(session, ctx, server_id, "createImage", SNAPSHOT_STATES,
-                          states.IMAGE_SNAPSHOT)
+        instance = _begin(session, ctx, server_id, tasks.TASKS["createImage"])
         properties = dict(value.get("metadata") or {})
         properties.update({"image_type": "snapshot", "instance_uuid": instance.uuid,
                            "base_image_ref": instance.image_ref or "",
@@ -121,6 +189,24 @@ def _create_image(server_id, value):
     return response
 
 
+RESET_STATE_SCHEMA = {"type": "object", "required": ["state"], "additionalProperties": False,
+                      "properties": {"state": {"enum": ["active", "error"]}}}
+
+
+def _reset_state(server_id, value):
+    """``os-resetState`` (admin): the server's vm_state set, its task ended.
+    A task under way is aborted as if it had failed (its database undo: a
+    resize gets its old flavor and claim back); a server in VERIFY_RESIZE
+    keeps the flavor its guest has (the resize is confirmed in the database)."""
+    validation.check(RESET_STATE_SCHEMA, value)
+    ctx = context.current()
+    with transaction() as session:
+        allocations.lock_nodes_of(session, server_id)
+        instance = server_queries.get(session, ctx, server_id, for_update=True)
+        task_db.reset_state(session, instance, value["state"])
+    return "", 202
+
+
 def _console_output(server_id, value):
     validation.check(CONSOLE_SCHEMA, value)
     length = (value or {}).get("length")
@@ -131,7 +217,8 @@ def _console_output(server_id, value):
     with reader() as session:
         instance = server_queries.get(session, ctx, server_id)
     if instance.host is None or instance.vm_state in (states.BUILDING, states.ERROR):
-        raise _conflict(instance, "os-getConsoleOutput")
+        raise exception.Conflict(tasks.conflict_message(
+            instance.uuid, "os-getConsoleOutput", instance.vm_state, instance.task_state))
     message = casts.get_console_output(instance.host, instance.uuid)
     try:
         output = rpc_call.call(message.topic, message.method, message.args, ctx.to_rpc())
@@ -157,6 +244,11 @@ RULES = {
     "suspend": "os_compute_api:os-suspend-server:suspend",
     "resume": "os_compute_api:os-suspend-server:resume",
     "reboot": "os_compute_api:servers:reboot",
+    "os-resetState": "os_compute_api:os-admin-actions:reset_state",
+    "rebuild": "os_compute_api:servers:rebuild",
+    "resize": "os_compute_api:servers:resize",
+    "confirmResize": "os_compute_api:servers:confirm_resize",
+    "revertResize": "os_compute_api:servers:revert_resize",
     "createImage": "os_compute_api:servers:create_image",
     "os-getConsoleOutput": "os_compute_api:os-console-output",
     "addSecurityGroup": "os_compute_api:os-security-groups:add",
@@ -167,6 +259,9 @@ RULES = {
 
 HANDLERS = {
     "reboot": _reboot,
+    "os-resetState": _reset_state,
+    "rebuild": _rebuild,
+    "resize": _resize,
     "createImage": _create_image,
     "os-getConsoleOutput": _console_output,
     "addSecurityGroup": server_security_groups.add,
@@ -186,8 +281,8 @@ def action(server_id):
     if key not in RULES:
         raise exception.Invalid(f"There is no such action: {key}")
     policy.authorize(RULES[key])
-    if key in ACTIONS:
-        return _cast_action(server_id, key, value)
+    if key in SIMPLE:
+        return _simple(server_id, key, value)
     return HANDLERS[key](server_id, value)
 
 

@@ -74,7 +74,7 @@ SCHEMA = {
 }
 
 
-def _flavor(session, context, flavor_ref):
+def find_flavor(session, context, flavor_ref):
     """The flavor asked for, if this caller may boot it: a private flavor not
     granted to its project is refused exactly as a nonexistent one."""
     flavorid = str(flavor_ref).rstrip("/").rsplit("/", 1)[-1]
@@ -86,7 +86,7 @@ def _flavor(session, context, flavor_ref):
     return flavor
 
 
-def _image(session, context, image_ref):
+def find_image(session, context, image_ref):
     """(id, status, min_ram, min_disk) of the visible, active image asked for."""
     if not image_ref:
         raise exception.Invalid("Missing imageRef attribute")
@@ -211,8 +211,8 @@ def create(session, context, body):
     each server's ports."""
     spec = body["server"]
     min_count, max_count = _counts(spec)
-    flavor = _flavor(session, context, spec["flavorRef"])
-    image = _image(session, context, spec.get("imageRef"))
+    flavor = find_flavor(session, context, spec["flavorRef"])
+    image = find_image(session, context, spec.get("imageRef"))
     _check_fit(flavor, image)
     _check_metadata(session, context, spec.get("metadata"))
     count = _fitting(session, context, flavor, min_count, max_count)

@@ -82,6 +82,28 @@ class ComputeDriver:
         raise NotImplementedError
 
 
+    def rebuild(self, instance, image=None):
+        """Re-create the guest's root disk from ``instance["image_ref"]``
+        (``image`` as for spawn), keeping its uuid, NICs and flavor; the guest
+        ends running, or stopped if it was stopped."""
+        raise NotImplementedError
+
+    def resize(self, instance):
+        """Give the guest the flavor in ``instance`` (vcpus, memory_mb, root_gb;
+        ``instance["old_flavor"]`` is the one it has), on this host, keeping
+        what revert_resize needs to go back; it ends in its power state."""
+        raise NotImplementedError
+
+    def confirm_resize(self, instance_uuid):
+        """Drop what revert_resize would have needed."""
+        raise NotImplementedError
+
+    def revert_resize(self, instance):
+        """Give the guest back ``instance["old_flavor"]`` (a revert, or the
+        undo of a resize that failed half way)."""
+        raise NotImplementedError
+
+
 class InstanceNotFound(Exception):
     pass
 

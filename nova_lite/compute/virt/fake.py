@@ -3,6 +3,8 @@ where the point is the control plane, not the hypervisor.
 
 Injection, by instance metadata:
   ``fake_spawn_error``    the spawn fails with that text as the error;
+  ``fake_resize_error``   a resize fails with that text (after the claim: its
+                          undo runs);
   ``fake_spawn_seconds``  the spawn takes that long (at most 60 s), on top of
                           [fake] spawn_seconds: a server that stays in BUILD
                           for a while, whichever host builds it."""
@@ -16,6 +18,7 @@ from nova_lite.conf import CONF
 from nova_lite.objects import states
 
 FAIL_KEY = "fake_spawn_error"
+RESIZE_FAIL_KEY = "fake_resize_error"
 DELAY_KEY = "fake_spawn_seconds"
 MAX_DELAY = 60.0
 
@@ -32,6 +35,7 @@ class FakeDriver(driver.ComputeDriver):
         self._guests = {}
         self._consoles = {}
         self._lock = threading.Lock()
+        self.flavors = {}                    # uuid -> the flavor it was last given
 
     def host_resources(self):
         return {"vcpus": CONF.fake.vcpus, "memory_mb": CONF.fake.memory_mb,
@@ -114,6 +118,42 @@ class FakeDriver(driver.ComputeDriver):
 
     def resume(self, instance_uuid):
         self._set(instance_uuid, (states.SUSPENDED_POWER,), states.RUNNING, "resumed")
+
+    # Rebuild and resize change no power state: the guest keeps running or
+    # stopped (a guest in ERROR that is rebuilt runs). The flavor is recorded.
+    def rebuild(self, instance, image=None):
+        uuid = instance["uuid"]
+        with self._lock:
+            if uuid not in self._guests:
+                raise driver.InstanceNotFound(uuid)
+            if self._guests[uuid] != states.SHUTDOWN:
+                self._guests[uuid] = states.RUNNING
+            self.flavors[uuid] = instance.get("flavor")
+            self._consoles[uuid].append(f"rebuilt from image {instance.get('image_ref')}\n")
+
+    def resize(self, instance):
+        uuid = instance["uuid"]
+        error = (instance.get("metadata") or {}).get(RESIZE_FAIL_KEY)
+        if error:
+            raise SpawnError(error)
+        with self._lock:
+            if uuid not in self._guests:
+                raise driver.InstanceNotFound(uuid)
+            self.flavors[uuid] = instance.get("flavor")
+            self._consoles[uuid].append(f"resized to {instance['vcpus']} vCPUs, "
+                                        f"{instance['memory_mb']} MB\n")
+
+    def confirm_resize(self, instance_uuid):
+        if not self.exists(instance_uuid):
+            raise driver.InstanceNotFound(instance_uuid)
+
+    def revert_resize(self, instance):
+        uuid = instance["uuid"]
+        with self._lock:
+            if uuid not in self._guests:
+                raise driver.InstanceNotFound(uuid)
+            self.flavors[uuid] = instance.get("old_flavor")
+            self._consoles[uuid].append("resize reverted\n")
 
     def console_output(self, instance_uuid):
         with self._lock:

@@ -6,7 +6,8 @@ migration in migrations/versions/.
              RevocationEvent
   compute    Flavor, FlavorProject, KeyPair, Image, ImageChunk, Service,
              ComputeNode, Allocation,
-             Instance, InstanceFault, InstanceAction, InstanceActionEvent
+             Instance, InstanceFault, InstanceAction, InstanceActionEvent,
+             Migration
   network    Network, Subnet, IpAllocation, Port, FloatingIP,
              SecurityGroup, SecurityGroupRule, PortSecurityGroup,
              SecurityGroupHost, SecurityGroupMemberChange,
@@ -27,6 +28,7 @@ from nova_lite.db.models.compute import (
                                          InstanceActionEvent,
                                          InstanceFault,
                                          KeyPair,
+                                         Migration,
                                          Service,
 )
 from nova_lite.db.models.identity import (
@@ -70,6 +72,7 @@ __all__ = [
                                          "InstanceFault",
                                          "IpAllocation",
                                          "KeyPair",
+                                         "Migration",
                                          "Network",
                                          "OutboxMessage",
                                          "Port",

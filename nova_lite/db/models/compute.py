@@ -237,3 +237,29 @@ class InstanceActionEvent(Base):
     details: Mapped[str | None] = mapped_column(Text)
     start_time: Mapped[datetime.datetime] = mapped_column(default=utcnow)
     finish_time: Mapped[datetime.datetime | None]
+
+
+class Migration(Timestamps, Base):
+    """A move of an instance (Nova's migrations table: os-migrations): a
+    resize today. While it is unconfirmed the migration's uuid holds the old
+    flavor's allocation (as Nova's placement does), the instance the new."""
+    __tablename__ = "migrations"
+    __table_args__ = (Index("ix_migrations_instance", "instance_uuid", "id"),
+                      Index("ix_migrations_status", "status", "updated_at"))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    instance_uuid: Mapped[str] = mapped_column(String(36))
+    source_compute: Mapped[str | None] = mapped_column(String(255))
+    dest_compute: Mapped[str | None] = mapped_column(String(255))
+    source_node: Mapped[str | None] = mapped_column(String(255))
+    dest_node: Mapped[str | None] = mapped_column(String(255))
+    dest_host: Mapped[str | None] = mapped_column(String(255))
+    old_instance_type_id: Mapped[str | None] = mapped_column(String(255))
+    new_instance_type_id: Mapped[str | None] = mapped_column(String(255))
+    old_flavor: Mapped[dict]
+    new_flavor: Mapped[dict]
+    status: Mapped[str] = mapped_column(String(255))
+    migration_type: Mapped[str] = mapped_column(String(255))
+    project_id: Mapped[str | None] = mapped_column(String(36))
+    user_id: Mapped[str | None] = mapped_column(String(36))
+    deleted: Mapped[bool] = mapped_column(default=False)

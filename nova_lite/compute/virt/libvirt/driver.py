@@ -7,6 +7,7 @@ wanted state returns without effect.
 """
 import logging
 import os
+import shutil
 import time
 
 from nova_lite.compute.virt import driver
@@ -27,6 +28,7 @@ LOG = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
 RUNNING = (power.RUNNING, power.BLOCKED)      # libvirt states
 PAUSED = (power.PAUSED,)
+RESIZE_BACKUP = ".pre-resize"     # the root disk as it was, until confirm or revert
 
 
 class LibvirtDriver(driver.ComputeDriver):
@@ -179,6 +181,83 @@ class LibvirtDriver(driver.ComputeDriver):
             dom.create()
         else:
             _require(dom, "resume", RUNNING)
+
+    # -- rebuild and resize (on this host) ---------------------------------------
+
+    def rebuild(self, instance, image=None):
+        """A new root disk from ``image`` and a new config drive (name,
+        metadata, password); the domain redefined and, unless it was stopped,
+        started again."""
+        uuid = instance["uuid"]
+        dom = self._domain(uuid)
+        if image is None:
+            raise ValueError("the libvirt driver rebuilds from an image: it needs a "
+                             "LocalImage")
+        was_running = dom.isActive()
+        with guest.tolerate("VIR_ERR_OPERATION_INVALID"):
+            dom.destroy()
+        self._discard_saved_memory(dom)
+        directory = disks.instance_dir(uuid)
+        root = os.path.join(directory, disks.ROOT_DISK)
+        # As Nova's: the old disk goes first (a failure here leaves the server
+        # in ERROR, to be rebuilt again or deleted).
+        for old in (root, root + RESIZE_BACKUP):
+            if os.path.exists(old):
+                os.unlink(old)
+        disks.create_root_disk(image, directory, instance.get("root_gb") or 0)
+        self._redefine(instance, directory, was_running, new_drive=True)
+
+    def resize(self, instance):
+        """The new vCPUs and memory in the stopped domain's definition, the root
+        disk grown (qemu-img) to the new root_gb; the old disk is kept until
+        the resize is confirmed or reverted."""
+        uuid = instance["uuid"]
+        dom = self._domain(uuid)
+        was_running = dom.isActive()
+        if was_running:
+            self._shut_down(dom, CONF.libvirt.graceful_shutdown_timeout)
+        self._discard_saved_memory(dom)
+        directory = disks.instance_dir(uuid)
+        root = os.path.join(directory, disks.ROOT_DISK)
+        backup = root + RESIZE_BACKUP
+        if not os.path.exists(backup):
+            shutil.copy2(root, backup)
+        disks.grow(root, instance.get("root_gb") or 0)
+        self._redefine(instance, directory, was_running)
+
+    def confirm_resize(self, instance_uuid):
+        self._domain(instance_uuid)
+        backup = os.path.join(disks.instance_dir(instance_uuid), disks.ROOT_DISK) \
+            + RESIZE_BACKUP
+        if os.path.exists(backup):
+            os.unlink(backup)
+
+    def revert_resize(self, instance):
+        """The old disk back, the old vCPUs and memory in the definition."""
+        uuid = instance["uuid"]
+        dom = self._domain(uuid)
+        was_running = dom.isActive()
+        if was_running:
+            self._shut_down(dom, CONF.libvirt.graceful_shutdown_timeout)
+        self._discard_saved_memory(dom)
+        directory = disks.instance_dir(uuid)
+        root = os.path.join(directory, disks.ROOT_DISK)
+        if os.path.exists(root + RESIZE_BACKUP):
+            os.replace(root + RESIZE_BACKUP, root)
+        old = instance.get("old_flavor") or {}
+        self._redefine({**instance, **{k: old[k] for k in ("vcpus", "memory_mb", "root_gb")
+                                       if k in old}}, directory, was_running)
+
+    def _redefine(self, instance, directory, start, new_drive=False):
+        drive = os.path.join(directory, disks.CONFIG_DRIVE)
+        if new_drive:
+            drive = disks.create_config_drive(instance, directory)
+        xml = domain_xml.build(instance, virt_type.detect(),
+                               os.path.join(directory, disks.ROOT_DISK), drive,
+                               disks.create_console_log(directory))
+        dom = self._conn.defineXML(xml)
+        if start:
+            dom.create()
 
     # -- data ------------------------------------------------------------------
 

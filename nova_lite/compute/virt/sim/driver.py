@@ -24,6 +24,7 @@ class SimDriver(driver.ComputeDriver):
         self.host = host or CONF.host
         self._guests = {}                    # uuid -> power state
         self._lock = threading.Lock()
+        self.flavors = {}                    # uuid -> the flavor it was last given
         self._random = rng or random.Random()
         self.spawned = 0
         self.failed = 0
@@ -111,6 +112,35 @@ class SimDriver(driver.ComputeDriver):
 
     def resume(self, instance_uuid):
         self._set(instance_uuid, (states.SUSPENDED_POWER,), states.RUNNING)
+
+    # Rebuild and resize change no power state: the guest keeps running or
+    # stopped (a guest in ERROR that is rebuilt runs). The flavor is recorded.
+    def rebuild(self, instance, image=None):
+        uuid = instance["uuid"]
+        with self._lock:
+            if uuid not in self._guests:
+                raise driver.InstanceNotFound(uuid)
+            if self._guests[uuid] != states.SHUTDOWN:
+                self._guests[uuid] = states.RUNNING
+            self.flavors[uuid] = instance.get("flavor")
+
+    def resize(self, instance):
+        uuid = instance["uuid"]
+        with self._lock:
+            if uuid not in self._guests:
+                raise driver.InstanceNotFound(uuid)
+            self.flavors[uuid] = instance.get("flavor")
+
+    def confirm_resize(self, instance_uuid):
+        if not self.exists(instance_uuid):
+            raise driver.InstanceNotFound(instance_uuid)
+
+    def revert_resize(self, instance):
+        uuid = instance["uuid"]
+        with self._lock:
+            if uuid not in self._guests:
+                raise driver.InstanceNotFound(uuid)
+            self.flavors[uuid] = instance.get("old_flavor")
 
     def console_output(self, instance_uuid):
         state = self.power_state(instance_uuid)
