@@ -162,7 +162,8 @@ def test_update_takes_description_from_2_19_and_hostname_from_2_90(client, user,
 
 @pytest.mark.parametrize("version, server, message", [
     ("2.37", {}, "'networks' is a required property"),
-    ("2.36", {"networks": "auto"}, "is not of type 'array'"),
+    ("2.31", {"networks": [{"uuid": str(uuid.uuid4()), "tag": "t"}]},
+     "'tag' was unexpected"),
     ("2.18", {"networks": [], "description": "d"}, "'description' was unexpected"),
     ("2.51", {"networks": "none", "tags": ["a"]}, "'tags' was unexpected"),
     ("2.89", {"networks": "none", "hostname": "h1"}, "'hostname' was unexpected"),

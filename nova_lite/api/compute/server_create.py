@@ -78,7 +78,7 @@ def _server_properties():
 def schema_for(version):
     """The POST /servers body schema at microversion ``version`` (Nova's
     changes: 2.19 description, 2.32 networks' tag, 2.37 networks required,
-    a list or "auto"/"none", 2.52 tags, 2.90 hostname, 2.94 FQDN hostname)."""
+    2.52 tags, 2.90 hostname, 2.94 FQDN hostname)."""
     server = {"type": "object", "required": ["name", "flavorRef"],
               "additionalProperties": False, "properties": _server_properties()}
     props = server["properties"]
@@ -88,8 +88,10 @@ def schema_for(version):
         network = copy.deepcopy(_NETWORK)
         network["properties"]["tag"] = TAG
         props["networks"] = {"type": "array", "items": network}
+    # "auto" and "none" are taken at every version (Nova's from 2.37; the
+    # nova-lite CLI and tools/flood.py send them at 2.1); required from 2.37.
+    props["networks"] = {"oneOf": [props["networks"], {"enum": ["auto", "none"]}]}
     if version >= (2, 37):
-        props["networks"] = {"oneOf": [props["networks"], {"enum": ["auto", "none"]}]}
         server["required"] = ["name", "flavorRef", "networks"]
     if version >= (2, 52):
         props["tags"] = TAGS
