@@ -213,7 +213,7 @@ def test_flavor_bodies_validate(client, user, version):
     assert detail["flavors"]
 
 
-def test_flavor_create_takes_a_description_from_2_55(client, admin_headers):
+def test_flavor_description_from_2_55(client, admin_headers, user):
     name = "mv-" + uuid.uuid4().hex[:6]
     spec = {"name": name, "ram": 64, "vcpus": 1, "disk": 0, "description": "small"}
     refused = client.post(COMPUTE + "/flavors", json={"flavor": spec},
@@ -226,6 +226,16 @@ def test_flavor_create_takes_a_description_from_2_55(client, admin_headers):
         shown = call(client, admin_headers, "GET", f"/flavors/{made['id']}", "2.61",
                       "show_flavor")["flavor"]
         assert (shown["description"], shown["extra_specs"]) == ("small", {})
+        path = f"{COMPUTE}/flavors/{made['id']}"
+        too_old = client.put(path, json={"flavor": {"description": "x"}},
+                             headers=ts.headers(admin_headers, "2.54"))
+        assert too_old.status_code == 404
+        member = client.put(path, json={"flavor": {"description": "x"}},
+                            headers=ts.headers(user, "2.55"))
+        assert member.status_code == 403
+        updated = call(client, admin_headers, "PUT", f"/flavors/{made['id']}", "2.75",
+                       "update_flavor", {"flavor": {"description": "tiny"}})["flavor"]
+        assert (updated["description"], updated["swap"]) == ("tiny", 0)
     finally:
         client.delete(f"{COMPUTE}/flavors/{made['id']}", headers=admin_headers)
 

@@ -1,5 +1,6 @@
-"""Flavors: list, detail, show for everyone; create and delete for admins
-(the policy rules os_compute_api:os-flavor-manage:create and :delete).
+"""Flavors: list, detail, show for everyone; create, delete and (from
+microversion 2.55) update of the description for admins (the policy rules
+os_compute_api:os-flavor-manage:create, :delete and :update).
 
 A private flavor is seen only by admins and the projects granted it
 (flavor_access, nova_lite/db/flavors.py); to anyone else it is 404 as a
@@ -209,6 +210,26 @@ def create(body):
     return flask.jsonify({"flavor": view(flavor)})
 
 
+UPDATE_SCHEMA = {
+    "type": "object", "required": ["flavor"], "additionalProperties": False,
+    "properties": {"flavor": {
+        "type": "object", "required": ["description"], "additionalProperties": False,
+        "properties": {"description": DESCRIPTION},
+    }},
+}
+
+
+@microversion.since((2, 55))
+@validation.body(UPDATE_SCHEMA)
+def update(flavor_id, body):
+    """PUT /flavors/{id} (2.55): only its description changes."""
+    with transaction() as session:
+        flavor = find(session, flavor_id, for_update=True)
+        flavor.description = body["flavor"]["description"]
+    flavor_cache.forget()
+    return flask.jsonify({"flavor": view(flavor)})
+
+
 def delete(flavor_id):
     with transaction() as session:
         session.delete(find(session, flavor_id))
@@ -227,6 +248,7 @@ def register(bp):
     bp.add_url_rule("/v2.1/flavors", "create_flavor", create, methods=["POST"])
     bp.add_url_rule("/v2.1/flavors/detail", "flavors_detail", detail)
     bp.add_url_rule("/v2.1/flavors/<flavor_id>", "flavor", show)
+    bp.add_url_rule("/v2.1/flavors/<flavor_id>", "update_flavor", update, methods=["PUT"])
     bp.add_url_rule("/v2.1/flavors/<flavor_id>", "delete_flavor", delete, methods=["DELETE"])
     bp.add_url_rule("/v2.1/flavors/<flavor_id>/os-extra_specs", "flavor_extra_specs",
                     extra_specs)

@@ -1,7 +1,7 @@
 """Compute API microversions: read ``OpenStack-API-Version: compute 2.N`` (or the
 legacy ``X-OpenStack-Nova-API-Version: 2.N``), check it against what we serve,
 and echo it back with ``Vary``. We serve 2.1 to 2.100 ("latest" is 2.100);
-views ask ``requested() >= (2, N)``, and ``until`` ends a route's life."""
+views ask ``requested() >= (2, N)``; ``since`` and ``until`` bound a route's life."""
 import functools
 import re
 
@@ -76,6 +76,19 @@ def until(last):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             if requested() > last:
+                raise exception.NotFound("The resource could not be found.")
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def since(first):
+    """Decorator: the view exists from microversion ``first`` on and is 404
+    before it, as Nova's methods added by a microversion."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if requested() < first:
                 raise exception.NotFound("The resource could not be found.")
             return view(*args, **kwargs)
         return wrapper
