@@ -178,6 +178,18 @@ def test_create_requests_change_with_the_version(client, user, image_id, version
     assert message in response.json["badRequest"]["message"]
 
 
+@pytest.mark.parametrize("version", ["2.1", "2.100"])
+def test_an_action_and_a_delete_validate(client, user, image_id, version):
+    made = call(client, user, "POST", "/servers", version, "create_server_with_admin_pass",
+                {"server": {"name": "mv-gone", "imageRef": image_id, "flavorRef": "1",
+                            "networks": "none"}})["server"]["id"]
+    execute("UPDATE instances SET host = :host, node = :host, vm_state = 'active', "
+            "task_state = NULL, power_state = 1 WHERE uuid = :uuid", host=HOST, uuid=made)
+    call(client, user, "POST", f"/servers/{made}/action", version,
+         "server_actions_common_schema", {"os-stop": None})
+    call(client, user, "DELETE", f"/servers/{made}", version, "delete_server")
+
+
 @pytest.mark.parametrize("version", ["2.1", "2.51", "2.58", "2.62", "2.84", "2.100"])
 def test_instance_actions_validate(client, admin_headers, servers, version):
     old, _ = servers
@@ -211,6 +223,21 @@ def test_flavor_bodies_validate(client, user, version):
     assert ("extra_specs" in shown) == (v >= (2, 61))
     assert shown["swap"] == (0 if v >= (2, 75) else "")
     assert detail["flavors"]
+
+
+@pytest.mark.parametrize("version", ["2.1", "2.100"])
+def test_flavor_extra_specs_and_access_validate(client, admin_headers, version):
+    call(client, admin_headers, "GET", "/flavors/1/os-extra_specs", version,
+         "list_flavor_extra_specs")
+    name = "mv-" + uuid.uuid4().hex[:6]
+    made = call(client, admin_headers, "POST", "/flavors", version, "create_flavor",
+                {"flavor": {"name": name, "ram": 64, "vcpus": 1, "disk": 0,
+                            "os-flavor-access:is_public": False}})["flavor"]
+    try:
+        call(client, admin_headers, "GET", f"/flavors/{made['id']}/os-flavor-access",
+             version, "list_flavor_access")
+    finally:
+        client.delete(f"{COMPUTE}/flavors/{made['id']}", headers=admin_headers)
 
 
 def test_flavor_description_from_2_55(client, admin_headers, user):
@@ -309,6 +336,15 @@ def test_limits_and_quota_sets_validate(client, user, admin_headers, version):
     assert ("injected_files" in quota) == (v < (2, 57))
     call(client, admin_headers, "GET", f"/os-quota-sets/{PROJECT}/detail", version,
          "get_quota_set_details")
+
+
+@pytest.mark.parametrize("version", ["2.1", "2.50", "2.57", "2.100"])
+def test_quota_class_sets_validate(client, admin_headers, version):
+    shown = call(client, admin_headers, "GET", "/os-quota-class-sets/default", version,
+                 "get_quota_class_set")["quota_class_set"]
+    v = at(version)
+    assert ("server_groups" in shown, "floating_ips" in shown, "injected_files" in shown) \
+        == (v >= (2, 50), v < (2, 50), v < (2, 57))
 
 
 def test_quota_set_update_refuses_what_the_version_removed(client, admin_headers):
