@@ -160,6 +160,20 @@ def test_update_takes_description_from_2_19_and_hostname_from_2_90(client, user,
         == ("renamed-host", None)
 
 
+def test_auto_at_2_37_boots_without_a_nic_in_a_project_without_networks(client, user,
+                                                                        image_id):
+    body = {"server": {"name": "mv-auto", "imageRef": image_id, "flavorRef": "1",
+                       "networks": "auto"}}
+    strict = client.post(COMPUTE + "/servers", json=body, headers=ts.headers(user, "2.36"))
+    assert strict.status_code == 400
+    assert "Unable to automatically allocate" in strict.json["badRequest"]["message"]
+    made = call(client, user, "POST", "/servers", "2.37", "create_server_with_admin_pass",
+                body)["server"]["id"]
+    shown = call(client, user, "GET", f"/servers/{made}", "2.37", "get_server")
+    assert shown["server"]["addresses"] == {}
+    client.delete(f"{COMPUTE}/servers/{made}", headers=user)
+
+
 @pytest.mark.parametrize("version, server, message", [
     ("2.37", {}, "'networks' is a required property"),
     ("2.31", {"networks": [{"uuid": str(uuid.uuid4()), "tag": "t"}]},

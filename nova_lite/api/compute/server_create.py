@@ -260,7 +260,13 @@ def create(session, context, body):
     count = _fitting(session, context, flavor, min_count, max_count)
     keypair = _keypair(session, context, spec.get("key_name"))
     user_data = _user_data(spec.get("user_data"))
-    nics = instance_ports.plan(session, context, spec.get("networks"), count)
+    networks = spec.get("networks")
+    if networks == "auto" and microversion.requested() >= (2, 37):
+        # From 2.37 clients (openstackclient, the SDK) send "auto" where they
+        # sent nothing before: it keeps meaning that (the project's network,
+        # else no NIC), not a 400 for a project without networks.
+        networks = None
+    nics = instance_ports.plan(session, context, networks, count)
     group_ids = instance_ports.security_group_ids(session, context,
                                                   spec.get("security_groups"), nics)
     reservation_id = "r-" + secrets.token_hex(4)
