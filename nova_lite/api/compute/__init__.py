@@ -28,7 +28,6 @@ to the workers through the outbox, and the handler answers 202 at once.
 """
 import flask
 
-from nova_lite.api.middleware import microversion
 from nova_lite.api.compute import (
     flavor_access,
     flavors,
@@ -48,6 +47,7 @@ from nova_lite.api.compute import (
     servers,
     versions,
 )
+from nova_lite.api.middleware import microversion
 
 
 # Nova's proxy APIs, removed at 2.36 (404 from then on).

@@ -5,12 +5,13 @@ hold ``key_pairs`` of them (its quota as seen from the project it creates
 them in), counted by nova_lite.db.quotas in the same transaction.
 
 Microversions (Nova's): 2.2 ``type`` (ssh or x509) in the create request and
-every body, create answers 201 and delete 204; 2.10 an admin creates for another user (``user_id`` in the body);
-2.35 the list pages (``limit``, ``marker``, ``keypairs_links``); 2.92 the
-public key is required (no more generated keys) and names are stricter."""
-import functools
+every body, create answers 201 and delete 204; 2.10 an admin creates for
+another user (``user_id`` in the body); 2.35 the list pages (``limit``,
+``marker``, ``keypairs_links``); 2.92 the public key is required (no more
+generated keys) and names are stricter."""
 import base64
 import copy
+import functools
 import hashlib
 
 import flask
