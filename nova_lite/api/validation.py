@@ -193,12 +193,15 @@ def check(schema, body):
 
 
 def body(schema):
-    """Decorator: pass the validated JSON body as the view's ``body`` argument."""
+    """Decorator: pass the validated JSON body as the view's ``body`` argument.
+
+    ``schema`` may be a function of no arguments returning the schema (one
+    per microversion: it must return the same object each time for one)."""
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             data = json_body()
-            check(schema, data)
+            check(schema() if callable(schema) else schema, data)
             return view(*args, body=data, **kwargs)
         return wrapper
     return decorator

@@ -68,3 +68,19 @@ def upsert_compute_node(session, host, resources):
 def list_services(session):
     return session.scalars(select(models.Service).order_by(models.Service.binary,
                                                            models.Service.host)).all()
+
+
+def host_statuses(session, hosts):
+    """{host: Nova's host_status of its compute service}: UP, DOWN (no recent
+    heartbeat, or forced down), MAINTENANCE (disabled) or UNKNOWN (none)."""
+    if not hosts:
+        return {}
+    found = {host: "UNKNOWN" for host in hosts}
+    for service in session.scalars(select(models.Service).where(
+            models.Service.binary == "nova-lite-compute",
+            models.Service.host.in_(sorted(hosts)))):
+        if not is_up(service):
+            found[service.host] = "DOWN"
+        else:
+            found[service.host] = "MAINTENANCE" if service.disabled else "UP"
+    return found

@@ -238,7 +238,7 @@ def test_0014_counts_a_flavor_change_and_its_downgrade_removes_what_it_made(post
                 conn.execute(sa.text("SET LOCAL nova_lite.quota_driver = 'db'"))
                 resize(conn, 4, 2048)
         assert refused.value.orig.pgcode == "NLQ01"
-        command.downgrade(migrate.alembic_config(url), "0012")
+        command.downgrade(migrate.alembic_config(url), "0013")
         with engine.begin() as conn:
             assert conn.execute(sa.text("SELECT to_regclass('migrations')")).scalar() is None
             resize(conn, 1, 512)

@@ -14,6 +14,8 @@
     quota_sets        /os-quota-sets/{project_id}[/detail|/defaults]
     quota_class_sets  /os-quota-class-sets/{class}
     limits            /limits
+    proxies (images and the networking ones below but os-interface) exist up
+    to microversion 2.35 and are 404 after it, as in Nova (``DEPRECATED``)
     proxies onto the Networking API (nova_lite.network), for older clients:
       networks              /os-networks (list, show)
       floating_ips          /os-floating-ip-pools, /os-floating-ips
@@ -45,6 +47,21 @@ from nova_lite.api.compute import (
     servers,
     versions,
 )
+from nova_lite.api.middleware import microversion
+
+
+# Nova's proxy APIs, removed at 2.36 (404 from then on).
+DEPRECATED = (images, networks, floating_ips, security_groups, security_group_rules)
+
+
+class _Until:
+    """A blueprint whose routes end after microversion ``last``."""
+
+    def __init__(self, bp, last):
+        self.bp, self.last = bp, last
+
+    def add_url_rule(self, rule, endpoint, view, **options):
+        self.bp.add_url_rule(rule, endpoint, microversion.until(self.last)(view), **options)
 
 
 def blueprint():
@@ -53,5 +70,5 @@ def blueprint():
                    instance_actions, images, server_security_groups, networks, floating_ips,
                    security_groups, security_group_rules, interfaces, quota_sets,
                    quota_class_sets, limits):
-        module.register(bp)
+        module.register(_Until(bp, (2, 35)) if module in DEPRECATED else bp)
     return bp

@@ -1,9 +1,12 @@
-"""Flavors: list, detail, show for everyone; create and delete for admins
-(the policy rules os_compute_api:os-flavor-manage:create and :delete).
+"""Flavors: list, detail, show for everyone; create, delete and (from
+microversion 2.55) update of the description for admins (the policy rules
+os_compute_api:os-flavor-manage:create, :delete and :update).
 
 A private flavor is seen only by admins and the projects granted it
 (flavor_access, nova_lite/db/flavors.py); to anyone else it is 404 as a
 flavorid nobody made, in show, list markers and os-extra_specs alike."""
+import copy
+import functools
 import uuid
 
 import flask
@@ -13,9 +16,27 @@ from sqlalchemy.exc import IntegrityError
 from nova_lite import exception
 from nova_lite.api import context, links, pagination, validation
 from nova_lite.api.compute import flavor_cache
+from nova_lite.api.middleware import microversion
 from nova_lite.db import flavors as flavor_db
 from nova_lite.db import models
 from nova_lite.db.session import reader, transaction
+
+DESCRIPTION = {"type": ["string", "null"], "maxLength": 65535,
+               "pattern": r"^[^\x00-\x1f\x7f]*$"}
+
+
+@functools.lru_cache(maxsize=None)
+def create_schema_for(version):
+    """The POST /flavors body at ``version`` (2.55 description)."""
+    schema = copy.deepcopy(CREATE_SCHEMA)
+    if version >= (2, 55):
+        schema["properties"]["flavor"]["properties"]["description"] = DESCRIPTION
+    return schema
+
+
+def create_schema():
+    return create_schema_for(microversion.requested())
+
 
 CREATE_SCHEMA = {
     "type": "object", "required": ["flavor"], "additionalProperties": False,
@@ -39,18 +60,28 @@ CREATE_SCHEMA = {
 }
 
 
-def view(flavor, detail=True):
+def view(flavor, detail=True, version=None):
+    """A flavor's body at ``version`` (default: the request's): 2.55 adds
+    description (list too), 2.61 extra_specs (detail, show; if the caller may
+    read them), 2.75 swap 0 (not "") when it has none."""
+    version = version or microversion.requested()
     body = {"id": flavor.flavorid, "name": flavor.name,
             "links": links.compute_links("flavors", flavor.flavorid)}
+    if version >= (2, 55):
+        body["description"] = flavor.description
     if detail:
         body.update({
             "ram": flavor.memory_mb, "vcpus": flavor.vcpus, "disk": flavor.root_gb,
             "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
             "OS-FLV-DISABLED:disabled": flavor.disabled,
             "os-flavor-access:is_public": flavor.is_public,
-            "swap": flavor.swap or "",
+            "swap": flavor.swap or (0 if version >= (2, 75) else ""),
             "rxtx_factor": flavor.rxtx_factor,
         })
+        if version >= (2, 61) and context.current().can(
+                "os_compute_api:os-flavor-extra-specs:index"):
+            body["extra_specs"] = {k: str(v) for k, v in
+                                   (flavor.extra_specs or {}).items()}
     return body
 
 
@@ -151,7 +182,7 @@ def _to_bool(value):
     raise exception.Invalid(f"Invalid boolean value {value!r}")
 
 
-@validation.body(CREATE_SCHEMA)
+@validation.body(create_schema)
 def create(body):
     spec = body["flavor"]
     flavorid = spec.get("id") or None
@@ -162,7 +193,8 @@ def create(body):
             ephemeral_gb=int(spec.get("OS-FLV-EXT-DATA:ephemeral", 0) or 0),
             swap=int(spec.get("swap") or 0),
             rxtx_factor=float(spec.get("rxtx_factor", 1.0)),
-            is_public=_to_bool(spec.get("os-flavor-access:is_public", True)))
+            is_public=_to_bool(spec.get("os-flavor-access:is_public", True)),
+            description=spec.get("description"))
     except ValueError as exc:
         raise exception.Invalid(f"Invalid flavor: {exc}") from None
     if values["vcpus"] < 1 or values["memory_mb"] < 1:
@@ -174,6 +206,26 @@ def create(body):
     except IntegrityError:
         raise exception.Conflict(f"Flavor with name {spec['name']} or id {flavorid} "
                                  "already exists.") from None
+    flavor_cache.forget()
+    return flask.jsonify({"flavor": view(flavor)})
+
+
+UPDATE_SCHEMA = {
+    "type": "object", "required": ["flavor"], "additionalProperties": False,
+    "properties": {"flavor": {
+        "type": "object", "required": ["description"], "additionalProperties": False,
+        "properties": {"description": DESCRIPTION},
+    }},
+}
+
+
+@microversion.since((2, 55))
+@validation.body(UPDATE_SCHEMA)
+def update(flavor_id, body):
+    """PUT /flavors/{id} (2.55): only its description changes."""
+    with transaction() as session:
+        flavor = find(session, flavor_id, for_update=True)
+        flavor.description = body["flavor"]["description"]
     flavor_cache.forget()
     return flask.jsonify({"flavor": view(flavor)})
 
@@ -196,6 +248,7 @@ def register(bp):
     bp.add_url_rule("/v2.1/flavors", "create_flavor", create, methods=["POST"])
     bp.add_url_rule("/v2.1/flavors/detail", "flavors_detail", detail)
     bp.add_url_rule("/v2.1/flavors/<flavor_id>", "flavor", show)
+    bp.add_url_rule("/v2.1/flavors/<flavor_id>", "update_flavor", update, methods=["PUT"])
     bp.add_url_rule("/v2.1/flavors/<flavor_id>", "delete_flavor", delete, methods=["DELETE"])
     bp.add_url_rule("/v2.1/flavors/<flavor_id>/os-extra_specs", "flavor_extra_specs",
                     extra_specs)

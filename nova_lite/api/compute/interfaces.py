@@ -1,20 +1,25 @@
 """/servers/{id}/os-interface (list, show): a server's ports as Nova shows
 its interface attachments (port_state, fixed_ips, mac_addr, net_id, port_id).
-Attaching and detaching are not implemented here."""
+Attaching and detaching are not implemented here. At 2.70 and later each
+shows its ``tag`` (null: nova-lite keeps none)."""
 import flask
 
 from nova_lite import exception
 from nova_lite.api import context
+from nova_lite.api.middleware import microversion
 from nova_lite.api.compute import server_queries
 from nova_lite.db.session import reader
 from nova_lite.network import ipam, ports
 
 
 def view(port, addresses):
-    return {"port_state": port.status, "port_id": port.id, "net_id": port.network_id,
+    body = {"port_state": port.status, "port_id": port.id, "net_id": port.network_id,
             "mac_addr": port.mac_address,
             "fixed_ips": [{"subnet_id": subnet_id, "ip_address": address}
                           for subnet_id, address in addresses]}
+    if microversion.requested() >= (2, 70):
+        body["tag"] = None
+    return body
 
 
 def _attachments(session, ctx, server_id):

@@ -2,8 +2,16 @@
 
 Keypairs belong to the user (not the project), as in Nova; each user may
 hold ``key_pairs`` of them (its quota as seen from the project it creates
-them in), counted by nova_lite.db.quotas in the same transaction."""
+them in), counted by nova_lite.db.quotas in the same transaction.
+
+Microversions (Nova's): 2.2 ``type`` (ssh or x509) in the create request and
+every body, create answers 201 and delete 204; 2.10 an admin creates for
+another user (``user_id`` in the body); 2.35 the list pages (``limit``,
+``marker``, ``keypairs_links``); 2.92 the public key is required (no more
+generated keys) and names are stricter."""
 import base64
+import copy
+import functools
 import hashlib
 
 import flask
@@ -14,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from nova_lite import exception
-from nova_lite.api import context, policy, validation
+from nova_lite.api import context, links, pagination, policy, validation
+from nova_lite.api.middleware import microversion
 from nova_lite.api.timeutil import iso_micro
 from nova_lite.db import models, quotas
 from nova_lite.db.session import reader, transaction
@@ -29,6 +38,28 @@ CREATE_SCHEMA = {
                        "public_key": {"type": "string", "minLength": 1}},
     }},
 }
+# 2.92: letters, digits, '.', '_', '-', '@' and spaces inside (Nova's).
+KEYPAIR_NAME_292 = {"type": "string", "minLength": 1, "maxLength": 255,
+                    "pattern": r"^[a-zA-Z0-9@._\- ]*[a-zA-Z0-9@._-]$"}
+
+
+@functools.lru_cache(maxsize=None)
+def create_schema_for(version):
+    schema = copy.deepcopy(CREATE_SCHEMA)
+    keypair = schema["properties"]["keypair"]
+    if version >= (2, 2):
+        keypair["properties"]["type"] = {"enum": ["ssh", "x509"]}
+    if version >= (2, 10):
+        keypair["properties"]["user_id"] = {"type": "string", "minLength": 1,
+                                            "maxLength": 255}
+    if version >= (2, 92):
+        keypair["required"] = ["name", "public_key"]
+        keypair["properties"]["name"] = KEYPAIR_NAME_292
+    return schema
+
+
+def create_schema():
+    return create_schema_for(microversion.requested())
 
 
 def fingerprint(public_key):
@@ -60,9 +91,13 @@ def generate():
     return public + " Generated-by-Nova-Lite\n", private
 
 
-def summary(keypair):
-    return {"name": keypair.name, "public_key": keypair.public_key,
+def summary(keypair, version=None):
+    version = version or microversion.requested()
+    body = {"name": keypair.name, "public_key": keypair.public_key,
             "fingerprint": keypair.fingerprint}
+    if version >= (2, 2):
+        body["type"] = keypair.type or "ssh"
+    return body
 
 
 def detail(keypair):
@@ -92,17 +127,22 @@ def find(session, user_id, name):
     return keypair
 
 
-@validation.body(CREATE_SCHEMA)
+@validation.body(create_schema)
 def create(body):
     spec = body["keypair"]
     user_id = context.current().user_id
+    if spec.get("user_id") and spec["user_id"] != user_id:
+        # 2.10: an admin's (by default) keypair for another user.
+        policy.authorize("os_compute_api:os-keypairs:create", {"user_id": spec["user_id"]})
+        user_id = spec["user_id"]
     private_key = None
     public_key = spec.get("public_key")
     if public_key is None:
         public_key, private_key = generate()
     keypair = models.KeyPair(name=spec["name"], user_id=user_id,
                              public_key=public_key.strip() + "\n" if private_key is None
-                             else public_key, fingerprint=fingerprint(public_key), type="ssh")
+                             else public_key, fingerprint=fingerprint(public_key),
+                             type=spec.get("type", "ssh"))
     try:
         with transaction() as session:
             session.add(keypair)
@@ -115,17 +155,33 @@ def create(body):
     result["user_id"] = user_id
     if private_key is not None:
         result["private_key"] = private_key
-    return flask.jsonify({"keypair": result})
+    return flask.jsonify({"keypair": result}), 201 if microversion.requested() >= (2, 2) \
+        else 200
 
 
 @policy.checked_in_handler("os_compute_api:os-keypairs:index")
 def index():
     user_id = _owner("index")
+    query = select(models.KeyPair).where(models.KeyPair.user_id == user_id)
+    paged = microversion.requested() >= (2, 35)
+    limit = pagination.limit() if paged else None
     with reader() as session:
-        keypairs = session.scalars(select(models.KeyPair)
-                                   .where(models.KeyPair.user_id == user_id)
-                                   .order_by(models.KeyPair.name)).all()
-    return flask.jsonify({"keypairs": [{"keypair": summary(k)} for k in keypairs]})
+        marker = pagination.marker() if paged else None
+        if marker:
+            if session.scalars(query.where(models.KeyPair.name == marker)).first() is None:
+                raise exception.Invalid(f"marker [{marker}] not found")
+            query = query.where(models.KeyPair.name > marker)
+        query = query.order_by(models.KeyPair.name)
+        if limit is not None:
+            query = query.limit(limit)
+        keypairs = session.scalars(query).all()
+    items = [summary(k) for k in keypairs]
+    body = {"keypairs": [{"keypair": item} for item in items]}
+    nxt = pagination.next_link(links.base_url() + "/compute/v2.1/os-keypairs", items,
+                               limit, key="name") if paged else None
+    if nxt:
+        body["keypairs_links"] = nxt
+    return flask.jsonify(body)
 
 
 @policy.checked_in_handler("os_compute_api:os-keypairs:show")
@@ -142,7 +198,7 @@ def delete(name):
         session.delete(keypair)
         session.flush()
         quotas.release_key_pair(session, keypair.user_id)
-    return "", 202
+    return "", 204 if microversion.requested() >= (2, 2) else 202
 
 
 def register(bp):

@@ -1,9 +1,12 @@
 """GET /limits: the project's limits and what it uses (Nova's ``absolute``
-section at 2.1; ``rate`` is always empty). An admin may ask for another
-project's with ``?tenant_id=``."""
+section; ``rate`` is always empty). An admin may ask for another
+project's with ``?tenant_id=``. Nova's microversions drop keys: at 2.36 the
+network ones (Neutron's), at 2.39 maxImageMeta, at 2.57 the personality ones
+(``GONE``)."""
 import flask
 
 from nova_lite.api import context
+from nova_lite.api.middleware import microversion
 from nova_lite.db import quotas
 from nova_lite.db.session import reader
 
@@ -27,6 +30,11 @@ USED = {"totalCoresUsed": "cores", "totalInstancesUsed": "instances",
         "totalRAMUsed": "ram"}
 # Nova counts these nowhere at 2.1 with Neutron: always 0.
 NOT_COUNTED = ("totalSecurityGroupsUsed", "totalFloatingIpsUsed", "totalServerGroupsUsed")
+# The first microversion without each key.
+GONE = {(2, 36): ("maxSecurityGroupRules", "maxSecurityGroups", "maxTotalFloatingIps",
+                  "totalFloatingIpsUsed", "totalSecurityGroupsUsed"),
+        (2, 39): ("maxImageMeta",),
+        (2, 57): ("maxPersonality", "maxPersonalitySize")}
 
 
 def index():
@@ -40,6 +48,11 @@ def index():
     absolute = {key: limits[resource] for key, resource in MAXIMA.items()}
     absolute.update({key: used[resource] for key, resource in USED.items()})
     absolute.update(dict.fromkeys(NOT_COUNTED, 0))
+    version = microversion.requested()
+    for since, keys in GONE.items():
+        if version >= since:
+            for key in keys:
+                del absolute[key]
     return flask.jsonify({"limits": {"absolute": absolute, "rate": []}})
 
 

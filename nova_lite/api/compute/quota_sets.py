@@ -1,23 +1,53 @@
 """os-quota-sets: a project's (or a user's, ``?user_id=``) limits, its
 defaults, its usage (``/detail``); admins set them (PUT) and put them back to
-the defaults (DELETE). Bodies as Nova's at microversion 2.1. Limits and usage
-live in nova_lite.db.quotas (the database counts usage itself)."""
+the defaults (DELETE). Bodies as Nova's: at 2.36 and later without the
+network resources (fixed_ips, floating_ips, networks, security_groups,
+security_group_rules: Neutron's), at 2.57 and later without the injected
+files ones (``names``); a PUT naming a resource the version does not show is
+refused (400). Limits and usage live in nova_lite.db.quotas (the database
+counts usage itself)."""
+import functools
+
 import flask
 
 from nova_lite import exception
 from nova_lite.api import context, validation
+from nova_lite.api.middleware import microversion
 from nova_lite.db import quotas
 from nova_lite.db.session import reader, transaction
 
 _LIMIT = {"type": ["integer", "string"], "pattern": r"^-?[0-9]+$", "minimum": -1}
-UPDATE_SCHEMA = {
-    "type": "object", "required": ["quota_set"], "additionalProperties": False,
-    "properties": {"quota_set": {
-        "type": "object", "additionalProperties": False,
-        "properties": dict({name: _LIMIT for name in quotas.COMPUTE},
-                           force={"type": ["boolean", "string"]}),
-    }},
-}
+NETWORK_RESOURCES = ("fixed_ips", "floating_ips", "networks", "security_groups",
+                     "security_group_rules")                 # gone at 2.36
+FILE_RESOURCES = ("injected_files", "injected_file_content_bytes",
+                  "injected_file_path_bytes")                 # gone at 2.57
+
+
+def names(version=None):
+    """The quota resources shown at ``version`` (default: the request's)."""
+    version = version or microversion.requested()
+    gone = (NETWORK_RESOURCES if version >= (2, 36) else ()) + \
+        (FILE_RESOURCES if version >= (2, 57) else ())
+    return tuple(name for name in quotas.COMPUTE if name not in gone)
+
+
+@functools.lru_cache(maxsize=None)
+def update_schema_for(version):
+    return {
+        "type": "object", "required": ["quota_set"], "additionalProperties": False,
+        "properties": {"quota_set": {
+            "type": "object", "additionalProperties": False,
+            "properties": dict({name: _LIMIT for name in names(version)},
+                               force={"type": ["boolean", "string"]}),
+        }},
+    }
+
+
+def update_schema():
+    return update_schema_for(microversion.requested())
+
+
+UPDATE_SCHEMA = update_schema_for((2, 1))
 
 
 def visible_project(project_id, rule):
@@ -31,7 +61,7 @@ def visible_project(project_id, rule):
 
 
 def compute_view(values, project_id=None):
-    body = {name: values[name] for name in quotas.COMPUTE}
+    body = {name: values[name] for name in names()}
     if project_id is not None:
         body["id"] = project_id
     return body
@@ -53,7 +83,7 @@ def detail(project_id):
             project_used = quotas.usage(session, project_id)
             used = dict(project_used, key_pairs=used["key_pairs"])
     body = {name: {"in_use": used.get(name, 0), "limit": limits[name], "reserved": 0}
-            for name in quotas.COMPUTE}
+            for name in names()}
     body["id"] = project_id
     return flask.jsonify({"quota_set": body})
 
@@ -75,7 +105,7 @@ def _force(value):
     raise exception.Invalid(f"Invalid input for field/attribute force. Value: {value}.")
 
 
-@validation.body(UPDATE_SCHEMA)
+@validation.body(update_schema)
 def update(project_id, body):
     user_id = flask.request.args.get("user_id") or None
     spec = dict(body["quota_set"])

@@ -8,6 +8,8 @@ Nothing here waits for a worker: the conductor picks the build up from the
 outbox, and the client polls GET /servers/{id} for BUILD -> ACTIVE."""
 import base64
 import binascii
+import copy
+import functools
 import secrets
 import string
 import uuid
@@ -16,8 +18,9 @@ from sqlalchemy import select
 
 from nova_lite import exception
 from nova_lite.api import validation
-from nova_lite.api.compute import flavor_cache
+from nova_lite.api.compute import flavor_cache, server_views
 from nova_lite.api.image import queries as image_queries
+from nova_lite.api.middleware import microversion
 from nova_lite.db import actions, models
 from nova_lite.db import flavors as flavor_db
 from nova_lite.db import instances as instance_db
@@ -29,49 +32,88 @@ from nova_lite.rpc import casts, outbox
 MAX_COUNT = 1000
 
 _COUNT = {"type": ["integer", "string"], "pattern": r"^[0-9]+$", "minimum": 1}
-SCHEMA = {
-    "type": "object", "required": ["server"],
-    "properties": {
-        "server": {
-            "type": "object", "required": ["name", "flavorRef"],
-            "additionalProperties": False,
-            "properties": {
-                "name": validation.NAME,
-                "imageRef": {"type": "string"},
-                "flavorRef": {"type": ["string", "integer"], "minLength": 1},
-                "key_name": {"type": "string", "minLength": 1, "maxLength": 255},
-                "metadata": {"type": "object",
-                             "additionalProperties": {"type": "string", "maxLength": 255},
-                             "propertyNames": {"minLength": 1, "maxLength": 255}},
-                "user_data": {"type": "string", "maxLength": 65535},
-                "availability_zone": {"type": "string", "minLength": 1, "maxLength": 255},
-                "min_count": _COUNT,
-                "max_count": _COUNT,
-                "return_reservation_id": {"type": ["boolean", "string"]},
-                "adminPass": {"type": "string"},
-                "accessIPv4": {"type": "string", "format": "ipv4"},
-                "accessIPv6": {"type": "string", "format": "ipv6"},
-                "config_drive": {"type": ["boolean", "string", "null"]},
-                "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]},
-                "security_groups": {"type": "array", "items": {
-                    "type": "object", "properties": {"name": {"type": "string"}}}},
-                "networks": {"oneOf": [
-                    {"type": "array", "items": {
-                        "type": "object", "additionalProperties": False,
-                        "properties": {"uuid": {"type": "string"},
-                                       "port": {"type": ["string", "null"]},
-                                       "fixed_ip": {"type": "string"},
-                                       "tag": {"type": "string"}}}},
-                    {"enum": ["auto", "none"]}]},
-                "block_device_mapping": {"type": "array"},
-                "block_device_mapping_v2": {"type": "array"},
-            },
+DESCRIPTION = {"type": ["string", "null"], "maxLength": 255,
+               "pattern": r"^[^\x00-\x1f\x7f]*$"}                     # 2.19
+TAG = {"type": "string", "minLength": 1, "maxLength": 60, "pattern": r"^[^,/]*$"}
+TAGS = {"type": "array", "items": TAG, "maxItems": 50}                   # 2.52
+# 2.90: an RFC 1123 hostname label (2.94: or a name with dots, up to 255).
+HOSTNAME = {"type": "string", "minLength": 2, "maxLength": 63,
+            "pattern": r"^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$"}
+HOSTNAME_FQDN = {"type": "string", "minLength": 2, "maxLength": 255,
+                 "pattern": r"^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$"}
+_NETWORK = {"type": "object", "additionalProperties": False,
+            "properties": {"uuid": {"type": "string"},
+                           "port": {"type": ["string", "null"]},
+                           "fixed_ip": {"type": "string"}}}
+
+
+def _server_properties():
+    return {
+        "name": validation.NAME,
+        "imageRef": {"type": "string"},
+        "flavorRef": {"type": ["string", "integer"], "minLength": 1},
+        "key_name": {"type": "string", "minLength": 1, "maxLength": 255},
+        "metadata": {"type": "object",
+                     "additionalProperties": {"type": "string", "maxLength": 255},
+                     "propertyNames": {"minLength": 1, "maxLength": 255}},
+        "user_data": {"type": "string", "maxLength": 65535},
+        "availability_zone": {"type": "string", "minLength": 1, "maxLength": 255},
+        "min_count": _COUNT,
+        "max_count": _COUNT,
+        "return_reservation_id": {"type": ["boolean", "string"]},
+        "adminPass": {"type": "string"},
+        "accessIPv4": {"type": "string", "format": "ipv4"},
+        "accessIPv6": {"type": "string", "format": "ipv6"},
+        "config_drive": {"type": ["boolean", "string", "null"]},
+        "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]},
+        "security_groups": {"type": "array", "items": {
+            "type": "object", "properties": {"name": {"type": "string"}}}},
+        "networks": {"type": "array", "items": _NETWORK},
+        "block_device_mapping": {"type": "array"},
+        "block_device_mapping_v2": {"type": "array"},
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def schema_for(version):
+    """The POST /servers body schema at microversion ``version`` (Nova's
+    changes: 2.19 description, 2.32 networks' tag, 2.37 networks required,
+    2.52 tags, 2.90 hostname, 2.94 FQDN hostname)."""
+    server = {"type": "object", "required": ["name", "flavorRef"],
+              "additionalProperties": False, "properties": _server_properties()}
+    props = server["properties"]
+    if version >= (2, 19):
+        props["description"] = DESCRIPTION
+    if version >= (2, 32):
+        network = copy.deepcopy(_NETWORK)
+        network["properties"]["tag"] = TAG
+        props["networks"] = {"type": "array", "items": network}
+    # "auto" and "none" are taken at every version (Nova's from 2.37; the
+    # nova-lite CLI and tools/flood.py send them at 2.1); required from 2.37.
+    props["networks"] = {"oneOf": [props["networks"], {"enum": ["auto", "none"]}]}
+    if version >= (2, 37):
+        server["required"] = ["name", "flavorRef", "networks"]
+    if version >= (2, 52):
+        props["tags"] = TAGS
+    if version >= (2, 90):
+        props["hostname"] = HOSTNAME_FQDN if version >= (2, 94) else HOSTNAME
+    return {
+        "type": "object", "required": ["server"],
+        "properties": {
+            "server": server,
+            "os:scheduler_hints": {"type": "object"},
+            "OS-SCH-HNT:scheduler_hints": {"type": "object"},
         },
-        "os:scheduler_hints": {"type": "object"},
-        "OS-SCH-HNT:scheduler_hints": {"type": "object"},
-    },
-    "additionalProperties": False,
-}
+        "additionalProperties": False,
+    }
+
+
+def schema():
+    """The create schema of this request's microversion."""
+    return schema_for(microversion.requested())
+
+
+SCHEMA = schema_for((2, 1))
 
 
 def find_flavor(session, context, flavor_ref):
@@ -218,7 +260,13 @@ def create(session, context, body):
     count = _fitting(session, context, flavor, min_count, max_count)
     keypair = _keypair(session, context, spec.get("key_name"))
     user_data = _user_data(spec.get("user_data"))
-    nics = instance_ports.plan(session, context, spec.get("networks"), count)
+    networks = spec.get("networks")
+    if networks == "auto" and microversion.requested() >= (2, 37):
+        # From 2.37 clients (openstackclient, the SDK) send "auto" where they
+        # sent nothing before: it keeps meaning that (the project's network,
+        # else no NIC), not a 400 for a project without networks.
+        networks = None
+    nics = instance_ports.plan(session, context, networks, count)
     group_ids = instance_ports.security_group_ids(session, context,
                                                   spec.get("security_groups"), nics)
     reservation_id = "r-" + secrets.token_hex(4)
@@ -237,6 +285,10 @@ def create(session, context, body):
         "config_drive": "True" if str(spec.get("config_drive", "")).lower()
         in ("true", "1") else "",
         "access_ip_v4": spec.get("accessIPv4"), "access_ip_v6": spec.get("accessIPv6"),
+        "description": spec.get("description"),
+        "tags": sorted(set(spec.get("tags") or [])),
+        "scheduler_hints": (body.get("os:scheduler_hints")
+                            or body.get("OS-SCH-HNT:scheduler_hints") or {}),
         "vm_state": states.BUILDING, "task_state": states.SCHEDULING,
         "power_state": states.NOSTATE,
     }
@@ -244,7 +296,11 @@ def create(session, context, body):
     for index in range(count):
         name = spec["name"] if count == 1 else f"{spec['name']}-{index + 1}"
         now = models.utcnow()
+        hostname = spec.get("hostname") or server_views.sanitize_hostname(name)
+        if count > 1 and spec.get("hostname"):
+            hostname = f"{spec['hostname']}-{index + 1}"
         rows.append(dict(common, uuid=str(uuid.uuid4()), name=name, launch_index=index,
+                         hostname=hostname,
                          created_at=now, task_updated_at=now))
     uuids = [row["uuid"] for row in rows]
     instance_db.create_many(session, rows)

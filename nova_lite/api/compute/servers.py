@@ -4,6 +4,7 @@ Create and delete answer at once (202/204); the work is in the outbox,
 written in the same transaction as the rows, and the relay is woken after
 commit. A server on a host whose compute service is down is deleted at once
 (the host still gets the terminate, for when it is back)."""
+import functools
 import logging
 
 import flask
@@ -11,8 +12,8 @@ import sqlalchemy.exc
 
 from nova_lite import exception
 from nova_lite.api import context, links, pagination, relay, validation
+from nova_lite.api.middleware import microversion
 from nova_lite.api.compute import (
-    server_addresses,
     server_create,
     server_queries,
     server_views,
@@ -26,19 +27,32 @@ from nova_lite.rpc import casts, outbox
 
 LOG = logging.getLogger(__name__)
 
-UPDATE_SCHEMA = {
-    "type": "object", "required": ["server"], "additionalProperties": False,
-    "properties": {"server": {
-        "type": "object", "additionalProperties": False,
-        "properties": {"name": validation.NAME,
-                       "accessIPv4": {"type": "string", "format": "ipv4"},
-                       "accessIPv6": {"type": "string", "format": "ipv6"},
-                       "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]}},
-    }},
-}
+@functools.lru_cache(maxsize=None)
+def update_schema_for(version):
+    """The PUT /servers/{id} body schema at ``version`` (2.19 description,
+    2.90 hostname, 2.94 FQDN hostname)."""
+    props = {"name": validation.NAME,
+             "accessIPv4": {"type": "string", "format": "ipv4"},
+             "accessIPv6": {"type": "string", "format": "ipv6"},
+             "OS-DCF:diskConfig": {"enum": ["AUTO", "MANUAL"]}}
+    if version >= (2, 19):
+        props["description"] = server_create.DESCRIPTION
+    if version >= (2, 90):
+        props["hostname"] = (server_create.HOSTNAME_FQDN if version >= (2, 94)
+                             else server_create.HOSTNAME)
+    return {"type": "object", "required": ["server"], "additionalProperties": False,
+            "properties": {"server": {"type": "object", "additionalProperties": False,
+                                      "properties": props}}}
 
 
-@validation.body(server_create.SCHEMA)
+def update_schema():
+    return update_schema_for(microversion.requested())
+
+
+UPDATE_SCHEMA = update_schema_for((2, 1))
+
+
+@validation.body(server_create.schema)
 def create(body):
     ctx = context.current()
     created = None
@@ -73,12 +87,9 @@ def _list(detail):
                       % ("detail" if detail else "index"))
     with reader() as session:
         found, limit = server_queries.page(session, ctx)
-        faults = server_views.faults_for(session, found) if detail else {}
-        nets = server_addresses.for_servers(session, [i.uuid for i in found]) \
-            if detail else {}
+        loaded = server_views.load(session, ctx, found) if detail else None
     if detail:
-        items = [server_views.detail(i, ctx, faults.get(i.uuid), nets.get(i.uuid))
-                 for i in found]
+        items = [server_views.detail(i, ctx, loaded, kind="list") for i in found]
     else:
         items = [server_views.summary(i) for i in found]
     body = {"servers": items}
@@ -101,12 +112,11 @@ def show(server_id):
     ctx = context.current()
     with reader() as session:
         instance = server_queries.get_row(session, ctx, server_id)
-        fault = server_views.faults_for(session, [instance]).get(instance.uuid)
-        net = server_addresses.for_servers(session, [instance.uuid]).get(instance.uuid)
-    return flask.jsonify({"server": server_views.detail(instance, ctx, fault, net)})
+        loaded = server_views.load(session, ctx, [instance])
+    return flask.jsonify({"server": server_views.detail(instance, ctx, loaded)})
 
 
-@validation.body(UPDATE_SCHEMA)
+@validation.body(update_schema)
 def update(server_id, body):
     ctx = context.current()
     changes = body["server"]
@@ -118,11 +128,15 @@ def update(server_id, body):
             instance.access_ip_v4 = changes["accessIPv4"]
         if "accessIPv6" in changes:
             instance.access_ip_v6 = changes["accessIPv6"]
+        if "description" in changes:
+            instance.description = changes["description"]
+        if "hostname" in changes:
+            instance.hostname = changes["hostname"]
         instance.updated_at = models.utcnow()
     with reader() as session:
-        fault = server_views.faults_for(session, [instance]).get(instance.uuid)
-        net = server_addresses.for_servers(session, [instance.uuid]).get(instance.uuid)
-    return flask.jsonify({"server": server_views.detail(instance, ctx, fault, net)})
+        loaded = server_views.load(session, ctx, [instance])
+    return flask.jsonify({"server": server_views.detail(instance, ctx, loaded,
+                                                        kind="update")})
 
 
 def delete(server_id):

@@ -1,6 +1,8 @@
 """Compute API microversions: read ``OpenStack-API-Version: compute 2.N`` (or the
 legacy ``X-OpenStack-Nova-API-Version: 2.N``), check it against what we serve,
-and echo it back with ``Vary``. Views ask ``requested() >= (2, N)``."""
+and echo it back with ``Vary``. We serve 2.1 to 2.100 ("latest" is 2.100);
+views ask ``requested() >= (2, N)``; ``since`` and ``until`` bound a route's life."""
+import functools
 import re
 
 import flask
@@ -8,7 +10,7 @@ import flask
 from nova_lite import exception
 
 MIN_VERSION = (2, 1)
-MAX_VERSION = (2, 1)
+MAX_VERSION = (2, 100)
 _PATTERN = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
 
 
@@ -65,3 +67,29 @@ def requested():
 def install(app):
     app.before_request(before)
     app.after_request(after)
+
+
+def until(last):
+    """Decorator: the view exists up to microversion ``last`` and is 404
+    after it, as Nova's proxy APIs past 2.35."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if requested() > last:
+                raise exception.NotFound("The resource could not be found.")
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def since(first):
+    """Decorator: the view exists from microversion ``first`` on and is 404
+    before it, as Nova's methods added by a microversion."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if requested() < first:
+                raise exception.NotFound("The resource could not be found.")
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator

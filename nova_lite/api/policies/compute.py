@@ -35,6 +35,10 @@ rules = [
             "See a server's host, hypervisor_hostname and instance_name "
             "(OS-EXT-SRV-ATTR:*)", ("GET", "/servers/{server_id}"),
             ("GET", "/servers/detail"), ("PUT", "/servers/{server_id}")),
+    _refine(P + "servers:show:host_status", base.ADMIN,
+            "See the state of a server's host (``host_status``, microversion 2.16 "
+            "and later)", ("GET", "/servers/{server_id}"), ("GET", "/servers/detail"),
+            ("PUT", "/servers/{server_id}")),
     _rule(P + "servers:create", base.PROJECT_MEMBER_OR_ADMIN, "Create a server",
           ("POST", "/servers")),
     _rule(P + "servers:update", base.PROJECT_MEMBER_OR_ADMIN, "Update a server",
@@ -105,6 +109,9 @@ rules = [
     _rule(P + "os-flavor-manage:create", base.ADMIN, "Create a flavor", ("POST", "/flavors")),
     _rule(P + "os-flavor-manage:delete", base.ADMIN, "Delete a flavor",
           ("DELETE", "/flavors/{flavor_id}")),
+    _rule(P + "os-flavor-manage:update", base.ADMIN,
+          "Update a flavor's description (microversion 2.55 and later)",
+          ("PUT", "/flavors/{flavor_id}")),
     _rule(P + "os-flavor-access", base.ADMIN, "List the projects granted a private flavor",
           ("GET", "/flavors/{flavor_id}/os-flavor-access")),
     _rule(P + "os-flavor-access:add_tenant_access", base.ADMIN,

@@ -195,6 +195,12 @@ class Instance(Timestamps, Base):
     host: Mapped[str | None] = mapped_column(String(255))
     node: Mapped[str | None] = mapped_column(String(255))
     locked: Mapped[bool] = mapped_column(default=False)
+    locked_reason: Mapped[str | None] = mapped_column(Text)
+    locked_by: Mapped[str | None] = mapped_column(String(255))   # 'owner' or 'admin'
+    hostname: Mapped[str | None] = mapped_column(String(255))    # 2.90's; else from name
+    tags: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    # The create request's os:scheduler_hints (shown at 2.100).
+    scheduler_hints: Mapped[dict] = mapped_column(default=dict, server_default="{}")
     progress: Mapped[int] = mapped_column(default=0)
     launched_at: Mapped[datetime.datetime | None]
     terminated_at: Mapped[datetime.datetime | None]
