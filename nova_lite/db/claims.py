@@ -1,7 +1,8 @@
 """Claims for a batch of instances, in one transaction and a fixed number of
 statements whatever the batch size (the single-instance claim is
 ``allocations.claim``; the rule is the same: a node's usage grows only by a
-conditional UPDATE that re-checks the fit, together with the Allocation rows,
+conditional UPDATE that re-checks the fit (``allocations.capacity``, the one
+definition of it), together with the Allocation rows,
 so any number of schedulers race without double-booking).
 
     lock the batch's nodes, in id order        (no deadlock between schedulers)
@@ -17,8 +18,9 @@ import collections
 import dataclasses
 
 from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
 
-from nova_lite.db import models
+from nova_lite.db import allocations, models
 from nova_lite.objects import states
 
 
@@ -43,19 +45,25 @@ class Outcome:
 _LOCK = text("SELECT id FROM compute_nodes WHERE id = ANY(CAST(:ids AS integer[])) "
              "ORDER BY id FOR UPDATE")
 
-_GROW = text("""
-UPDATE compute_nodes n SET vcpus_used = n.vcpus_used + d.vcpus,
-       memory_mb_used = n.memory_mb_used + d.mem, local_gb_used = n.local_gb_used + d.disk,
-       running_vms = n.running_vms + d.cnt
+def _sql(expression):
+    return str(expression.compile(dialect=postgresql.dialect(),
+                                  compile_kwargs={"literal_binds": True}))
+
+
+# The fit re-checked here is allocations.capacity's, compiled once.
+_CAP_VCPUS, _CAP_MEM, _CAP_DISK = (_sql(c) for c in allocations.capacity(models.ComputeNode))
+_GROW = text(f"""
+UPDATE compute_nodes SET vcpus_used = compute_nodes.vcpus_used + d.vcpus,
+       memory_mb_used = compute_nodes.memory_mb_used + d.mem,
+       local_gb_used = compute_nodes.local_gb_used + d.disk,
+       running_vms = compute_nodes.running_vms + d.cnt
 FROM unnest(CAST(:ids AS integer[]), CAST(:vcpus AS integer[]), CAST(:mem AS integer[]),
             CAST(:disk AS integer[]), CAST(:cnt AS integer[])) AS d(id, vcpus, mem, disk, cnt)
-WHERE n.id = d.id
-  AND n.vcpus_used + d.vcpus <= n.vcpus * n.cpu_allocation_ratio
-  AND n.memory_mb_used + d.mem <= n.memory_mb * n.ram_allocation_ratio
-                                  - n.reserved_host_memory_mb
-  AND n.local_gb_used + d.disk <= n.local_gb * n.disk_allocation_ratio
-                                  - n.reserved_host_disk_mb / 1024.0
-RETURNING n.id""")
+WHERE compute_nodes.id = d.id
+  AND compute_nodes.vcpus_used + d.vcpus <= {_CAP_VCPUS}
+  AND compute_nodes.memory_mb_used + d.mem <= {_CAP_MEM}
+  AND compute_nodes.local_gb_used + d.disk <= {_CAP_DISK}
+RETURNING compute_nodes.id""")
 
 _SHRINK = text("""
 UPDATE compute_nodes n SET vcpus_used = n.vcpus_used - d.vcpus,

@@ -8,12 +8,16 @@
         ├─ one query: the requested instances (+ one for multi-create siblings)
         ├─ per round (up to max_claim_attempts):
         │     one candidate query per flavor shape (SQL, limit)
-        │     assign in Python: filters -> weighers -> a random one of the
-        │       host_subset_size best, usage tracked as instances are assigned
+        │     assign in Python, per instance (pipeline.choose): filters ->
+        │       weighers -> a random one of the host_subset_size best, usage
+        │       tracked as instances are assigned; the filters count the hosts
+        │       they drop, per reason
         │     one claim transaction for the whole round (db/claims.claim_batch)
         │     instances whose node filled up meanwhile go to the next round, and
         │       so do those with no host, if the round counted room for claims
-        │       that did not happen (else they fail: 'No valid host')
+        │       that did not happen (else they fail: 'No valid host was found.
+        │       9,998 hosts had too little RAM, 2 were disabled.', the nodes the
+        │       candidate query left out counted by one query, candidates.explain)
         └─ each handler gets its message back (build_and_run_instance to the
            host, or schedule_failed) and casts it itself, so its delivery is
            acknowledged only once that cast is confirmed
@@ -47,7 +51,7 @@ from nova_lite.objects import payloads, states
 from nova_lite.rpc import casts
 from nova_lite.rpc import envelope as envelope_mod
 from nova_lite.rpc import publisher as publisher_mod
-from nova_lite.scheduler import candidates, filters, weighers
+from nova_lite.scheduler import candidates, filters, pipeline
 from nova_lite.scheduler.request import Request
 
 LOG = logging.getLogger(__name__)
@@ -180,20 +184,25 @@ def _load(uuids):
 
 
 def _assign(pending, hosts_by_shape, groups):
-    """Choose a host for each pending instance, tracking usage as we go."""
-    placements, no_host = {}, set()
-    names_f, names_w = CONF.scheduler.enabled_filters, CONF.scheduler.enabled_weighers
+    """Run the pipeline (pipeline.choose) for each pending instance, tracking
+    usage as instances are assigned. Returns the placements and {uuid:
+    filters.Metrics} of those that found no host (a multi-create's siblings
+    share the metrics of the one that found none)."""
+    placements, no_host = {}, {}
+    chosen = filters.enabled(CONF.scheduler.enabled_filters)
+    names_w = CONF.scheduler.enabled_weighers
     subset = CONF.scheduler.host_subset_size
     for uuid, row in pending.items():
         if uuid in no_host:
             continue
         request = _request(row)
-        passing = filters.apply(hosts_by_shape[_shape(row)], request, names_f)
-        if not passing:
-            no_host.update(groups.get(uuid, (uuid,)))
+        metrics = filters.Metrics()
+        host = pipeline.choose(hosts_by_shape[_shape(row)], request, chosen, names_w, subset,
+                               metrics)
+        if host is None:
+            for member in groups.get(uuid, (uuid,)):
+                no_host[member] = metrics
             continue
-        ranked = weighers.rank(passing, request, names_w)
-        host = random.choice(ranked[:subset])
         host.vcpus_used += request.vcpus
         host.memory_mb_used += request.memory_mb
         host.local_gb_used += request.disk_gb
@@ -204,6 +213,7 @@ def _assign(pending, hosts_by_shape, groups):
 
 
 def _candidates(pending):
+    """Stage 1 for the batch: one candidate query per flavor shape."""
     shapes = collections.Counter(_shape(r) for r in pending.values())
     nodes = {}
     hosts_by_shape = {}
@@ -216,6 +226,25 @@ def _candidates(pending):
             # tracked while assigning is the node's.
             hosts_by_shape[shape] = [nodes.setdefault(h.node_id, h) for h in found]
     return hosts_by_shape
+
+
+def _explain(failed, rows, hosts_by_shape):
+    """Complete the metrics of the instances that found no host with the
+    nodes their candidate query left out, and why (one query per shape)."""
+    chosen = filters.enabled(CONF.scheduler.enabled_filters)
+    by_shape = {}
+    with reader() as session:
+        for uuid, metrics in failed.items():
+            shape = _shape(rows[uuid])
+            if shape not in by_shape:
+                left_out = filters.Metrics()
+                read = [h.node_id for h in hosts_by_shape.get(shape, ())]
+                candidates.explain(session, Request("", *shape), chosen, left_out,
+                                   exclude=read)
+                by_shape[shape] = left_out
+            if not metrics.explained:
+                metrics.dropped.update(by_shape[shape].dropped)
+                metrics.explained = True
 
 
 def _claim(placements, groups):
@@ -275,9 +304,11 @@ def schedule(items):
     messages = {}
     tried = 0
     remaining = pending
+    why = {}
     while remaining and tried < CONF.scheduler.max_claim_attempts:
         tried += 1
-        placements, no_host = _assign(remaining, _candidates(remaining), groups)
+        hosts_by_shape = _candidates(remaining)
+        placements, no_host = _assign(remaining, hosts_by_shape, groups)
         outcome = _claim(placements, groups) if placements else claims.Outcome({}, set(),
                                                                                 set())
         for uuid, payload in _payloads(outcome.placed, pending, placements).items():
@@ -285,17 +316,20 @@ def schedule(items):
         for uuid in outcome.lost:
             messages[uuid] = None
         retry = set(outcome.full)
+        if no_host:
+            _explain(no_host, pending, hosts_by_shape)
+            why.update(no_host)
         if outcome.full or outcome.lost:
             # This round found no host for these while counting room for
             # claims that then did not happen (a node filled meanwhile, or
             # another scheduler placed the same instance): look again.
-            retry |= no_host
+            retry |= set(no_host)
         else:
             for uuid in no_host:
-                messages[uuid] = _failed(uuid, tried)
+                messages[uuid] = _failed(uuid, tried, why.get(uuid))
         remaining = {u: pending[u] for u in retry}
     for uuid in remaining:
-        messages[uuid] = _failed(uuid, tried)
+        messages[uuid] = _failed(uuid, tried, why.get(uuid))
     placed = sum(1 for m in messages.values() if m and m.method == "build_and_run_instance")
     LOG.info("batch: %d requested, %d with siblings, %d placed, %d failed, %d rounds",
              len(uuids), len(pending), placed,
@@ -305,10 +339,16 @@ def schedule(items):
     return results
 
 
-def _failed(uuid, tried):
-    return casts.schedule_failed(uuid, NO_VALID_HOST + (
-        f"There are not enough hosts available (tried {tried} "
-        f"time{'s' if tried != 1 else ''})."))
+def _failed(uuid, tried, metrics=None):
+    """schedule_failed, its fault saying why hosts were dropped (Nomad's
+    metrics): 'No valid host was found. 9,998 hosts had too little RAM, 2
+    were disabled.'"""
+    why = metrics.explain() if metrics is not None else ""
+    if not why:
+        why = "There are not enough hosts available"
+    if tried > 1:
+        why += f" (tried {tried} times)"
+    return casts.schedule_failed(uuid, NO_VALID_HOST + why + ".")
 
 
 def _send_extra(messages, contexts):

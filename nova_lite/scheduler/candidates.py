@@ -15,7 +15,7 @@ import random
 import threading
 import time
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, true
 
 from nova_lite.conf import CONF
 from nova_lite.db import allocations, models, services
@@ -81,3 +81,25 @@ def query(session, request, limit=None, order=None):
         reserved_host_memory_mb=r.reserved_host_memory_mb,
         reserved_host_disk_mb=r.reserved_host_disk_mb,
         service_up=True, service_disabled=r.disabled) for r in rows]
+
+
+def explain(session, request, chosen, metrics, exclude=()):
+    """Add to ``metrics`` why the candidate query left nodes out for
+    ``request``: per reason of the ``chosen`` filters that run in SQL too,
+    the nodes whose first failed check it is. One aggregate query over every
+    node but those in ``exclude`` (the candidates read, whose filters
+    counted them), made only for a request that found no host."""
+    reasons = [r for f in chosen for r in f.sql_reasons(request)]
+    if not reasons:
+        return
+    counts, passed = [], true()
+    for _, failing in reasons:
+        counts.append(func.count().filter(and_(passed, failing)))
+        passed = and_(passed, ~failing)
+    query = select(*counts).select_from(N).outerjoin(
+        S, and_(S.host == N.host, S.binary == "nova-lite-compute"))
+    if exclude:
+        query = query.where(N.id.not_in(list(exclude)))
+    row = session.execute(query).one()
+    for (reason, _), count in zip(reasons, row):
+        metrics.add(reason, count)

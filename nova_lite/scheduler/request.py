@@ -1,6 +1,8 @@
 """What is being placed and where it could go, as plain values."""
 import dataclasses
 
+from nova_lite.db import allocations
+
 
 @dataclasses.dataclass(frozen=True)
 class Request:
@@ -30,16 +32,19 @@ class HostState:
     service_up: bool = True
     service_disabled: bool = False
 
+    def __post_init__(self):
+        # What the node may hold does not change while a batch is placed;
+        # its usage does (the batch tracks it as it assigns instances).
+        self.capacity = allocations.capacity(self)
+
     @property
     def free_vcpus(self):
-        return self.vcpus * self.cpu_allocation_ratio - self.vcpus_used
+        return self.capacity[0] - self.vcpus_used
 
     @property
     def free_ram_mb(self):
-        return (self.memory_mb * self.ram_allocation_ratio - self.reserved_host_memory_mb
-                - self.memory_mb_used)
+        return self.capacity[1] - self.memory_mb_used
 
     @property
     def free_disk_gb(self):
-        return (self.local_gb * self.disk_allocation_ratio
-                - self.reserved_host_disk_mb / 1024.0 - self.local_gb_used)
+        return self.capacity[2] - self.local_gb_used

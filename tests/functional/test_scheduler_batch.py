@@ -5,6 +5,7 @@ double-book, and a multi-create is placed all or nothing.
 Requests here ask for hundreds of vCPUs, so only the test's own nodes fit
 them, whatever other tests registered in the shared database."""
 import concurrent.futures
+import re
 import uuid
 
 from sqlalchemy import select, text
@@ -177,4 +178,38 @@ def test_a_multi_create_larger_than_a_batch_is_still_placed_together(configured,
     with reader() as session:
         assert session.scalar(text("SELECT count(*) FROM allocations WHERE instance_uuid "
                                    "= ANY(:ids)"), {"ids": too_many}) == 0
+    assert accounting_errors() == []
+
+
+def _counts(fault):
+    """{reason: hosts} of a 'No valid host' fault."""
+    assert fault.startswith("No valid host was found. "), fault
+    parts = fault[len("No valid host was found. "):].rstrip(".").split(", ")
+    found = {}
+    for part in parts:
+        match = re.fullmatch(r"([\d,]+) (?:hosts? )?(.+)", part)
+        assert match, fault
+        found[match.group(2).replace("was ", "were ", 1)] = int(match.group(1).replace(",", ""))
+    return found
+
+
+def test_no_valid_host_says_why_for_every_node(configured, nodes):
+    """The fault counts each node once, under the first filter it failed:
+    those the candidate query left out (counted in SQL) and those dropped in
+    Python once the batch had used their room."""
+    tag = "why-" + uuid.uuid4().hex[:6]
+    nodes(tag, 1)                       # room for 3 singles of BIG vCPUs
+    ids = [instances(1, name=f"why-{n}")[0] for n in range(4)]
+    results = batch.schedule([(u, {}) for u in ids])
+    failed = [m for m in results.values() if m.method == "schedule_failed"]
+    assert len(failed) == 1
+    counts = _counts(failed[0].args["reason"])
+    with reader() as session:
+        total = session.scalar(text("SELECT count(*) FROM compute_nodes"))
+    assert sum(counts.values()) == total, counts
+    # Our node had room for three; the fourth found it (and every other big
+    # enough node in this database is disabled) short of vCPUs.
+    assert counts.get("had too few free vCPUs", 0) >= 1, counts
+    assert set(counts) <= {"were down", "were disabled", "had too few free vCPUs",
+                           "had too little RAM", "had too little disk"}, counts
     assert accounting_errors() == []

@@ -28,8 +28,31 @@ def test_filters_drop_hosts_that_are_down_disabled_or_full():
 
 def test_reserved_memory_counts_against_the_host():
     # 2560 MiB total - 512 reserved = 2048 free: fits exactly; one MiB more does not.
-    assert filters.enough_ram(host(1, memory_mb=2560), REQUEST)
-    assert not filters.enough_ram(host(1, memory_mb=2560, used_mb=1), REQUEST)
+    ram = filters.FILTERS["enough_ram"]
+    assert ram.check(host(1, memory_mb=2560), REQUEST) is None
+    assert ram.check(host(1, memory_mb=2560, used_mb=1), REQUEST) == "had too little RAM"
+
+
+def test_filters_count_why_they_dropped_each_host():
+    hosts = [host(1), host(2, up=False), host(3, disabled=True), host(4, used_mb=6000),
+             host(5, used_mb=7000), host(6, used_vcpus=3, used_mb=7000)]
+    metrics = filters.Metrics()
+    assert [h.node_id for h in filters.apply(hosts, REQUEST, ALL, metrics)] == [1]
+    # Each host counts once, under the first filter it failed, in filter order.
+    assert metrics.dropped == {"were down": 1, "were disabled": 1, "had too little RAM": 2,
+                               "had too few free vCPUs": 1}
+    assert metrics.evaluated == 6
+
+
+def test_metrics_explain_like_nomad():
+    metrics = filters.Metrics()
+    metrics.add("had too little RAM", 9998)
+    metrics.add("were disabled", 2)
+    assert metrics.explain() == "9,998 hosts had too little RAM, 2 were disabled"
+    one = filters.Metrics()
+    one.add("were disabled")
+    assert one.explain() == "1 host was disabled"
+    assert filters.Metrics().explain() == ""
 
 
 def test_unknown_filter_is_an_error():
