@@ -5,6 +5,9 @@ conditional UPDATE that re-checks the fit (``allocations.capacity``, the one
 definition of it), together with the Allocation rows,
 so any number of schedulers race without double-booking).
 
+    lock the server groups of the batch's members, in id order, and re-check
+      their hard policy (affinity, anti-affinity) against where their
+      members are now                                            -> members that break it
     lock the batch's nodes, in id order        (no deadlock between schedulers)
     UPDATE compute_nodes += per-node totals    WHERE it still fits   -> nodes that took it
     INSERT allocations ... ON CONFLICT DO NOTHING                    -> not placed elsewhere
@@ -13,14 +16,18 @@ so any number of schedulers race without double-booking).
     one 'schedule_instances' action event per placed instance
 
 A node's usage therefore always equals the sum of its allocations when the
-transaction commits."""
+transaction commits, and a server group's hard policy holds whatever number
+of schedulers race: each claim that places a member holds its group's row
+from the re-check to its commit (db/server_groups.py). A placement refused
+for its group counts as ``full``: the scheduler looks again, with the group
+as it is now."""
 import collections
 import dataclasses
 
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
-from nova_lite.db import allocations, models
+from nova_lite.db import allocations, models, server_groups
 from nova_lite.objects import states
 
 
@@ -115,19 +122,50 @@ def _totals(placements):
             "cnt": [totals[i][3] for i in ids]}
 
 
-def claim_batch(session, placements, groups=None):
+def _group_conflicts(session, placements, group_of):
+    """Lock the hard-policy groups of the placements and return the uuids
+    whose host would break their group's policy, given where its members are
+    now and the placements before it in this batch."""
+    wanted = {p.instance_uuid: group_of[p.instance_uuid] for p in placements
+              if p.instance_uuid in group_of}
+    if not wanted:
+        return set()
+    current = server_groups.states(session, wanted.values(), lock=True)
+    refused = set()
+    for p in placements:
+        state = current.get(wanted.get(p.instance_uuid))
+        if state is None:
+            continue
+        if server_groups.violates(state, p.host):
+            refused.add(p.instance_uuid)
+        else:
+            state.hosts[p.host] += 1
+    return refused
+
+
+def claim_batch(session, placements, groups=None, group_of=None):
     """Claim every placement inside ``session``'s transaction.
 
     ``groups`` maps an instance uuid to the uuids that must be placed with it
-    (a multi-create): if one of them does not fit, none of them is placed."""
+    (a multi-create): if one of them does not fit, none of them is placed.
+    ``group_of`` maps an instance uuid to the id of its server group with a
+    hard policy, which the claim re-checks under the group's lock."""
     placements = list(placements)
     if not placements:
         return Outcome({}, set(), set())
     now = models.utcnow()
+    refused = _group_conflicts(session, placements, group_of or {})
+    if refused:
+        if groups:
+            for uuid in list(refused):
+                refused.update(groups.get(uuid, ()))
+        placements = [p for p in placements if p.instance_uuid not in refused]
+        if not placements:
+            return Outcome({}, refused, set())
     grow = _totals(placements)
     session.execute(_LOCK, {"ids": grow["ids"]})
     took = set(session.scalars(_GROW, grow).all())
-    full = {p.instance_uuid for p in placements if p.node_id not in took}
+    full = {p.instance_uuid for p in placements if p.node_id not in took} | refused
     if full and groups:
         for uuid in list(full):
             full.update(groups.get(uuid, ()))

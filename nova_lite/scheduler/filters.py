@@ -13,6 +13,7 @@ out, so that a request that found no host counts those too
 (candidates.explain). Rules SQL cannot express (server groups, hints) are
 filters only."""
 import collections
+import ipaddress
 
 from nova_lite.db import allocations, models, services
 
@@ -22,6 +23,11 @@ S = models.Service
 
 class Filter:
     name = ""
+
+    def applies(self, request):
+        """Whether this filter can drop any host for ``request`` (asked once
+        per request, so that those that cannot cost nothing per host)."""
+        return True
 
     def check(self, host, request):
         """None if ``host`` may take ``request``, else the reason it may not."""
@@ -80,7 +86,105 @@ class EnoughDisk(_Enough):
         return self.reason if host.free_disk_gb < request.disk_gb else None
 
 
-FILTERS = {f.name: f for f in (ComputeUp(), EnoughVcpus(), EnoughRam(), EnoughDisk())}
+class ServerGroupAffinity(Filter):
+    """A member of an affinity group goes where its members are (Nova's
+    ServerGroupAffinityFilter); the claim re-checks it under the group's lock."""
+    name = "server_group_affinity"
+    reason = "were not the host of its server group's members (affinity)"
+
+    def applies(self, request):
+        return request.group is not None and request.group.policy == "affinity"
+
+    def check(self, host, request):
+        group = request.group
+        if group is None or group.policy != "affinity" or not group.hosts \
+                or host.host in group.hosts:
+            return None
+        return self.reason
+
+
+class ServerGroupAntiAffinity(Filter):
+    """A member of an anti-affinity group goes to a host holding fewer than
+    max_server_per_host (1) of its members; the claim re-checks it."""
+    name = "server_group_anti_affinity"
+    reason = "already held a member of its server group (anti-affinity)"
+
+    def applies(self, request):
+        return request.group is not None and request.group.policy == "anti-affinity"
+
+    def check(self, host, request):
+        group = request.group
+        if group is None or group.policy != "anti-affinity" \
+                or group.hosts[host.host] < group.max_per_host:
+            return None
+        return self.reason
+
+
+class SameHost(Filter):
+    """Hint ``same_host``: on the host of one of those servers."""
+    name = "same_host"
+    reason = "held none of the same_host servers"
+
+    def applies(self, request):
+        return request.same_host is not None
+
+    def check(self, host, request):
+        if request.same_host is None or host.host in request.same_host:
+            return None
+        return self.reason
+
+
+class DifferentHost(Filter):
+    """Hint ``different_host``: on no host of those servers."""
+    name = "different_host"
+    reason = "held a different_host server"
+
+    def applies(self, request):
+        return bool(request.different_host)
+
+    def check(self, host, request):
+        return self.reason if host.host in request.different_host else None
+
+
+class SimpleCidr(Filter):
+    """Hints ``build_near_host_ip`` and ``cidr``: a host whose IP is in that
+    network (Nova's SimpleCIDRAffinityFilter)."""
+    name = "simple_cidr"
+    reason = "had a host IP outside build_near_host_ip's network"
+
+    def applies(self, request):
+        return request.near is not None
+
+    def check(self, host, request):
+        if request.near is None:
+            return None
+        try:
+            if host.host_ip and ipaddress.ip_address(host.host_ip) in request.near:
+                return None
+        except ValueError:
+            pass
+        return self.reason
+
+
+class ForcedHost(Filter):
+    """An admin's availability_zone ``zone:host[:node]``: that host (node)."""
+    name = "forced_host"
+    reason = "were not the forced host"
+
+    def applies(self, request):
+        return request.force_host is not None or request.force_node is not None
+
+    def check(self, host, request):
+        if request.force_host is not None and host.host != request.force_host:
+            return self.reason
+        if request.force_node is not None and host.hypervisor_hostname != request.force_node:
+            return self.reason
+        return None
+
+
+FILTERS = {f.name: f for f in (ComputeUp(), EnoughVcpus(), EnoughRam(), EnoughDisk(),
+                                ServerGroupAffinity(), ServerGroupAntiAffinity(), SameHost(),
+                                DifferentHost(), SimpleCidr(), ForcedHost())}
 
 
 def enabled(names):
@@ -121,6 +225,7 @@ def apply(hosts, request, chosen, metrics=None):
     counting in ``metrics`` why the others were dropped (the first filter
     each failed)."""
     chosen = enabled(chosen) if chosen and isinstance(chosen[0], str) else chosen
+    chosen = [f for f in chosen if f.applies(request)]
     passing = []
     for host in hosts:
         for f in chosen:

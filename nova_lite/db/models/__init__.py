@@ -13,6 +13,7 @@ migration in migrations/versions/.
              SecurityGroupMemberSync, SecurityGroupFanout
   messaging  OutboxMessage
   quota      Quota, QuotaClass, QuotaUsage
+  scheduling InstanceGroup, RequestSpec
 """
 from nova_lite.db.models.base import Base, Timestamps, new_uuid, utcnow
 from nova_lite.db.models.compute import (
@@ -53,6 +54,7 @@ from nova_lite.db.models.network import (
                                          Subnet,
 )
 from nova_lite.db.models.quota import Quota, QuotaClass, QuotaUsage
+from nova_lite.db.models.scheduling import InstanceGroup, RequestSpec
 
 __all__ = [
                                          "Allocation",
@@ -65,6 +67,7 @@ __all__ = [
                                          "Image",
                                          "ImageChunk",
                                          "Instance",
+                                         "InstanceGroup",
                                          "InstanceAction",
                                          "InstanceActionEvent",
                                          "InstanceFault",
@@ -78,6 +81,7 @@ __all__ = [
                                          "Quota",
                                          "QuotaClass",
                                          "QuotaUsage",
+                                         "RequestSpec",
                                          "RevocationEvent",
                                          "Role",
                                          "RoleAssignment",
