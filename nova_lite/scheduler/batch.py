@@ -198,6 +198,7 @@ class Round:
     candidates read for each candidate key (flavor shape, and the hosts a
     request is restricted to: forced, its affinity group's, same_host's)."""
     requests: dict                  # uuid -> Request
+    keys: dict                      # uuid -> its candidate key (as the round began)
     hosts: dict                     # candidate key -> [HostState]
     group_of: dict                  # uuid -> id of its hard-policy server group
 
@@ -251,8 +252,8 @@ def _candidates(pending, specs=None):
     hosts = {}
     with reader() as session:
         requests = _requests(session, pending, specs)
-        keys = collections.Counter(_key(r) for r in requests.values())
-        for key, count in keys.items():
+        keys = {uuid: _key(r) for uuid, r in requests.items()}
+        for key, count in collections.Counter(keys.values()).items():
             shape, required, node = key
             limit = min(CONF.scheduler.max_candidates, max(2 * count, 4 * subset, 16))
             found = candidates.query(session, Request("", *shape), limit=limit,
@@ -262,7 +263,7 @@ def _candidates(pending, specs=None):
             hosts[key] = [nodes.setdefault(h.node_id, h) for h in found]
     group_of = {u: r.group.id for u, r in requests.items()
                 if r.group is not None and r.group.policy in server_groups.HARD}
-    return Round(requests, hosts, group_of)
+    return Round(requests, keys, hosts, group_of)
 
 
 def _assign(pending, stage1, groups):
@@ -279,8 +280,8 @@ def _assign(pending, stage1, groups):
             continue
         request = stage1.requests[uuid]
         metrics = filters.Metrics()
-        host = pipeline.choose(stage1.hosts[_key(request)], request, chosen, names_w, subset,
-                               metrics)
+        host = pipeline.choose(stage1.hosts[stage1.keys[uuid]], request, chosen, names_w,
+                               subset, metrics)
         if host is None:
             for member in groups.get(uuid, (uuid,)):
                 no_host[member] = metrics
@@ -306,7 +307,7 @@ def _explain(failed, stage1):
             request = stage1.requests.get(uuid)
             if request is None or metrics.explained:
                 continue
-            key = _key(request)
+            key = stage1.keys[uuid]
             if key not in by_key:
                 left_out = filters.Metrics()
                 read = [h.node_id for h in stage1.hosts.get(key, ())]
@@ -385,18 +386,19 @@ def schedule(items):
         for uuid in outcome.lost:
             messages[uuid] = None
         retry = set(outcome.full)
-        if no_host:
-            _explain(no_host, stage1)
-            why.update(no_host)
+        why.update(no_host)
         if outcome.full or outcome.lost:
             # This round found no host for these while counting room for
             # claims that then did not happen (a node filled meanwhile, or
             # another scheduler placed the same instance): look again.
             retry |= set(no_host)
-        else:
+        elif no_host:
+            _explain(no_host, stage1)
             for uuid in no_host:
                 messages[uuid] = _failed(uuid, tried, why.get(uuid))
         remaining = {u: pending[u] for u in retry}
+    if remaining:
+        _explain({u: why[u] for u in remaining if u in why}, stage1)
     for uuid in remaining:
         messages[uuid] = _failed(uuid, tried, why.get(uuid))
     placed = sum(1 for m in messages.values() if m and m.method == "build_and_run_instance")

@@ -213,3 +213,36 @@ def test_no_valid_host_says_why_for_every_node(configured, nodes):
     assert set(counts) <= {"were down", "were disabled", "had too few free vCPUs",
                            "had too little RAM", "had too little disk"}, counts
     assert accounting_errors() == []
+
+
+def test_the_claim_refuses_a_host_that_would_break_a_groups_policy(configured, nodes):
+    """Whatever a scheduler's filters saw, the claim re-checks a hard group
+    policy against where the members are now, under the group's lock: a
+    second anti-affinity member on a member's host, or an affinity member
+    on another host, counts as full (the scheduler looks again)."""
+    from nova_lite.db import server_groups
+    tag = "grp-" + uuid.uuid4().hex[:6]
+    first_node, second_node = nodes(tag, 2)
+    with transaction() as session:
+        anti = server_groups.create(session, "p-batch", "u-batch", "anti", "anti-affinity")
+        together = server_groups.create(session, "p-batch", "u-batch", "aff", "affinity")
+        ids = {gid: instances(2, name=f"{tag}-{gid}") for gid in (anti.id, together.id)}
+        for gid, uuids in ids.items():
+            session.add_all([models.RequestSpec(instance_uuid=u, group_id=gid, hints={})
+                             for u in uuids])
+
+    def claim(uuid_, node_id, n, group_id):
+        with transaction() as session:
+            return claims.claim_batch(session, [claims.Placement(
+                uuid_, node_id, f"{tag}-{n}", f"{tag}-{n}", 1, 64, 1)],
+                group_of={uuid_: group_id})
+
+    for gid in (anti.id, together.id):
+        first, second = ids[gid]
+        assert list(claim(first, first_node, 0, gid).placed) == [first]
+    anti_second, aff_second = ids[anti.id][1], ids[together.id][1]
+    assert claim(anti_second, first_node, 0, anti.id).full == {anti_second}
+    assert claim(aff_second, second_node, 1, together.id).full == {aff_second}
+    assert list(claim(anti_second, second_node, 1, anti.id).placed) == [anti_second]
+    assert list(claim(aff_second, first_node, 0, together.id).placed) == [aff_second]
+    assert accounting_errors() == []
