@@ -45,9 +45,15 @@ and queue depths over time. It verifies by SQL that accounting is exact: each
 compute node's usage equals the sum of its allocations and of its live
 instances' flavors, no instance holds two allocations, no allocation outlives
 its instance, no IP address is allocated twice, no port or address is
-held by a deleted server, and every quota usage counter equals a recount of
-the rows (checked once settled and after the deletes: every
-deleted server's ports and addresses were freed).
+held by a deleted server, every quota usage counter equals a recount of
+the rows, and no server group's hard policy is broken (checked once settled
+and after the deletes: every deleted server's ports and addresses were
+freed).
+
+--anti-affinity N makes every N servers in turn the members of one
+anti-affinity server group (made before the run, the project's
+server_group_members quota set to N; each create names its group in the
+'group' scheduler hint).
 
 --batch N makes each create request a multi-create of N servers ("min_count"
 and "max_count" N; the last request asks for the rest): --servers stays the
