@@ -246,3 +246,31 @@ def test_the_claim_refuses_a_host_that_would_break_a_groups_policy(configured, n
     assert list(claim(anti_second, second_node, 1, anti.id).placed) == [anti_second]
     assert list(claim(aff_second, first_node, 0, together.id).placed) == [aff_second]
     assert accounting_errors() == []
+
+
+def test_hints_and_a_forced_host_steer_the_batch(configured, nodes):
+    """same_host, different_host and a forced host (an admin's
+    availability_zone zone:host) as the API writes them in request_specs."""
+    tag = "hint-" + uuid.uuid4().hex[:6]
+    nodes(tag, 3)
+    [anchor] = instances(1, name=f"{tag}-anchor")
+    assert batch.schedule([(anchor, {})])[anchor].method == "build_and_run_instance"
+    anchor_host = states_of([anchor])[anchor][1]
+    same, different, forced, nowhere = (instances(1, name=f"{tag}-{n}")[0]
+                                        for n in ("same", "diff", "forced", "nowhere"))
+    forced_host = next(f"{tag}-{n}" for n in range(3) if f"{tag}-{n}" != anchor_host)
+    with transaction() as session:
+        session.add_all([
+            models.RequestSpec(instance_uuid=same, hints={"same_host": [anchor]}),
+            models.RequestSpec(instance_uuid=different, hints={"different_host": [anchor]}),
+            models.RequestSpec(instance_uuid=forced, hints={}, force_host=forced_host),
+            models.RequestSpec(instance_uuid=nowhere, hints={},
+                               force_host=f"{tag}-no-such-host")])
+    results = batch.schedule([(u, {}) for u in (same, different, forced, nowhere)])
+    placed = states_of([same, different, forced])
+    assert placed[same] == (states.SPAWNING, anchor_host)
+    assert placed[different][0] == states.SPAWNING and placed[different][1] != anchor_host
+    assert placed[forced] == (states.SPAWNING, forced_host)
+    fault = results[nowhere].args["reason"]
+    assert "were not the host it must go to" in fault, fault
+    assert accounting_errors() == []
