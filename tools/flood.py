@@ -45,9 +45,15 @@ and queue depths over time. It verifies by SQL that accounting is exact: each
 compute node's usage equals the sum of its allocations and of its live
 instances' flavors, no instance holds two allocations, no allocation outlives
 its instance, no IP address is allocated twice, no port or address is
-held by a deleted server, and every quota usage counter equals a recount of
-the rows (checked once settled and after the deletes: every
-deleted server's ports and addresses were freed).
+held by a deleted server, every quota usage counter equals a recount of
+the rows, and no server group's hard policy is broken (checked once settled
+and after the deletes: every deleted server's ports and addresses were
+freed).
+
+--anti-affinity N makes every N servers in turn the members of one
+anti-affinity server group (made before the run, the project's
+server_group_members quota set to N; each create names its group in the
+'group' scheduler hint).
 
 --batch N makes each create request a multi-create of N servers ("min_count"
 and "max_count" N; the last request asks for the rest): --servers stays the
@@ -136,17 +142,20 @@ __all__ = ["CHECKS", "Target", "flood", "flood_sweep", "main", "own_cloud", "pri
 async def flood(target, servers, clients, connections=None, flavor="1", image=None,
                 rate=None, delete=True, timeout=600.0, sample=1.0, progress=None,
                 request_timeout=60.0, list_samples=20, batch=1, checkpoint=None,
-                cidr=DEFAULT_CIDR):
+                cidr=DEFAULT_CIDR, anti_affinity=0):
     """Create ``servers`` servers (``batch`` a request) with ``clients``
     clients, each on the flood's network (subnet ``cidr``; None: no network)
     in the 'default' group, settle, list, delete; returns the report
     (flood_report.build_report). ``checkpoint(report)``, if given, gets the
-    report of the create phase before the deletes start."""
+    report of the create phase before the deletes start. ``anti_affinity``
+    N > 0: every N servers in turn are one anti-affinity server group's
+    members (the ``group`` scheduler hint)."""
     f = Flood(target, connections or min(clients, 1000), flavor, image, sample, progress,
               request_timeout, cidr)
     try:
         async with f:
-            created = await f.create(servers, clients, rate, batch=batch)
+            created = await f.create(servers, clients, rate, batch=batch,
+                                     anti_affinity=anti_affinity)
             f.phase["name"] = "settle"
             final = await f.settle(created, timeout)
             builds, last_active = f.builds()
@@ -352,6 +361,10 @@ def main(argv=None):
     parser.add_argument("--cidr", default=DEFAULT_CIDR,
                         help="the subnet of the flood's network (made in the flood's "
                              "project if missing; a /16 holds 65,533 servers)")
+    parser.add_argument("--anti-affinity", type=int, default=0, metavar="N",
+                        help="every N servers in turn are the members of one "
+                             "anti-affinity server group (made before the run; the "
+                             "'group' scheduler hint); 0: none")
     parser.add_argument("--quota", type=int, default=1_000_000,
                         help="the flood project's limits, set as admin before the run: "
                              "servers and ports (cores x64, RAM x64 GiB); -1: unlimited "
@@ -424,6 +437,10 @@ def main(argv=None):
                   rate=args.rate, delete=args.delete, timeout=args.timeout, sample=args.sample,
                   request_timeout=args.request_timeout, batch=args.batch,
                   cidr=None if args.no_network else args.cidr)
+    if args.anti_affinity:
+        if steps or args.batch > 1:
+            parser.error("--anti-affinity: one server a request, no --sweep")
+        kwargs["anti_affinity"] = args.anti_affinity
     common = dict(show_progress=not args.quiet, json_path=args.json, plot_path=args.plot,
                   sweep=steps, baseline=args.baseline)
     faults = None

@@ -55,8 +55,23 @@ CHECKS = {
         FROM nl_quota_counted(NULL) c FULL JOIN quota_usages u
           ON (u.project_id, u.user_id, u.resource) = (c.project_id, c.user_id, c.resource)
         WHERE coalesce(u.in_use, 0) <> coalesce(c.in_use, 0)""",
+    # Server groups (--anti-affinity): a hard policy broken by a placement.
+    "anti_affinity_group_with_two_members_on_a_host": """
+        SELECT g.uuid, i.host FROM instance_groups g
+        JOIN request_specs r ON r.group_id = g.id
+        JOIN instances i ON i.uuid = r.instance_uuid AND NOT i.deleted AND i.host IS NOT NULL
+        WHERE g.policy = 'anti-affinity'
+        GROUP BY g.uuid, i.host, g.rules
+        HAVING count(*) > coalesce((g.rules->>'max_server_per_host')::int, 1)""",
+    "affinity_group_on_two_hosts": """
+        SELECT g.uuid FROM instance_groups g
+        JOIN request_specs r ON r.group_id = g.id
+        JOIN instances i ON i.uuid = r.instance_uuid AND NOT i.deleted AND i.host IS NOT NULL
+        WHERE g.policy = 'affinity' GROUP BY g.uuid HAVING count(DISTINCT i.host) > 1""",
 }
 NEEDS = {"quota_usage_differs_from_rows": {"quota_usages"},
+         "anti_affinity_group_with_two_members_on_a_host": {"instance_groups"},
+         "affinity_group_on_two_hosts": {"instance_groups"},
          "ip_address_used_twice": {"ip_allocations"},
          "port_of_deleted_server": {"ports"},
          "address_of_deleted_server": {"ports", "ip_allocations"},

@@ -127,6 +127,27 @@ def ensure_quota(url, admin_token, project_id, limit):
     return {**compute, **network}
 
 
+def make_server_groups(url, admin_token, token, project_id, count, size, prefix):
+    """``count`` anti-affinity server groups of the project (its
+    server_groups quota unlimited and server_group_members ``size``, as
+    admin); their ids."""
+    with httpx.Client(base_url=url, timeout=60) as http:
+        http.put(f"/compute/v2.1/os-quota-sets/{project_id}",
+                 headers={"X-Auth-Token": admin_token},
+                 json={"quota_set": {"server_groups": -1,
+                                     "server_group_members": size,
+                                     "force": True}}).raise_for_status()
+        ids = []
+        for n in range(count):
+            made = http.post("/compute/v2.1/os-server-groups",
+                             headers={"X-Auth-Token": token},
+                             json={"server_group": {"name": f"{prefix}-{n}",
+                                                    "policies": ["anti-affinity"]}})
+            made.raise_for_status()
+            ids.append(made.json()["server_group"]["id"])
+    return ids
+
+
 DEFAULT_CIDR = "10.128.0.0/16"
 NETWORKING = "/network/v2.0"
 

@@ -162,7 +162,17 @@ class Flood:
                             "AND port_id IS NOT NULL", s=self.net["subnet_id"])
 
     # -- phases ---------------------------------------------------------------------------
-    async def create(self, count, clients, rate=None, tag="", batch=1, until=None):
+    def server_groups(self, count, size):
+        """Make ceil(count / size) anti-affinity server groups (their quotas
+        raised first, as admin); their ids."""
+        admin_token, _ = flood_http.login(self.target.url, "admin",
+                                          self.target.admin_password, "admin")
+        return flood_http.make_server_groups(self.target.url, admin_token, self.auth.token,
+                                             self.project_id, -(-count // size), size,
+                                             f"flood-{self.run}")
+
+    async def create(self, count, clients, rate=None, tag="", batch=1, until=None,
+                     anti_affinity=0):
         """Create ``count`` servers, ``batch`` a request (a multi-create,
         min_count = max_count; the last request asks for the rest), with
         ``clients`` clients (closed loop) or at ``rate`` servers/s (open
@@ -181,6 +191,7 @@ class Flood:
         if until is not None:
             count, batch = 1 << 62, 1
         requests = -(-count // batch)
+        groups = self.server_groups(count, anti_affinity) if anti_affinity else None
 
         async def job(n):
             while self.max_building and self.backlog() >= self.max_building and not (
@@ -191,7 +202,10 @@ class Flood:
                       **nics}
             if size > 1:
                 server.update(min_count=size, max_count=size)
-            await flood_http.create(self.http, rec, {"server": server}, self.exists)
+            body = {"server": server}
+            if groups:
+                body["os:scheduler_hints"] = {"group": groups[n // anti_affinity]}
+            await flood_http.create(self.http, rec, body, self.exists)
 
         xacts = self.db_transactions()
         cpu, start = time.process_time(), time.monotonic()

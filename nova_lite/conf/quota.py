@@ -19,10 +19,8 @@ COMPUTE_DEFAULTS = (
     ("ram", 51200, "Megabytes of instance RAM per project."),
     ("metadata_items", 128, "Metadata items per server."),
     ("key_pairs", 100, "Key pairs per user."),
-    ("server_groups", 10, "Server groups per project (shown, not enforced: "
-                          "server groups are not implemented yet)."),
-    ("server_group_members", 10, "Servers per server group (shown, not enforced: "
-                                 "server groups are not implemented yet)."),
+    ("server_groups", 10, "Server groups per project."),
+    ("server_group_members", 10, "Servers per server group."),
     ("injected_files", 5, "Injected files per server (shown, not enforced: "
                           "file injection is not implemented)."),
     ("injected_file_content_bytes", 10240, "Bytes per injected file (shown, not "

@@ -17,10 +17,20 @@ opts = [
                help="Hosts tried, best first, before a request fails with "
                     "'No valid host'."),
     cfg.ListOpt("enabled_filters",
-                default=["compute_up", "enough_vcpus", "enough_ram", "enough_disk"],
-                help="Filters every candidate must pass, in order."),
-    cfg.ListOpt("enabled_weighers", default=["free_ram"],
-                help="Weighers that rank the candidates that pass."),
+                default=["compute_up", "enough_vcpus", "enough_ram", "enough_disk",
+                         "forced_host", "server_group_affinity",
+                         "server_group_anti_affinity", "same_host", "different_host",
+                         "simple_cidr"],
+                help="Filters every candidate must pass, in order (each counts the "
+                     "hosts it drops, per reason, for the 'No valid host' fault). "
+                     "Without server_group_affinity/server_group_anti_affinity the "
+                     "claim still refuses a host that breaks a server group's hard "
+                     "policy."),
+    cfg.ListOpt("enabled_weighers", default=["free_ram", "server_group_soft_affinity",
+                                             "server_group_soft_anti_affinity"],
+                help="Weighers that rank the candidates that pass (the server group "
+                     "ones weigh only a member of a soft-affinity or "
+                     "soft-anti-affinity group)."),
     cfg.IntOpt("batch_size", default=64, min=1,
                help="Most requests one scheduler places in one batch (one candidate "
                     "query per flavor shape and one claim transaction for the "

@@ -1,4 +1,5 @@
-"""Resource claims on compute nodes: one atomic statement each way.
+"""Resource claims on compute nodes: one atomic statement each way, and the
+one definition of whether a request fits a node (``capacity``).
 
 ``claim`` adds an instance's flavor to a node's usage only if it still fits
 (a conditional UPDATE: no lock is held between reading candidates and
@@ -13,15 +14,32 @@ from nova_lite.db import models
 N = models.ComputeNode
 
 
+def capacity(node):
+    """What a node may hold, (vcpus, memory_mb, disk_gb): its size times the
+    allocation ratio, less what is reserved for the host. The one definition
+    of "does it fit" (a request fits when used + requested <= capacity, each
+    of the three): ``node`` is anything with ComputeNode's attributes, so the
+    same expression serves Python (the scheduler's HostState) and SQL (the
+    ComputeNode class: the candidate query, ``claim`` and the batch claim of
+    db/claims.py, which compiles it)."""
+    return (node.vcpus * node.cpu_allocation_ratio,
+            node.memory_mb * node.ram_allocation_ratio - node.reserved_host_memory_mb,
+            node.local_gb * node.disk_allocation_ratio - node.reserved_host_disk_mb / 1024.0)
+
+
+def used(node):
+    return (node.vcpus_used, node.memory_mb_used, node.local_gb_used)
+
+
+def free(node):
+    """(vcpus, memory_mb, disk_gb) still free on ``node`` (may be negative)."""
+    return tuple(c - u for c, u in zip(capacity(node), used(node)))
+
+
 def fits(vcpus, memory_mb, disk_gb):
     """SQL conditions: the node has room for this much more."""
-    return (
-        N.vcpus_used + vcpus <= N.vcpus * N.cpu_allocation_ratio,
-        N.memory_mb_used + memory_mb
-        <= N.memory_mb * N.ram_allocation_ratio - N.reserved_host_memory_mb,
-        N.local_gb_used + disk_gb
-        <= N.local_gb * N.disk_allocation_ratio - N.reserved_host_disk_mb / 1024.0,
-    )
+    return tuple(u + want <= c for u, want, c in zip(used(N), (vcpus, memory_mb, disk_gb),
+                                                      capacity(N)))
 
 
 class AlreadyClaimed(Exception):

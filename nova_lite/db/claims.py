@@ -1,9 +1,13 @@
 """Claims for a batch of instances, in one transaction and a fixed number of
 statements whatever the batch size (the single-instance claim is
 ``allocations.claim``; the rule is the same: a node's usage grows only by a
-conditional UPDATE that re-checks the fit, together with the Allocation rows,
+conditional UPDATE that re-checks the fit (``allocations.capacity``, the one
+definition of it), together with the Allocation rows,
 so any number of schedulers race without double-booking).
 
+    lock the server groups of the batch's members, in id order, and re-check
+      their hard policy (affinity, anti-affinity) against where their
+      members are now                                            -> members that break it
     lock the batch's nodes, in id order        (no deadlock between schedulers)
     UPDATE compute_nodes += per-node totals    WHERE it still fits   -> nodes that took it
     INSERT allocations ... ON CONFLICT DO NOTHING                    -> not placed elsewhere
@@ -12,13 +16,18 @@ so any number of schedulers race without double-booking).
     one 'schedule_instances' action event per placed instance
 
 A node's usage therefore always equals the sum of its allocations when the
-transaction commits."""
+transaction commits, and a server group's hard policy holds whatever number
+of schedulers race: each claim that places a member holds its group's row
+from the re-check to its commit (db/server_groups.py). A placement refused
+for its group counts as ``full``: the scheduler looks again, with the group
+as it is now."""
 import collections
 import dataclasses
 
 from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
 
-from nova_lite.db import models
+from nova_lite.db import allocations, models, server_groups
 from nova_lite.objects import states
 
 
@@ -43,19 +52,25 @@ class Outcome:
 _LOCK = text("SELECT id FROM compute_nodes WHERE id = ANY(CAST(:ids AS integer[])) "
              "ORDER BY id FOR UPDATE")
 
-_GROW = text("""
-UPDATE compute_nodes n SET vcpus_used = n.vcpus_used + d.vcpus,
-       memory_mb_used = n.memory_mb_used + d.mem, local_gb_used = n.local_gb_used + d.disk,
-       running_vms = n.running_vms + d.cnt
+def _sql(expression):
+    return str(expression.compile(dialect=postgresql.dialect(),
+                                  compile_kwargs={"literal_binds": True}))
+
+
+# The fit re-checked here is allocations.capacity's, compiled once.
+_CAP_VCPUS, _CAP_MEM, _CAP_DISK = (_sql(c) for c in allocations.capacity(models.ComputeNode))
+_GROW = text(f"""
+UPDATE compute_nodes SET vcpus_used = compute_nodes.vcpus_used + d.vcpus,
+       memory_mb_used = compute_nodes.memory_mb_used + d.mem,
+       local_gb_used = compute_nodes.local_gb_used + d.disk,
+       running_vms = compute_nodes.running_vms + d.cnt
 FROM unnest(CAST(:ids AS integer[]), CAST(:vcpus AS integer[]), CAST(:mem AS integer[]),
             CAST(:disk AS integer[]), CAST(:cnt AS integer[])) AS d(id, vcpus, mem, disk, cnt)
-WHERE n.id = d.id
-  AND n.vcpus_used + d.vcpus <= n.vcpus * n.cpu_allocation_ratio
-  AND n.memory_mb_used + d.mem <= n.memory_mb * n.ram_allocation_ratio
-                                  - n.reserved_host_memory_mb
-  AND n.local_gb_used + d.disk <= n.local_gb * n.disk_allocation_ratio
-                                  - n.reserved_host_disk_mb / 1024.0
-RETURNING n.id""")
+WHERE compute_nodes.id = d.id
+  AND compute_nodes.vcpus_used + d.vcpus <= {_CAP_VCPUS}
+  AND compute_nodes.memory_mb_used + d.mem <= {_CAP_MEM}
+  AND compute_nodes.local_gb_used + d.disk <= {_CAP_DISK}
+RETURNING compute_nodes.id""")
 
 _SHRINK = text("""
 UPDATE compute_nodes n SET vcpus_used = n.vcpus_used - d.vcpus,
@@ -107,19 +122,50 @@ def _totals(placements):
             "cnt": [totals[i][3] for i in ids]}
 
 
-def claim_batch(session, placements, groups=None):
+def _group_conflicts(session, placements, group_of):
+    """Lock the hard-policy groups of the placements and return the uuids
+    whose host would break their group's policy, given where its members are
+    now and the placements before it in this batch."""
+    wanted = {p.instance_uuid: group_of[p.instance_uuid] for p in placements
+              if p.instance_uuid in group_of}
+    if not wanted:
+        return set()
+    current = server_groups.states(session, wanted.values(), lock=True)
+    refused = set()
+    for p in placements:
+        state = current.get(wanted.get(p.instance_uuid))
+        if state is None:
+            continue
+        if server_groups.violates(state, p.host):
+            refused.add(p.instance_uuid)
+        else:
+            state.hosts[p.host] += 1
+    return refused
+
+
+def claim_batch(session, placements, groups=None, group_of=None):
     """Claim every placement inside ``session``'s transaction.
 
     ``groups`` maps an instance uuid to the uuids that must be placed with it
-    (a multi-create): if one of them does not fit, none of them is placed."""
+    (a multi-create): if one of them does not fit, none of them is placed.
+    ``group_of`` maps an instance uuid to the id of its server group with a
+    hard policy, which the claim re-checks under the group's lock."""
     placements = list(placements)
     if not placements:
         return Outcome({}, set(), set())
     now = models.utcnow()
+    refused = _group_conflicts(session, placements, group_of or {})
+    if refused:
+        if groups:
+            for uuid in list(refused):
+                refused.update(groups.get(uuid, ()))
+        placements = [p for p in placements if p.instance_uuid not in refused]
+        if not placements:
+            return Outcome({}, refused, set())
     grow = _totals(placements)
     session.execute(_LOCK, {"ids": grow["ids"]})
     took = set(session.scalars(_GROW, grow).all())
-    full = {p.instance_uuid for p in placements if p.node_id not in took}
+    full = {p.instance_uuid for p in placements if p.node_id not in took} | refused
     if full and groups:
         for uuid in list(full):
             full.update(groups.get(uuid, ()))

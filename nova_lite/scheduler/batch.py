@@ -8,12 +8,16 @@
         ├─ one query: the requested instances (+ one for multi-create siblings)
         ├─ per round (up to max_claim_attempts):
         │     one candidate query per flavor shape (SQL, limit)
-        │     assign in Python: filters -> weighers -> a random one of the
-        │       host_subset_size best, usage tracked as instances are assigned
+        │     assign in Python, per instance (pipeline.choose): filters ->
+        │       weighers -> a random one of the host_subset_size best, usage
+        │       tracked as instances are assigned; the filters count the hosts
+        │       they drop, per reason
         │     one claim transaction for the whole round (db/claims.claim_batch)
         │     instances whose node filled up meanwhile go to the next round, and
         │       so do those with no host, if the round counted room for claims
-        │       that did not happen (else they fail: 'No valid host')
+        │       that did not happen (else they fail: 'No valid host was found.
+        │       9,998 hosts had too little RAM, 2 were disabled.', the nodes the
+        │       candidate query left out counted by one query, candidates.explain)
         └─ each handler gets its message back (build_and_run_instance to the
            host, or schedule_failed) and casts it itself, so its delivery is
            acknowledged only once that cast is confirmed
@@ -31,6 +35,7 @@ instance's build is the reconciler's alone, so it happens once."""
 import collections
 import dataclasses
 import datetime
+import ipaddress
 import logging
 import random
 import threading
@@ -40,18 +45,19 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 
 from nova_lite.conf import CONF
-from nova_lite.db import claims, models, services
+from nova_lite.db import claims, models, server_groups, services
 from nova_lite.db.session import reader, transaction
 from nova_lite.network import info as network_info
 from nova_lite.objects import payloads, states
 from nova_lite.rpc import casts
 from nova_lite.rpc import envelope as envelope_mod
 from nova_lite.rpc import publisher as publisher_mod
-from nova_lite.scheduler import candidates, filters, weighers
+from nova_lite.scheduler import candidates, filters, pipeline
 from nova_lite.scheduler.request import Request
 
 LOG = logging.getLogger(__name__)
 I = models.Instance
+R = models.RequestSpec
 NO_VALID_HOST = "No valid host was found. "
 RETRYABLE_PGCODES = ("40P01", "40001")      # deadlock detected, serialization failure
 SIBLING_WINDOW = datetime.timedelta(seconds=5)
@@ -131,12 +137,6 @@ class Batcher:
 
 
 # -- the pipeline for a batch ---------------------------------------------------------
-def _request(row):
-    return Request(instance_uuid=row.uuid, vcpus=row.vcpus, memory_mb=row.memory_mb,
-                   disk_gb=row.root_gb + row.ephemeral_gb,
-                   availability_zone=row.availability_zone)
-
-
 def _shape(row):
     return (row.vcpus, row.memory_mb, row.root_gb + row.ephemeral_gb)
 
@@ -161,69 +161,168 @@ def _payloads(placed, rows, placements):
 
 
 def _load(uuids):
+    """The requested instances, the multi-create siblings still waiting, and
+    their request specs (group, hints, forced host: an outer join, so a batch
+    without any costs no statement more)."""
+    specs = {}
+
+    def rows_of(query):
+        found = []
+        for row, spec in session.execute(query.outerjoin(R, R.instance_uuid == I.uuid)).all():
+            found.append(row)
+            if spec is not None:
+                specs[row.uuid] = spec
+        return found
+
     with reader() as session:
-        rows = session.scalars(select(I).where(I.uuid.in_(uuids))).all()
+        rows = rows_of(select(I, R).where(I.uuid.in_(uuids)))
         waiting = [r for r in rows if not r.deleted and r.task_state == states.SCHEDULING
                    and r.vm_state == states.BUILDING and r.host is None]
         multi = [r for r in waiting if _maybe_multi(r)]
         siblings = []
         if multi:
-            siblings = session.scalars(select(I).where(
+            siblings = rows_of(select(I, R).where(
                 I.project_id.in_({r.project_id for r in multi}), ~I.deleted,
                 I.created_at >= min(r.created_at for r in multi) - SIBLING_WINDOW,
                 I.created_at <= max(r.created_at for r in multi) + SIBLING_WINDOW,
                 I.reservation_id.in_({r.reservation_id for r in multi}),
                 I.task_state == states.SCHEDULING, I.host.is_(None),
-                I.uuid.not_in(uuids))).all()
+                I.uuid.not_in(uuids)))
         up = services.any_compute_up(session) if waiting else True
-    return rows, siblings, up
+    return rows, siblings, up, specs
 
 
-def _assign(pending, hosts_by_shape, groups):
-    """Choose a host for each pending instance, tracking usage as we go."""
-    placements, no_host = {}, set()
-    names_f, names_w = CONF.scheduler.enabled_filters, CONF.scheduler.enabled_weighers
-    subset = CONF.scheduler.host_subset_size
+@dataclasses.dataclass
+class Round:
+    """One round's stage 1: each pending instance's Request, and the
+    candidates read for each candidate key (flavor shape, and the hosts a
+    request is restricted to: forced, its affinity group's, same_host's)."""
+    requests: dict                  # uuid -> Request
+    keys: dict                      # uuid -> its candidate key (as the round began)
+    hosts: dict                     # candidate key -> [HostState]
+    group_of: dict                  # uuid -> id of its hard-policy server group
+
+
+def _requests(session, pending, specs):
+    """{uuid: Request}, with the server groups as they are now (one query if
+    any instance has a group) and the hosts of same_host/different_host
+    servers (one query if any asks)."""
+    group_ids = {s.group_id for u, s in specs.items() if u in pending and s.group_id}
+    groups_now = server_groups.states(session, group_ids)
+    named = {v for u, s in specs.items() if u in pending
+             for key in ("same_host", "different_host") for v in s.hints.get(key, ())}
+    host_of = {}
+    if named:
+        host_of = dict(session.execute(select(I.uuid, I.host).where(
+            I.uuid.in_(named), ~I.deleted, I.host.is_not(None))).all())
+    result = {}
     for uuid, row in pending.items():
+        spec = specs.get(uuid)
+        extra = {}
+        if spec is not None:
+            hints = spec.hints or {}
+            near = None
+            if hints.get("build_near_host_ip"):
+                near = ipaddress.ip_network(
+                    f"{hints['build_near_host_ip']}{hints.get('cidr', '/24')}", strict=False)
+            extra = dict(
+                group=groups_now.get(spec.group_id),
+                same_host=(frozenset(host_of[u] for u in hints["same_host"] if u in host_of)
+                           if "same_host" in hints else None),
+                different_host=frozenset(host_of[u] for u in hints.get("different_host", ())
+                                         if u in host_of),
+                near=near, force_host=spec.force_host, force_node=spec.force_node)
+        result[uuid] = Request(instance_uuid=uuid, vcpus=row.vcpus, memory_mb=row.memory_mb,
+                               disk_gb=row.root_gb + row.ephemeral_gb,
+                               availability_zone=row.availability_zone, **extra)
+    return result
+
+
+def _key(request):
+    return ((request.vcpus, request.memory_mb, request.disk_gb), request.required_hosts(),
+            request.force_node)
+
+
+def _candidates(pending, specs=None):
+    """Stage 1 for the batch: one candidate query per candidate key (flavor
+    shape, for most requests)."""
+    specs = specs or {}
+    subset = CONF.scheduler.host_subset_size
+    nodes = {}
+    hosts = {}
+    with reader() as session:
+        requests = _requests(session, pending, specs)
+        keys = {uuid: _key(r) for uuid, r in requests.items()}
+        for key, count in collections.Counter(keys.values()).items():
+            shape, required, node = key
+            limit = min(CONF.scheduler.max_candidates, max(2 * count, 4 * subset, 16))
+            found = candidates.query(session, Request("", *shape), limit=limit,
+                                     hosts=required, node=node)
+            # One HostState per node, shared by every key, so the usage
+            # tracked while assigning is the node's.
+            hosts[key] = [nodes.setdefault(h.node_id, h) for h in found]
+    group_of = {u: r.group.id for u, r in requests.items()
+                if r.group is not None and r.group.policy in server_groups.HARD}
+    return Round(requests, keys, hosts, group_of)
+
+
+def _assign(pending, stage1, groups):
+    """Run the pipeline (pipeline.choose) for each pending instance, tracking
+    usage (and its server group's hosts) as instances are assigned. Returns
+    the placements and {uuid: filters.Metrics} of those that found no host (a
+    multi-create's siblings share the metrics of the one that found none)."""
+    placements, no_host = {}, {}
+    chosen = filters.enabled(CONF.scheduler.enabled_filters)
+    names_w = CONF.scheduler.enabled_weighers
+    subset = CONF.scheduler.host_subset_size
+    for uuid in pending:
         if uuid in no_host:
             continue
-        request = _request(row)
-        passing = filters.apply(hosts_by_shape[_shape(row)], request, names_f)
-        if not passing:
-            no_host.update(groups.get(uuid, (uuid,)))
+        request = stage1.requests[uuid]
+        metrics = filters.Metrics()
+        host = pipeline.choose(stage1.hosts[stage1.keys[uuid]], request, chosen, names_w,
+                               subset, metrics)
+        if host is None:
+            for member in groups.get(uuid, (uuid,)):
+                no_host[member] = metrics
             continue
-        ranked = weighers.rank(passing, request, names_w)
-        host = random.choice(ranked[:subset])
         host.vcpus_used += request.vcpus
         host.memory_mb_used += request.memory_mb
         host.local_gb_used += request.disk_gb
+        if request.group is not None:
+            request.group.hosts[host.host] += 1
         placements[uuid] = claims.Placement(uuid, host.node_id, host.host,
                                             host.hypervisor_hostname, request.vcpus,
                                             request.memory_mb, request.disk_gb)
     return [p for u, p in placements.items() if u not in no_host], no_host
 
 
-def _candidates(pending):
-    shapes = collections.Counter(_shape(r) for r in pending.values())
-    nodes = {}
-    hosts_by_shape = {}
-    subset = CONF.scheduler.host_subset_size
+def _explain(failed, stage1):
+    """Complete the metrics of the instances that found no host with the
+    nodes their candidate query left out, and why (one query per key)."""
+    chosen = filters.enabled(CONF.scheduler.enabled_filters)
+    by_key = {}
     with reader() as session:
-        for shape, count in shapes.items():
-            limit = min(CONF.scheduler.max_candidates, max(2 * count, 4 * subset, 16))
-            found = candidates.query(session, Request("", *shape), limit=limit)
-            # One HostState per node, shared by every shape, so the usage
-            # tracked while assigning is the node's.
-            hosts_by_shape[shape] = [nodes.setdefault(h.node_id, h) for h in found]
-    return hosts_by_shape
+        for uuid, metrics in failed.items():
+            request = stage1.requests.get(uuid)
+            if request is None or metrics.explained:
+                continue
+            key = stage1.keys[uuid]
+            if key not in by_key:
+                left_out = filters.Metrics()
+                read = [h.node_id for h in stage1.hosts.get(key, ())]
+                candidates.explain(session, request, chosen, left_out, exclude=read)
+                by_key[key] = left_out
+            metrics.dropped.update(by_key[key].dropped)
+            metrics.explained = True
 
 
-def _claim(placements, groups):
+def _claim(placements, groups, group_of=None):
     for attempt in range(5):
         try:
             with transaction() as session:
                 return claims.claim_batch(session, sorted(
-                    placements, key=lambda p: p.instance_uuid), groups)
+                    placements, key=lambda p: p.instance_uuid), groups, group_of)
         except sa_exc.DBAPIError as exc:
             code = getattr(exc.orig, "pgcode", None)
             if code not in RETRYABLE_PGCODES or attempt == 4:
@@ -240,7 +339,7 @@ def schedule(items):
     uuids = [u for u, _ in items]
     contexts = dict(items)
     results = dict.fromkeys(uuids)
-    rows, siblings, up = _load(uuids)
+    rows, siblings, up, specs = _load(uuids)
     # Only an instance still waiting (BUILDING, SCHEDULING, no host) is placed,
     # and the claim places it only if it still is (compare-and-set). A request
     # for one already placed, by a duplicate or a redelivered message, sends
@@ -275,27 +374,33 @@ def schedule(items):
     messages = {}
     tried = 0
     remaining = pending
+    why = {}
     while remaining and tried < CONF.scheduler.max_claim_attempts:
         tried += 1
-        placements, no_host = _assign(remaining, _candidates(remaining), groups)
-        outcome = _claim(placements, groups) if placements else claims.Outcome({}, set(),
-                                                                                set())
+        stage1 = _candidates(remaining, specs)
+        placements, no_host = _assign(remaining, stage1, groups)
+        outcome = _claim(placements, groups, stage1.group_of) if placements else \
+            claims.Outcome({}, set(), set())
         for uuid, payload in _payloads(outcome.placed, pending, placements).items():
             messages[uuid] = casts.build_and_run_instance(payload["host"], payload)
         for uuid in outcome.lost:
             messages[uuid] = None
         retry = set(outcome.full)
+        why.update(no_host)
         if outcome.full or outcome.lost:
             # This round found no host for these while counting room for
             # claims that then did not happen (a node filled meanwhile, or
             # another scheduler placed the same instance): look again.
-            retry |= no_host
-        else:
+            retry |= set(no_host)
+        elif no_host:
+            _explain(no_host, stage1)
             for uuid in no_host:
-                messages[uuid] = _failed(uuid, tried)
+                messages[uuid] = _failed(uuid, tried, why.get(uuid))
         remaining = {u: pending[u] for u in retry}
+    if remaining:
+        _explain({u: why[u] for u in remaining if u in why}, stage1)
     for uuid in remaining:
-        messages[uuid] = _failed(uuid, tried)
+        messages[uuid] = _failed(uuid, tried, why.get(uuid))
     placed = sum(1 for m in messages.values() if m and m.method == "build_and_run_instance")
     LOG.info("batch: %d requested, %d with siblings, %d placed, %d failed, %d rounds",
              len(uuids), len(pending), placed,
@@ -305,10 +410,16 @@ def schedule(items):
     return results
 
 
-def _failed(uuid, tried):
-    return casts.schedule_failed(uuid, NO_VALID_HOST + (
-        f"There are not enough hosts available (tried {tried} "
-        f"time{'s' if tried != 1 else ''})."))
+def _failed(uuid, tried, metrics=None):
+    """schedule_failed, its fault saying why hosts were dropped (Nomad's
+    metrics): 'No valid host was found. 9,998 hosts had too little RAM, 2
+    were disabled.'"""
+    why = metrics.explain() if metrics is not None else ""
+    if not why:
+        why = "There are not enough hosts available"
+    if tried > 1:
+        why += f" (tried {tried} times)"
+    return casts.schedule_failed(uuid, NO_VALID_HOST + why + ".")
 
 
 def _send_extra(messages, contexts):

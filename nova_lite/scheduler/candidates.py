@@ -15,7 +15,7 @@ import random
 import threading
 import time
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, true
 
 from nova_lite.conf import CONF
 from nova_lite.db import allocations, models, services
@@ -27,7 +27,7 @@ S = models.Service
 COLUMNS = (N.id, N.host, N.hypervisor_hostname, N.vcpus, N.vcpus_used, N.memory_mb,
            N.memory_mb_used, N.local_gb, N.local_gb_used, N.cpu_allocation_ratio,
            N.ram_allocation_ratio, N.disk_allocation_ratio, N.reserved_host_memory_mb,
-           N.reserved_host_disk_mb, S.disabled)
+           N.reserved_host_disk_mb, N.host_ip, S.disabled)
 
 _id_range = {"max": None, "at": 0.0}
 _id_lock = threading.Lock()
@@ -53,12 +53,20 @@ def _max_id(session):
     return found
 
 
-def query(session, request, limit=None, order=None):
+def query(session, request, limit=None, order=None, hosts=None, node=None):
     """Nodes that are up, enabled and have room for ``request`` (see the module
-    docstring for the two orders)."""
+    docstring for the two orders); only those of ``hosts`` if given (a forced
+    host, an affinity group's, same_host's), only ``node`` if given."""
     limit = limit or CONF.scheduler.max_candidates
     order = order or CONF.scheduler.candidate_order
-    if order == "free_ram":
+    if hosts is not None or node is not None:
+        query = _eligible(request)
+        if hosts is not None:
+            query = query.where(N.host.in_(sorted(hosts)))
+        if node is not None:
+            query = query.where(N.hypervisor_hostname == node)
+        rows = session.execute(query.order_by(N.id).limit(limit)).all()
+    elif order == "free_ram":
         free_ram = N.memory_mb * N.ram_allocation_ratio - N.reserved_host_memory_mb \
             - N.memory_mb_used
         rows = session.execute(_eligible(request).order_by(free_ram.desc(), N.id)
@@ -80,4 +88,34 @@ def query(session, request, limit=None, order=None):
         disk_allocation_ratio=r.disk_allocation_ratio,
         reserved_host_memory_mb=r.reserved_host_memory_mb,
         reserved_host_disk_mb=r.reserved_host_disk_mb,
-        service_up=True, service_disabled=r.disabled) for r in rows]
+        host_ip=r.host_ip, service_up=True, service_disabled=r.disabled) for r in rows]
+
+
+def explain(session, request, chosen, metrics, exclude=()):
+    """Add to ``metrics`` why the candidate query left nodes out for
+    ``request``: per reason of the ``chosen`` filters that run in SQL too,
+    the nodes whose first failed check it is. One aggregate query over every
+    node but those in ``exclude`` (the candidates read, whose filters
+    counted them), made only for a request that found no host."""
+    reasons = []
+    required = request.required_hosts()
+    if required is not None:
+        reasons.append(("were not the host it must go to (forced, its affinity group's "
+                        "or same_host's)", N.host.not_in(sorted(required) or [""])))
+    if request.force_node is not None:
+        reasons.append(("were not the node it was forced to",
+                        N.hypervisor_hostname != request.force_node))
+    reasons += [r for f in chosen for r in f.sql_reasons(request)]
+    if not reasons:
+        return
+    counts, passed = [], true()
+    for _, failing in reasons:
+        counts.append(func.count().filter(and_(passed, failing)))
+        passed = and_(passed, ~failing)
+    query = select(*counts).select_from(N).outerjoin(
+        S, and_(S.host == N.host, S.binary == "nova-lite-compute"))
+    if exclude:
+        query = query.where(N.id.not_in(list(exclude)))
+    row = session.execute(query).one()
+    for (reason, _), count in zip(reasons, row):
+        metrics.add(reason, count)

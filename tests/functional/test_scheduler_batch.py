@@ -5,6 +5,7 @@ double-book, and a multi-create is placed all or nothing.
 Requests here ask for hundreds of vCPUs, so only the test's own nodes fit
 them, whatever other tests registered in the shared database."""
 import concurrent.futures
+import re
 import uuid
 
 from sqlalchemy import select, text
@@ -177,4 +178,99 @@ def test_a_multi_create_larger_than_a_batch_is_still_placed_together(configured,
     with reader() as session:
         assert session.scalar(text("SELECT count(*) FROM allocations WHERE instance_uuid "
                                    "= ANY(:ids)"), {"ids": too_many}) == 0
+    assert accounting_errors() == []
+
+
+def _counts(fault):
+    """{reason: hosts} of a 'No valid host' fault."""
+    assert fault.startswith("No valid host was found. "), fault
+    parts = fault[len("No valid host was found. "):].rstrip(".").split(", ")
+    found = {}
+    for part in parts:
+        match = re.fullmatch(r"([\d,]+) (?:hosts? )?(.+)", part)
+        assert match, fault
+        found[match.group(2).replace("was ", "were ", 1)] = int(match.group(1).replace(",", ""))
+    return found
+
+
+def test_no_valid_host_says_why_for_every_node(configured, nodes):
+    """The fault counts each node once, under the first filter it failed:
+    those the candidate query left out (counted in SQL) and those dropped in
+    Python once the batch had used their room."""
+    tag = "why-" + uuid.uuid4().hex[:6]
+    nodes(tag, 1)                       # room for 3 singles of BIG vCPUs
+    ids = [instances(1, name=f"why-{n}")[0] for n in range(4)]
+    results = batch.schedule([(u, {}) for u in ids])
+    failed = [m for m in results.values() if m.method == "schedule_failed"]
+    assert len(failed) == 1
+    counts = _counts(failed[0].args["reason"])
+    with reader() as session:
+        total = session.scalar(text("SELECT count(*) FROM compute_nodes"))
+    assert sum(counts.values()) == total, counts
+    # Our node had room for three; the fourth found it (and every other big
+    # enough node in this database is disabled) short of vCPUs.
+    assert counts.get("had too few free vCPUs", 0) >= 1, counts
+    assert set(counts) <= {"were down", "were disabled", "had too few free vCPUs",
+                           "had too little RAM", "had too little disk"}, counts
+    assert accounting_errors() == []
+
+
+def test_the_claim_refuses_a_host_that_would_break_a_groups_policy(configured, nodes):
+    """Whatever a scheduler's filters saw, the claim re-checks a hard group
+    policy against where the members are now, under the group's lock: a
+    second anti-affinity member on a member's host, or an affinity member
+    on another host, counts as full (the scheduler looks again)."""
+    from nova_lite.db import server_groups
+    tag = "grp-" + uuid.uuid4().hex[:6]
+    first_node, second_node = nodes(tag, 2)
+    with transaction() as session:
+        anti = server_groups.create(session, "p-batch", "u-batch", "anti", "anti-affinity")
+        together = server_groups.create(session, "p-batch", "u-batch", "aff", "affinity")
+        ids = {gid: instances(2, name=f"{tag}-{gid}") for gid in (anti.id, together.id)}
+        for gid, uuids in ids.items():
+            session.add_all([models.RequestSpec(instance_uuid=u, group_id=gid, hints={})
+                             for u in uuids])
+
+    def claim(uuid_, node_id, n, group_id):
+        with transaction() as session:
+            return claims.claim_batch(session, [claims.Placement(
+                uuid_, node_id, f"{tag}-{n}", f"{tag}-{n}", 1, 64, 1)],
+                group_of={uuid_: group_id})
+
+    for gid in (anti.id, together.id):
+        first, second = ids[gid]
+        assert list(claim(first, first_node, 0, gid).placed) == [first]
+    anti_second, aff_second = ids[anti.id][1], ids[together.id][1]
+    assert claim(anti_second, first_node, 0, anti.id).full == {anti_second}
+    assert claim(aff_second, second_node, 1, together.id).full == {aff_second}
+    assert list(claim(anti_second, second_node, 1, anti.id).placed) == [anti_second]
+    assert list(claim(aff_second, first_node, 0, together.id).placed) == [aff_second]
+    assert accounting_errors() == []
+
+
+def test_hints_and_a_forced_host_steer_the_batch(configured, nodes):
+    """same_host, different_host and a forced host (an admin's
+    availability_zone zone:host) as the API writes them in request_specs."""
+    tag = "hint-" + uuid.uuid4().hex[:6]
+    nodes(tag, 3)
+    [anchor] = instances(1, name=f"{tag}-anchor")
+    assert batch.schedule([(anchor, {})])[anchor].method == "build_and_run_instance"
+    anchor_host = states_of([anchor])[anchor][1]
+    same, different, forced, nowhere = (instances(1, name=f"{tag}-{n}")[0]
+                                        for n in ("same", "diff", "forced", "nowhere"))
+    forced_host = next(f"{tag}-{n}" for n in range(3) if f"{tag}-{n}" != anchor_host)
+    with transaction() as session:
+        session.add_all([
+            models.RequestSpec(instance_uuid=same, hints={"same_host": [anchor]}),
+            models.RequestSpec(instance_uuid=different, hints={"different_host": [anchor]}),
+            models.RequestSpec(instance_uuid=forced, hints={}, force_host=forced_host),
+            models.RequestSpec(instance_uuid=nowhere, hints={},
+                               force_host=f"{tag}-no-such-host")])
+    results = batch.schedule([(u, {}) for u in (same, different, forced, nowhere)])
+    placed = states_of([same, different, forced])
+    assert placed[same] == (states.SPAWNING, anchor_host)
+    assert placed[different][0] == states.SPAWNING and placed[different][1] != anchor_host
+    assert placed[forced] == (states.SPAWNING, forced_host)
+    fault = results[nowhere].args["reason"]
+    assert "were not the host it must go to" in fault, fault
     assert accounting_errors() == []

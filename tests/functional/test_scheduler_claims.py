@@ -10,8 +10,7 @@ from sqlalchemy import delete, select, text
 from nova_lite.db import allocations, models
 from nova_lite.db.session import reader, transaction
 from nova_lite.scheduler import candidates
-from nova_lite.scheduler import claim as claim_mod
-from nova_lite.scheduler.request import HostState, Request
+from nova_lite.scheduler.request import Request
 from tests.fixtures.nodes import make_node
 
 
@@ -80,20 +79,3 @@ def test_candidates_respect_capacity_and_service_state(configured):
     assert down not in found         # no heartbeat
     with transaction() as session:
         session.execute(delete(models.Service).where(models.Service.host.like(f"%-{tag}")))
-
-
-def test_a_second_claim_for_a_placed_instance_is_a_lost_race_not_a_full_host(configured):
-    node_id = make_node(f"dup-{uuid.uuid4().hex[:6]}")
-    instance = str(uuid.uuid4())
-    with transaction() as session:
-        assert allocations.claim(session, node_id, instance, 1, 256, 1)
-    request = Request(instance_uuid=instance, vcpus=1, memory_mb=256, disk_gb=1)
-    host = HostState(node_id=node_id, host="h", hypervisor_hostname="h", vcpus=4,
-                     vcpus_used=0, memory_mb=4608, memory_mb_used=0, local_gb=100,
-                     local_gb_used=0, cpu_allocation_ratio=1, ram_allocation_ratio=1,
-                     disk_allocation_ratio=1, reserved_host_memory_mb=512,
-                     reserved_host_disk_mb=0)
-    with transaction() as session:
-        with pytest.raises(claim_mod.LostRace):
-            claim_mod.claim(session, host, request)
-    assert node(node_id).memory_mb_used == 256

@@ -5,6 +5,7 @@
     flavor_access  /flavors/{id}/os-flavor-access, /flavors/{id}/action
                    (add/removeTenantAccess)
     keypairs   /os-keypairs
+    server_groups     /os-server-groups (list, create, show, delete)
     servers    /servers, /servers/detail, /servers/{id}   (views in server_views)
     server_actions    /servers/{id}/action (stop, start, reboot, pause, ..., createImage,
                       os-getConsoleOutput, add/removeSecurityGroup)
@@ -43,6 +44,7 @@ from nova_lite.api.compute import (
     security_group_rules,
     security_groups,
     server_actions,
+    server_groups,
     server_security_groups,
     servers,
     versions,
@@ -69,6 +71,6 @@ def blueprint():
     for module in (versions, flavors, flavor_access, keypairs, servers, server_actions,
                    instance_actions, images, server_security_groups, networks, floating_ips,
                    security_groups, security_group_rules, interfaces, quota_sets,
-                   quota_class_sets, limits):
+                   quota_class_sets, limits, server_groups):
         module.register(_Until(bp, (2, 35)) if module in DEPRECATED else bp)
     return bp

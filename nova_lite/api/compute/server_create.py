@@ -14,10 +14,10 @@ import secrets
 import string
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from nova_lite import exception
-from nova_lite.api import validation
+from nova_lite.api import policy, validation
 from nova_lite.api.compute import flavor_cache, server_views
 from nova_lite.api.image import queries as image_queries
 from nova_lite.api.middleware import microversion
@@ -25,6 +25,7 @@ from nova_lite.db import actions, models
 from nova_lite.db import flavors as flavor_db
 from nova_lite.db import instances as instance_db
 from nova_lite.db import quotas
+from nova_lite.db import server_groups as groups_db
 from nova_lite.network import instance_ports
 from nova_lite.objects import states
 from nova_lite.rpc import casts, outbox
@@ -41,6 +42,21 @@ HOSTNAME = {"type": "string", "minLength": 2, "maxLength": 63,
             "pattern": r"^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$"}
 HOSTNAME_FQDN = {"type": "string", "minLength": 2, "maxLength": 255,
                  "pattern": r"^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$"}
+_UUID = {"type": "string", "format": "uuid"}
+_UUIDS = {"oneOf": [_UUID, {"type": "array", "items": _UUID}]}
+# Nova's scheduler hints (others are accepted and ignored, as Nova does).
+HINTS = {
+    "type": "object",
+    "properties": {
+        "group": _UUID,
+        "same_host": _UUIDS,
+        "different_host": _UUIDS,
+        "build_near_host_ip": {"type": "string", "oneOf": [{"format": "ipv4"},
+                                                           {"format": "ipv6"}]},
+        "cidr": {"type": "string", "pattern": r"^/[0-9]{1,3}$"},
+    },
+    "additionalProperties": True,
+}
 _NETWORK = {"type": "object", "additionalProperties": False,
             "properties": {"uuid": {"type": "string"},
                            "port": {"type": ["string", "null"]},
@@ -101,8 +117,8 @@ def schema_for(version):
         "type": "object", "required": ["server"],
         "properties": {
             "server": server,
-            "os:scheduler_hints": {"type": "object"},
-            "OS-SCH-HNT:scheduler_hints": {"type": "object"},
+            "os:scheduler_hints": HINTS,
+            "OS-SCH-HNT:scheduler_hints": HINTS,
         },
         "additionalProperties": False,
     }
@@ -243,6 +259,51 @@ def admin_password(length=12):
     return "".join(chars[:length])
 
 
+def _zone(context, value):
+    """(availability zone, forced host, forced node) of ``availability_zone``:
+    ``zone``, or an admin's ``zone:host[:node]`` (``zone::node``) forcing a
+    host (os_compute_api:servers:create:forced_host)."""
+    if not value or ":" not in value:
+        return value, None, None
+    zone, _, rest = value.partition(":")
+    host, _, node = rest.partition(":")
+    if not host and not node:
+        return zone or None, None, None
+    policy.authorize_for(context, "os_compute_api:servers:create:forced_host")
+    return zone or None, host or None, node or None
+
+
+def _spec_rows(session, context, body, count, force_host, force_node):
+    """RequestSpec values for the servers (None if they ask the scheduler for
+    nothing but their flavor): the ``group`` hint's group, locked, its
+    ``server_group_members`` quota checked for ``count`` more."""
+    hints = dict(body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints")
+                 or {})
+    kept = {}
+    for key in ("same_host", "different_host"):
+        if key in hints:
+            value = hints[key]
+            kept[key] = [value] if isinstance(value, str) else list(value)
+    if hints.get("build_near_host_ip"):
+        kept["build_near_host_ip"] = hints["build_near_host_ip"]
+        kept["cidr"] = hints.get("cidr") or "/24"
+    group_id = None
+    if hints.get("group"):
+        try:
+            group = groups_db.get(session, hints["group"],
+                                  None if context.is_admin else context.project_id or "",
+                                  lock=True)
+        except exception.NotFound:
+            raise exception.Invalid(f"Invalid server group {hints['group']}: not "
+                                    "found.") from None
+        groups_db.add_members(session, group, count, context.user_id)
+        group_id = group.id
+    if not kept and group_id is None and force_host is None and force_node is None:
+        return None
+    return {"group_id": group_id, "hints": kept, "force_host": force_host,
+            "force_node": force_node}
+
+
 def create(session, context, body):
     """Write the rows for a create request; return (instance uuids, reservation_id).
 
@@ -266,6 +327,8 @@ def create(session, context, body):
         # sent nothing before: it keeps meaning that (the project's network,
         # else no NIC), not a 400 for a project without networks.
         networks = None
+    zone, force_host, force_node = _zone(context, spec.get("availability_zone"))
+    spec_row = _spec_rows(session, context, body, count, force_host, force_node)
     nics = instance_ports.plan(session, context, networks, count)
     group_ids = instance_ports.security_group_ids(session, context,
                                                   spec.get("security_groups"), nics)
@@ -280,7 +343,7 @@ def create(session, context, body):
         "key_name": keypair.name if keypair else None,
         "key_data": keypair.public_key if keypair else None,
         "user_data": user_data, "metadata": spec.get("metadata") or {},
-        "availability_zone": spec.get("availability_zone"),
+        "availability_zone": zone,
         "reservation_id": reservation_id,
         "config_drive": "True" if str(spec.get("config_drive", "")).lower()
         in ("true", "1") else "",
@@ -304,6 +367,9 @@ def create(session, context, body):
                          created_at=now, task_updated_at=now))
     uuids = [row["uuid"] for row in rows]
     instance_db.create_many(session, rows)
+    if spec_row is not None:
+        session.execute(insert(models.RequestSpec),
+                        [dict(spec_row, instance_uuid=u) for u in uuids])
     instance_ports.allocate(session, context, uuids, nics, group_ids)
     actions.start_many(session, uuids, "create", rpc_context)
     outbox.enqueue_many(session, casts.build_instances(uuids), rpc_context)

@@ -41,6 +41,9 @@ rules = [
             ("PUT", "/servers/{server_id}")),
     _rule(P + "servers:create", base.PROJECT_MEMBER_OR_ADMIN, "Create a server",
           ("POST", "/servers")),
+    _refine(P + "servers:create:forced_host", base.ADMIN,
+            "Create a server on a given host (availability_zone ``zone:host[:node]``)",
+            ("POST", "/servers")),
     _rule(P + "servers:update", base.PROJECT_MEMBER_OR_ADMIN, "Update a server",
           ("PUT", "/servers/{server_id}")),
     _rule(P + "servers:delete", base.PROJECT_MEMBER_OR_ADMIN, "Delete a server",
@@ -128,6 +131,18 @@ rules = [
           ("PUT", "/flavors/{flavor_id}/os-extra_specs/{flavor_extra_spec_key}")),
     _rule(P + "os-flavor-extra-specs:delete", base.ADMIN, "Delete a flavor's extra spec",
           ("DELETE", "/flavors/{flavor_id}/os-extra_specs/{flavor_extra_spec_key}")),
+    # server groups: another project's group is not found (an admin sees any)
+    _rule(P + "os-server-groups:create", base.PROJECT_MEMBER, "Create a server group",
+          ("POST", "/os-server-groups")),
+    _rule(P + "os-server-groups:index", base.PROJECT_READER_OR_ADMIN,
+          "List the project's server groups", ("GET", "/os-server-groups")),
+    _refine(P + "os-server-groups:index:all_projects", base.ADMIN,
+            "List the server groups of every project (``all_projects``)",
+            ("GET", "/os-server-groups")),
+    _rule(P + "os-server-groups:show", base.PROJECT_READER_OR_ADMIN, "Show a server group",
+          ("GET", "/os-server-groups/{server_group_id}")),
+    _rule(P + "os-server-groups:delete", base.PROJECT_MEMBER_OR_ADMIN,
+          "Delete a server group", ("DELETE", "/os-server-groups/{server_group_id}")),
     # keypairs: the target's user_id is the user whose keypairs are acted on
     # (``?user_id=``, admins only for another user's); a project role is
     # needed too, so an unscoped token gets none.

@@ -14,6 +14,7 @@ migration in migrations/versions/.
              SecurityGroupMemberSync, SecurityGroupFanout
   messaging  OutboxMessage
   quota      Quota, QuotaClass, QuotaUsage
+  scheduling InstanceGroup, RequestSpec
 """
 from nova_lite.db.models.base import Base, Timestamps, new_uuid, utcnow
 from nova_lite.db.models.compute import (
@@ -55,6 +56,7 @@ from nova_lite.db.models.network import (
                                          Subnet,
 )
 from nova_lite.db.models.quota import Quota, QuotaClass, QuotaUsage
+from nova_lite.db.models.scheduling import InstanceGroup, RequestSpec
 
 __all__ = [
                                          "Allocation",
@@ -67,6 +69,7 @@ __all__ = [
                                          "Image",
                                          "ImageChunk",
                                          "Instance",
+                                         "InstanceGroup",
                                          "InstanceAction",
                                          "InstanceActionEvent",
                                          "InstanceFault",
@@ -81,6 +84,7 @@ __all__ = [
                                          "Quota",
                                          "QuotaClass",
                                          "QuotaUsage",
+                                         "RequestSpec",
                                          "RevocationEvent",
                                          "Role",
                                          "RoleAssignment",
