@@ -73,6 +73,15 @@ def members(session, group_ids):
     return found
 
 
+def groups_of(session, instance_uuids):
+    """{instance uuid: [the uuid of its group]} of those that have one."""
+    if not instance_uuids:
+        return {}
+    rows = session.execute(select(R.instance_uuid, G.uuid).join(G, G.id == R.group_id)
+                           .where(R.instance_uuid.in_(list(instance_uuids)))).all()
+    return {instance: [group] for instance, group in rows}
+
+
 def add_members(session, group, count, user_id):
     """Check that ``count`` more servers fit the group's
     ``server_group_members`` quota; ``group`` was read with ``lock=True``."""

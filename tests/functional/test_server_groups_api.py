@@ -1,13 +1,15 @@
 """os-server-groups and the scheduler hints at the API (in-process API, real
 PostgreSQL; no worker services: the servers stay in BUILD, and what the
 scheduler does with them is tests/functional/test_server_groups.py's): the
-bodies at 2.1, who sees which group, the quotas, and what a create may ask
+bodies at 2.1, 2.13, 2.15 and 2.64 (against Tempest's schemas), a member's
+group in its server body at 2.71, who sees which group, the quotas, and what a create may ask
 of the scheduler."""
 import uuid
 
 import pytest
 from sqlalchemy import text
 
+from tests.fixtures import tempest_schemas as ts
 from tests.fixtures.images import upload_image
 from tests.fixtures.quotas import Member
 
@@ -150,3 +152,40 @@ def test_only_an_admin_may_force_a_host(client, demo_headers, admin_headers, ima
         ("compute1", "node1", "nova")
     zoned = boot(client, demo_headers, image_id, availability_zone="nova")["server"]
     assert spec_of(zoned["id"]).availability_zone == "nova"
+
+
+@pytest.mark.parametrize("version,spec", [
+    ("2.13", {"policies": ["affinity"]}),
+    ("2.15", {"policies": ["soft-anti-affinity"]}),
+    ("2.64", {"policy": "anti-affinity", "rules": {"max_server_per_host": 2}}),
+])
+def test_group_bodies_at_later_microversions_are_tempests(client, member, image_id,
+                                                          version, spec):
+    headers = ts.headers(member.headers, version)
+    created = client.post(GROUPS, headers=headers, json={"server_group": dict(
+        name=f"g-{uuid.uuid4().hex[:6]}", **spec)})
+    ts.validate(created, version, "create_server_group")
+    group = created.json["server_group"]
+    assert group["project_id"] == member.project_id and group["user_id"] == member.user_id
+    if version == "2.64":
+        assert (group["policy"], group["rules"]) == ("anti-affinity",
+                                                     {"max_server_per_host": 2})
+        old_shape = client.post(GROUPS, headers=headers, json={"server_group": {
+            "name": "old", "policies": ["anti-affinity"]}})
+        assert old_shape.status_code == 400
+    else:
+        assert group["policies"] == spec["policies"]
+    server = boot(client, member.headers, image_id, hints={"group": group["id"]})
+    ts.validate(client.get(f"{GROUPS}/{group['id']}", headers=headers), version,
+                "show_server_group")
+    listed = client.get(GROUPS, headers=headers)
+    ts.validate(listed, version, "list_server_groups")
+    assert [g["members"] for g in listed.json["server_groups"]
+            if g["id"] == group["id"]] == [[server["server"]["id"]]]
+    # From 2.71 a server's body names its group (show and update).
+    shown = client.get(f"{COMPUTE}/servers/{server['server']['id']}",
+                       headers=ts.headers(member.headers, "2.71"))
+    ts.validate(shown, "2.71", "get_server")
+    assert shown.json["server"]["server_groups"] == [group["id"]]
+    ts.validate(client.delete(f"{GROUPS}/{group['id']}", headers=headers), version,
+                "delete_server_group")

@@ -31,6 +31,7 @@ from nova_lite.api.compute import server_addresses
 from nova_lite.api.middleware import microversion
 from nova_lite.api.timeutil import iso, iso_micro
 from nova_lite.db import models
+from nova_lite.db import server_groups as group_db
 from nova_lite.db import services as service_db
 from nova_lite.objects import states
 
@@ -53,6 +54,7 @@ class Loaded(NamedTuple):
     networks: dict          # uuid: server_addresses.ServerNetwork
     host_status: dict       # host: UP | DOWN | MAINTENANCE | UNKNOWN (2.16, if allowed)
     image_properties: dict  # image id: {name: str} (2.98)
+    groups: dict            # uuid: [its server group's uuid] (2.71, show and update)
 
 
 def host_id(instance):
@@ -105,9 +107,9 @@ def _image_properties(session, image_ids):
     return found
 
 
-def load(session, context, instances, version=None):
+def load(session, context, instances, version=None, kind="list"):
     """Read what ``detail`` needs for ``instances`` (a few queries whatever
-    their number; only what the microversion shows)."""
+    their number; only what the microversion and ``kind`` show)."""
     version = version or microversion.requested()
     hosts = {}
     if version >= (2, 16) and context.can(HOST_STATUS):
@@ -115,9 +117,12 @@ def load(session, context, instances, version=None):
     images = {}
     if version >= (2, 98):
         images = _image_properties(session, {i.image_ref for i in instances if i.image_ref})
+    groups = {}
+    if version >= (2, 71) and kind != "list":
+        groups = group_db.groups_of(session, [i.uuid for i in instances])
     return Loaded(faults_for(session, instances),
                   server_addresses.for_servers(session, [i.uuid for i in instances]),
-                  hosts, images)
+                  hosts, images, groups)
 
 
 def _flavor(instance, context):
@@ -193,7 +198,7 @@ def detail(instance, context, loaded, kind="show", version=None):
     if version >= (2, 63):
         body["trusted_image_certificates"] = None
     if version >= (2, 71) and kind != "list":
-        body["server_groups"] = []
+        body["server_groups"] = loaded.groups.get(instance.uuid, [])
     if version >= (2, 73):
         body["locked_reason"] = instance.locked_reason
     if version >= (2, 96):

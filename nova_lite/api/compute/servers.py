@@ -112,7 +112,7 @@ def show(server_id):
     ctx = context.current()
     with reader() as session:
         instance = server_queries.get_row(session, ctx, server_id)
-        loaded = server_views.load(session, ctx, [instance])
+        loaded = server_views.load(session, ctx, [instance], kind="show")
     return flask.jsonify({"server": server_views.detail(instance, ctx, loaded)})
 
 
@@ -134,7 +134,7 @@ def update(server_id, body):
             instance.hostname = changes["hostname"]
         instance.updated_at = models.utcnow()
     with reader() as session:
-        loaded = server_views.load(session, ctx, [instance])
+        loaded = server_views.load(session, ctx, [instance], kind="update")
     return flask.jsonify({"server": server_views.detail(instance, ctx, loaded,
                                                         kind="update")})
 
