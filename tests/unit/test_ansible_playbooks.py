@@ -86,3 +86,28 @@ def test_the_supervisord_program_restarts_whatever_ends_it(tmp_path):
     assert section["autorestart"] == "true"
     assert section["command"] == "/bin/sleep 1000"
     assert section["stopasgroup"] == "true" and section["killasgroup"] == "true"
+
+
+def run_directories(tmp_path, directories, check=False):
+    """ansible/library/nova_lite_directories.py run by Ansible on localhost."""
+    result = subprocess.run(
+        [ansible_bin("ansible"), "localhost", "-c", "local", "-m", "nova_lite_directories",
+         "-M", os.path.join(ANSIBLE, "library"), "-a",
+         json.dumps({"directories": directories})] + (["--check"] if check else []),
+        capture_output=True, text=True, env=env(tmp_path), cwd=ANSIBLE, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.split("=>", 1)[0]
+
+
+def test_the_directories_module_makes_each_with_its_mode_and_changes_nothing_the_second_time(
+        tmp_path):
+    first, second = tmp_path / "a" / "b", tmp_path / "c"
+    wanted = [{"path": str(first), "mode": "0750"}, {"path": str(second), "mode": "2775"}]
+    assert "CHANGED" in run_directories(tmp_path, wanted, check=True)
+    assert not first.exists()                                  # check mode changes nothing
+    assert "CHANGED" in run_directories(tmp_path, wanted)
+    assert (first.stat().st_mode & 0o7777, second.stat().st_mode & 0o7777) == (0o750, 0o2775)
+    assert "SUCCESS" in run_directories(tmp_path, wanted)      # converged: not changed
+    os.chmod(first, 0o777)
+    assert "CHANGED" in run_directories(tmp_path, wanted)
+    assert first.stat().st_mode & 0o7777 == 0o750

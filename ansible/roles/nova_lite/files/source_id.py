@@ -1,21 +1,33 @@
-"""Print an id of a nova-lite source tree (or wheel): a hash of the files
-that make the installed package, so the deploy builds and installs again only
-when something of them changed. Standard library only."""
+"""Print two ids of a nova-lite source tree (or wheel), one line:
+
+- the source id: a hash of the files that make the installed package, so the
+  deploy builds and installs again only when something of them changed;
+- the requirements id: a hash of the files that declare its dependencies
+  (setup.cfg, setup.py, pyproject.toml), so a new source whose requirements
+  are the same reuses the dependencies' wheels built for an earlier one.
+
+For a wheel both are the wheel's hash. Standard library only."""
 import hashlib
 import os
 import sys
 
-PARTS = ("nova_lite", "migrations", "etc", "setup.cfg", "setup.py", "pyproject.toml")
+REQUIREMENTS = ("setup.cfg", "setup.py", "pyproject.toml")
+PARTS = ("nova_lite", "migrations", "etc") + REQUIREMENTS
 
 
 def main(source):
-    digest = hashlib.sha256()
     if os.path.isfile(source):
+        digest = hashlib.sha256()
         with open(source, "rb") as f:
             digest.update(f.read())
-        print(digest.hexdigest()[:16])
+        print(digest.hexdigest()[:16], digest.hexdigest()[:16])
         return
-    for part in PARTS:
+    print(tree_id(source, PARTS), tree_id(source, REQUIREMENTS))
+
+
+def tree_id(source, parts):
+    digest = hashlib.sha256()
+    for part in parts:
         top = os.path.join(source, part)
         if os.path.isfile(top):
             paths = [top]
@@ -30,7 +42,7 @@ def main(source):
             with open(path, "rb") as f:
                 digest.update(f.read())
             digest.update(b"\0")
-    print(digest.hexdigest()[:16])
+    return digest.hexdigest()[:16]
 
 
 if __name__ == "__main__":
