@@ -14,6 +14,9 @@
     quota_sets        /os-quota-sets/{project_id}[/detail|/defaults]
     quota_class_sets  /os-quota-class-sets/{class}
     limits            /limits
+    services          /os-services (list, enable/disable, force-down, delete)
+    hypervisors       /os-hypervisors (list, detail, show, statistics, servers)
+    simple_tenant_usage  /os-simple-tenant-usage[/{tenant_id}]
     proxies onto the Networking API (nova_lite.network), for older clients:
       networks              /os-networks (list, show)
       floating_ips          /os-floating-ip-pools, /os-floating-ips
@@ -30,6 +33,7 @@ from nova_lite.api.compute import (
     flavor_access,
     flavors,
     floating_ips,
+    hypervisors,
     images,
     instance_actions,
     interfaces,
@@ -43,6 +47,8 @@ from nova_lite.api.compute import (
     server_actions,
     server_security_groups,
     servers,
+    services,
+    simple_tenant_usage,
     versions,
 )
 
@@ -52,6 +58,6 @@ def blueprint():
     for module in (versions, flavors, flavor_access, keypairs, servers, server_actions,
                    instance_actions, images, server_security_groups, networks, floating_ips,
                    security_groups, security_group_rules, interfaces, quota_sets,
-                   quota_class_sets, limits):
+                   quota_class_sets, limits, services, hypervisors, simple_tenant_usage):
         module.register(bp)
     return bp
