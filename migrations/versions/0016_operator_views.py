@@ -7,8 +7,10 @@ nova_lite/api/compute/server_queries.py and tests/functional/test_query_plans.py
 - one ``(key, uuid) WHERE NOT deleted`` index per sort key, so an admin's
   list of every project's servers, sorted by any key (the tie broken by
   uuid), is a walk of one index from the marker on, never a sort of the
-  table; the same index serves the equality filter on that key;
-- ``updated_at`` (all rows: ``changes-since`` shows deleted servers too);
+  table; the same index serves the equality filter on that key (the host's
+  replaces ix_instances_host_live);
+- ``(updated_at, uuid)`` on all rows (``changes-since`` shows deleted
+  servers too), which is also the sort by updated_at's;
 - ``locked`` (only the locked ones: the rare case worth an index);
 - trigram (pg_trgm) indexes for the regular-expression filters ``name`` and
   ``ip``/``ip6`` (the latter on the allocated addresses);
@@ -39,7 +41,6 @@ LIVE = sa.text('NOT deleted')
 # sort key index name -> column (nova_lite.api.compute.server_queries.SORT_KEYS)
 SORT_INDEXES = {
     'ix_instances_live_created_at': 'created_at',
-    'ix_instances_live_updated_at': 'updated_at',
     'ix_instances_live_name': 'name',
     'ix_instances_live_vm_state': 'vm_state',
     'ix_instances_live_task_state': 'task_state',
@@ -66,6 +67,8 @@ def upgrade():
 
     for name, column in SORT_INDEXES.items():
         op.create_index(name, 'instances', [column, 'uuid'], postgresql_where=LIVE)
+    # (host, uuid) serves everything (host) did, and the sort by host too.
+    op.drop_index('ix_instances_host_live', table_name='instances', postgresql_where=LIVE)
     op.create_index('ix_instances_updated_at', 'instances', ['updated_at', 'uuid'])
     op.create_index('ix_instances_locked_live', 'instances', ['uuid'],
                     postgresql_where=sa.text('locked AND NOT deleted'))
@@ -90,6 +93,7 @@ def downgrade():
     op.drop_index('ix_instances_deleted_at', table_name='instances')
     op.drop_index('ix_instances_locked_live', table_name='instances')
     op.drop_index('ix_instances_updated_at', table_name='instances')
+    op.create_index('ix_instances_host_live', 'instances', ['host'], postgresql_where=LIVE)
     for name in SORT_INDEXES:
         op.drop_index(name, table_name='instances')
     op.drop_constraint('services_uuid_key', 'services', type_='unique')

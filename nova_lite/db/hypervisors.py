@@ -4,7 +4,7 @@ with its compute service, paged by id, their totals, and the servers on them.
 Every query is one statement whatever the number of hosts: a page is an
 index range scan of the primary key from the marker on (never OFFSET), a
 hostname pattern is matched through the trigram index (0016), the servers
-of a page's hosts through ix_instances_host_live."""
+of a page's hosts through ix_instances_live_host."""
 from sqlalchemy import and_, func, select
 
 from nova_lite.db import models

