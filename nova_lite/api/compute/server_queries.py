@@ -210,10 +210,12 @@ def _check_unknown(context, args):
 
 
 def list_query(context):
-    """The filtered query for GET /servers[/detail] (unordered)."""
+    """The filtered query for GET /servers[/detail] (unordered), of rows
+    whose fields are named as Instance's attributes (as ``get_row``'s: a
+    page of a thousand is read without building ORM objects)."""
     args = flask.request.args
     _check_unknown(context, args)
-    query = visible(context)
+    query = visible(context, select(*_COLUMNS))
     since = before = None
     if "changes-since" in args:
         since = _moment(args["changes-since"], "changes-since")
@@ -338,13 +340,14 @@ def _ordered(query, cols):
 
 def page(session, context):
     """One page of servers in the requested order, after ``marker`` (keyset,
-    never OFFSET): at most ``limit`` rows, and the page size."""
+    never OFFSET): at most ``limit`` read-only rows (see list_query), and
+    the page size."""
     limit = pagination.limit()
     query = list_query(context)
     cols = _columns(sort_params(context))
     marker = pagination.marker()
     if not marker:
-        return session.scalars(_ordered(query, cols).limit(limit)).all(), limit
+        return session.execute(_ordered(query, cols).limit(limit)).all(), limit
     # Another project's server marks nothing for a member: the same 400
     # as a uuid nobody has.
     mark_query = select(*(c for c, _ in cols)).where(I.uuid == marker)
@@ -357,6 +360,6 @@ def page(session, context):
     for piece in _segments(cols, tuple(mark)):
         if len(found) >= limit:
             break
-        found += session.scalars(_ordered(query.where(piece), cols)
+        found += session.execute(_ordered(query.where(piece), cols)
                                  .limit(limit - len(found))).all()
     return found, limit
