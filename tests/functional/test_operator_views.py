@@ -336,7 +336,7 @@ def test_usage_list_is_admin_and_sums_by_project(client, admin_headers, demo_hea
     mine = next(u for u in body["tenant_usages"] if u["tenant_id"] == project)
     assert mine["total_hours"] == pytest.approx(2.0 + 13.0)
     assert "server_usages" not in mine
-    detailed = client.get(f"{BASE}/os-simple-tenant-usage{query}&detailed=1",
+    detailed = client.get(f"{BASE}/os-simple-tenant-usage{query}&detailed=True",
                           headers=admin_headers).get_json()
     mine = next(u for u in detailed["tenant_usages"] if u["tenant_id"] == project)
     assert len(mine["server_usages"]) == 2

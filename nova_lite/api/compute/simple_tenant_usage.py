@@ -116,7 +116,8 @@ def _next(rows, limit, url, key):
 
 def index():
     start, stop, now = _period()
-    detailed = flask.request.args.get("detailed", "0") == "1"
+    # Nova reads "1"; openstacksdk sends "True".
+    detailed = flask.request.args.get("detailed", "0").lower() in ("1", "true")
     with reader() as session:
         limit, after = _paging(session)
         if limit is None and not detailed:
