@@ -19,6 +19,7 @@ from nova_lite.cli import (
     server_actions,
     servers,
     session,
+    usage,
 )
 from nova_lite.version import __version__
 
@@ -38,7 +39,7 @@ AUTH_OPTIONS = (
     ("cacert", "OS_CACERT", "CA bundle to verify TLS certificates with"),
 )
 
-COMMAND_MODULES = (servers, flavors, images, keypairs, networks)
+COMMAND_MODULES = (servers, flavors, images, keypairs, networks, usage)
 # Modules adding actions to a resource another module registered.
 ACTION_MODULES = {servers: (server_actions,)}
 

@@ -120,6 +120,14 @@ class Client:
             self._endpoints[service] = url
         return self._endpoints[service]
 
+    def project_id(self):
+        """The ID of the project the token is scoped to (authenticating on
+        first use)."""
+        try:
+            return self._session.get_project_id()
+        except ks_exc.ClientException as exc:
+            raise self._auth_error(exc) from None
+
     def _auth_error(self, exc):
         """A ``CliError`` for a failure while getting a token."""
         if isinstance(exc, ks_exc.HttpError) and exc.response is not None:

@@ -7,6 +7,9 @@
         (deploy tools; people use the Identity API: `openstack user create`)
     nova-lite-manage flavor create NAME --vcpus N --ram MB --disk GB [--id ID]
     nova-lite-manage service list
+    nova-lite-manage service disable HOST [--binary B] [--reason TEXT] | enable HOST
+        (a disabled compute host gets no new servers)
+    nova-lite-manage host list
     nova-lite-manage dlq list | show QUEUE | replay QUEUE | purge QUEUE --yes
     nova-lite-manage quota sync [--project PROJECT_ID]
 """
@@ -87,6 +90,52 @@ def _service_list(args):
                       "up" if services.is_up(row) else "down",
                       row.last_seen_up.isoformat(timespec="seconds") if row.last_seen_up
                       else "never", str(row.report_count))
+    console.print(table)
+
+
+def _service_set(args, disabled):
+    from nova_lite.db import services
+    from nova_lite.db.session import transaction
+    with transaction() as session:
+        service = services.get_by_host_binary(session, args.host, args.binary,
+                                              for_update=True)
+        if service is None:
+            raise LookupError(f"no {args.binary} service on host {args.host}")
+        services.set_status(service, disabled=disabled,
+                            reason=getattr(args, "reason", None))
+    console.print(f"{args.binary} on {args.host} is "
+                  + (f"disabled ({args.reason})" if disabled and args.reason
+                     else "disabled" if disabled else "enabled"))
+
+
+def _service_disable(args):
+    _service_set(args, True)
+
+
+def _service_enable(args):
+    _service_set(args, False)
+
+
+def _host_list(args):
+    """The compute hosts, their capacity and what is claimed of it."""
+    from nova_lite.db import hypervisors, services
+    from nova_lite.db.session import reader
+    table = Table("Host", "Status", "State", "vCPUs used/total", "RAM MB used/total",
+                  "Disk GB used/total", "Servers")
+    after = None
+    with reader() as session:
+        while True:
+            rows = hypervisors.page(session, limit=1000, after_id=after)
+            for node, service in rows:
+                table.add_row(
+                    node.host, "disabled" if service and service.disabled else "enabled",
+                    "up" if service and services.is_up(service) else "down",
+                    f"{node.vcpus_used}/{node.vcpus}",
+                    f"{node.memory_mb_used}/{node.memory_mb}",
+                    f"{node.local_gb_used}/{node.local_gb}", str(node.running_vms))
+            if len(rows) < 1000:
+                break
+            after = rows[-1][0].id
     console.print(table)
 
 
@@ -229,6 +278,21 @@ def build_parser():
                                                                     required=True)
     svc.add_parser("list", help="services and whether they are up") \
         .set_defaults(func=_service_list)
+    for action, func, helptext in (
+            ("disable", _service_disable, "disable a service (a compute host then gets "
+                                          "no new servers)"),
+            ("enable", _service_enable, "enable a service again")):
+        parser_ = svc.add_parser(action, help=helptext)
+        parser_.add_argument("host")
+        parser_.add_argument("--binary", default="nova-lite-compute")
+        if action == "disable":
+            parser_.add_argument("--reason", help="why (shown by os-services)")
+        parser_.set_defaults(func=func)
+
+    host = sub.add_parser("host", help="compute hosts").add_subparsers(dest="action",
+                                                                       required=True)
+    host.add_parser("list", help="compute hosts, their capacity and use") \
+        .set_defaults(func=_host_list)
 
     quota = sub.add_parser("quota", help="quota usage").add_subparsers(dest="action",
                                                                        required=True)

@@ -84,3 +84,70 @@ def host_statuses(session, hosts):
         else:
             found[service.host] = "MAINTENANCE" if service.disabled else "UP"
     return found
+
+
+# -- the operator's view (os-services, nova-lite-manage service ...) -----------------------
+S = models.Service
+
+
+def find(session, host=None, binary=None):
+    """Services, by binary then host, optionally of one ``host`` / ``binary``."""
+    query = select(S).order_by(S.binary, S.host)
+    if host:
+        query = query.where(S.host == host)
+    if binary:
+        query = query.where(S.binary == binary)
+    return session.scalars(query).all()
+
+
+def get(session, service_id, for_update=False):
+    """The service with this id (an integer id, or its uuid), or None."""
+    if isinstance(service_id, int) or str(service_id).isdigit():
+        if int(service_id) > 2**31 - 1:
+            return None
+        query = select(S).where(S.id == int(service_id))
+    else:
+        query = select(S).where(S.uuid == str(service_id))
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def get_by_host_binary(session, host, binary, for_update=False):
+    query = select(S).where(S.host == host, S.binary == binary)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def set_status(service, disabled=None, reason=None, forced_down=None):
+    """Enable or disable ``service`` (a disabled compute host gets no new
+    servers: the scheduler's candidates skip it) and/or force it down."""
+    if disabled is not None:
+        service.disabled = disabled
+        service.disabled_reason = reason if disabled else None
+    if forced_down is not None:
+        service.forced_down = forced_down
+    service.updated_at = models.utcnow()
+
+
+class InUse(Exception):
+    """A compute service whose host still has live servers."""
+
+
+def delete(session, service):
+    """Delete a service row; a compute service's node goes with it. Refused
+    (InUse) while its host has live servers, as Nova does."""
+    ComputeNode, Instance = models.ComputeNode, models.Instance
+    if service.binary == "nova-lite-compute":
+        busy = session.scalar(select(exists().where(Instance.host == service.host,
+                                                    ~Instance.deleted)))
+        if busy:
+            raise InUse(service.host)
+        node = session.scalars(select(ComputeNode).where(
+            ComputeNode.host == service.host).with_for_update()).first()
+        if node is not None:
+            session.execute(models.Allocation.__table__.delete().where(
+                models.Allocation.node_id == node.id))
+            session.delete(node)
+    session.delete(service)

@@ -38,7 +38,7 @@ def on_host_statement():
         I.host == "h-1", ~I.deleted)
 
 
-LIVE = ("ix_instances_host_live", "ix_instances_project_live",
+LIVE = ("ix_instances_live_host", "ix_instances_project_live",
         "ix_instances_reservation_live")
 
 

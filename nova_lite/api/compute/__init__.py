@@ -15,6 +15,9 @@
     quota_sets        /os-quota-sets/{project_id}[/detail|/defaults]
     quota_class_sets  /os-quota-class-sets/{class}
     limits            /limits
+    services          /os-services (list, enable/disable, force-down, delete)
+    hypervisors       /os-hypervisors (list, detail, show, statistics, servers)
+    simple_tenant_usage  /os-simple-tenant-usage[/{tenant_id}]
     proxies (images and the networking ones below but os-interface) exist up
     to microversion 2.35 and are 404 after it, as in Nova (``DEPRECATED``)
     proxies onto the Networking API (nova_lite.network), for older clients:
@@ -33,6 +36,7 @@ from nova_lite.api.compute import (
     flavor_access,
     flavors,
     floating_ips,
+    hypervisors,
     images,
     instance_actions,
     interfaces,
@@ -47,6 +51,8 @@ from nova_lite.api.compute import (
     server_groups,
     server_security_groups,
     servers,
+    services,
+    simple_tenant_usage,
     versions,
 )
 from nova_lite.api.middleware import microversion
@@ -71,6 +77,7 @@ def blueprint():
     for module in (versions, flavors, flavor_access, keypairs, servers, server_actions,
                    instance_actions, images, server_security_groups, networks, floating_ips,
                    security_groups, security_group_rules, interfaces, quota_sets,
-                   quota_class_sets, limits, server_groups):
+                   quota_class_sets, limits, server_groups, services, hypervisors,
+                   simple_tenant_usage):
         module.register(_Until(bp, (2, 35)) if module in DEPRECATED else bp)
     return bp

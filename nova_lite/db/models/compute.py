@@ -98,6 +98,9 @@ class Service(Base):
     __tablename__ = "services"
     __table_args__ = (UniqueConstraint("host", "binary"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Its id in the API from microversion 2.53 (the integer id before).
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid,
+                                      server_default=text("gen_random_uuid()::text"))
     host: Mapped[str] = mapped_column(String(255))
     binary: Mapped[str] = mapped_column(String(255))
     topic: Mapped[str | None] = mapped_column(String(255))
@@ -115,6 +118,11 @@ class ComputeNode(Base):
     scheduler's atomic claim and the conductor's release, each a single
     conditional UPDATE together with the matching Allocation row."""
     __tablename__ = "compute_nodes"
+    __table_args__ = (
+        # os-hypervisors' hostname pattern (a substring, as Nova's LIKE).
+        Index("ix_compute_nodes_hostname_trgm", "hypervisor_hostname", postgresql_using="gin",
+              postgresql_ops={"hypervisor_hostname": "gin_trgm_ops"}),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     host: Mapped[str] = mapped_column(String(255), unique=True)
@@ -149,16 +157,35 @@ class Allocation(Base):
     created_at: Mapped[datetime.datetime] = mapped_column(default=utcnow)
 
 
+# The columns the server list sorts by, each with its (column, uuid) index on
+# live rows; updated_at's (ix_instances_updated_at) is on every row.
+INDEXED_SORT_COLUMNS = (
+    "created_at", "name", "vm_state", "task_state", "power_state",
+    "launched_at", "terminated_at", "host", "node", "key_name", "availability_zone",
+    "user_id", "project_id", "image_ref", "flavor_id")
+
+
 class Instance(Timestamps, Base):
     __tablename__ = "instances"
     __table_args__ = (
         Index("ix_instances_project_live", "project_id", "created_at", "uuid",
               postgresql_where=text("NOT deleted")),
-        Index("ix_instances_host_live", "host", postgresql_where=text("NOT deleted")),
         Index("ix_instances_task_deadline", "task_updated_at",
               postgresql_where=text("task_state IS NOT NULL")),
         Index("ix_instances_reservation_live", "reservation_id",
               postgresql_where=text("NOT deleted")),
+        # The server list's sorts and filters (0016): one (key, uuid) index on
+        # live rows per sort key, changes-since/before and the sort by
+        # updated_at, locked, the name regex.
+        *(Index(f"ix_instances_live_{column}", column, "uuid",
+                postgresql_where=text("NOT deleted")) for column in INDEXED_SORT_COLUMNS),
+        Index("ix_instances_updated_at", "updated_at", "uuid"),
+        Index("ix_instances_locked_live", "uuid",
+              postgresql_where=text("locked AND NOT deleted")),
+        Index("ix_instances_deleted_at", "deleted_at",
+              postgresql_where=text("deleted_at IS NOT NULL")),
+        Index("ix_instances_live_name_trgm", "name", postgresql_using="gin",
+              postgresql_ops={"name": "gin_trgm_ops"}, postgresql_where=text("NOT deleted")),
     )
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)

@@ -71,6 +71,9 @@ class IpAllocation(Base):
     __table_args__ = (
         Index("ix_ip_allocations_free", "subnet_id", "address",
               postgresql_where=text("port_id IS NULL")),
+        # GET /servers?ip=/ip6= (a regular expression on the held addresses).
+        Index("ix_ip_allocations_held_trgm", text("host(address) gin_trgm_ops"),
+              postgresql_using="gin", postgresql_where=text("port_id IS NOT NULL")),
     )
     subnet_id: Mapped[str] = mapped_column(
         ForeignKey("subnets.id", ondelete="CASCADE"), primary_key=True)
