@@ -45,6 +45,12 @@ def user(app):
 
 
 @pytest.fixture(scope="module")
+def project_id(user):
+    from nova_lite.db import bootstrap
+    return bootstrap.ensure_project(PROJECT)[0]
+
+
+@pytest.fixture(scope="module")
 def image_id(app, admin_headers):
     """A public active image with properties of its own (2.98 shows them)."""
     client = app.test_client()
@@ -88,10 +94,10 @@ def servers(app, user, image_id):
 @pytest.mark.parametrize("version", SERVER_VERSIONS)
 @pytest.mark.parametrize("who", ["member", "admin"])
 def test_server_bodies_validate_against_tempest(client, user, admin_headers, servers,
-                                                version, who):
+                                                project_id, version, who):
     headers = user if who == "member" else admin_headers
     old, new = servers
-    query = "" if who == "member" else f"?all_tenants=1&project_id={PROJECT}"
+    query = "" if who == "member" else f"?all_tenants=1&project_id={project_id}"
     shown = call(client, headers, "GET", f"/servers/{new}", version, "get_server")
     listed = call(client, headers, "GET", "/servers/detail" + query, version,
                   "list_servers_detail")
@@ -337,18 +343,18 @@ def test_keypairs_page_from_2_35_and_need_a_public_key_from_2_92(client, user):
 
 
 @pytest.mark.parametrize("version", ["2.1", "2.36", "2.39", "2.57", "2.100"])
-def test_limits_and_quota_sets_validate(client, user, admin_headers, version):
+def test_limits_and_quota_sets_validate(client, user, admin_headers, project_id, version):
     limits = call(client, user, "GET", "/limits", version, "get_limit")
     absolute = limits["limits"]["absolute"]
     v = at(version)
     assert ("maxSecurityGroups" in absolute) == (v < (2, 36))
     assert ("maxImageMeta" in absolute) == (v < (2, 39))
     assert ("maxPersonality" in absolute) == (v < (2, 57))
-    quota = call(client, admin_headers, "GET", f"/os-quota-sets/{PROJECT}", version,
+    quota = call(client, admin_headers, "GET", f"/os-quota-sets/{project_id}", version,
                  "get_quota_set")["quota_set"]
     assert ("floating_ips" in quota) == (v < (2, 36))
     assert ("injected_files" in quota) == (v < (2, 57))
-    call(client, admin_headers, "GET", f"/os-quota-sets/{PROJECT}/detail", version,
+    call(client, admin_headers, "GET", f"/os-quota-sets/{project_id}/detail", version,
          "get_quota_set_details")
 
 
